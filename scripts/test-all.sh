@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's second command (and what CI runs via .ci/run): installs what is needed, builds,
+# and runs every test:
+#   1. g++ build; unit tests (ctest) and functional tests (pytest, real imetd/imet processes)
+#   2. clang ASan+UBSan build; unit tests once more under the sanitizers
+#   3. every libFuzzer target for IMET_FUZZ_SECONDS (default 30) each
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { echo; echo "==== $* ($(( $(date +%s) - start ))s)"; }
+
+step "install dependencies"
+bash scripts/setup.sh
+
+step "build (g++)"
+bash scripts/build.sh default
+
+step "unit tests"
+ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 300
+
+step "functional tests"
+IMET_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/functional
+
+step "build (clang, ASan+UBSan, fuzzers)"
+bash scripts/build.sh asan-fuzz
+
+step "unit tests under ASan+UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 600 -L unit
+
+step "fuzz targets"
+bash scripts/fuzz.sh "${IMET_FUZZ_SECONDS:-30}"
+
+step "all tests passed"

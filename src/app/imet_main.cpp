@@ -1,0 +1,67 @@
+// imet: the IMET wallet, client and operator CLI. Parses the command line and dispatches to the
+// command implementations (wallet::keys_* …). Nothing else lives here.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "crypto/sodium.h"
+#include "wallet/key_commands.h"
+#include "wallet/keystore.h"
+
+int main(int argc, char** argv) {
+  imet::crypto::ensure_init();
+  CLI::App app{"imet: the IMET wallet, client and operator tool", "imet"};
+  app.set_version_flag("--version", "imet " IMET_VERSION);
+  app.require_subcommand(1);
+
+  imet::wallet::KeyCommandContext ctx;
+  ctx.out = &std::cout;
+  ctx.key_dir = imet::wallet::KeyStore::default_dir();
+
+  CLI::App* keys = app.add_subcommand("keys", "manage keys in the key directory");
+  keys->require_subcommand(1);
+  keys->add_option("--keydir", ctx.key_dir, "key directory (default $IMET_HOME/keys or ~/.imet/keys)");
+  keys->add_option("--passphrase-file", ctx.passphrase.file,
+                   "read the passphrase from the first line of FILE (else $IMET_PASSPHRASE, else "
+                   "prompt)");
+  keys->add_flag("--json", ctx.json, "print JSON");
+
+  std::string name, file;
+  bool unencrypted = false, unsafe_raw = false, raw = false;
+  CLI::App* k_new = keys->add_subcommand("new", "create a new key");
+  k_new->add_option("name", name, "key name")->required();
+  k_new->add_flag("--unencrypted", unencrypted, "store without a passphrase (dev networks only)");
+  CLI::App* k_list = keys->add_subcommand("list", "list keys and their addresses");
+  CLI::App* k_show = keys->add_subcommand("show", "show a key's address and public key");
+  k_show->add_option("name", name, "key name")->required();
+  CLI::App* k_export = keys->add_subcommand("export", "print or save a key file for backup");
+  k_export->add_option("name", name, "key name")->required();
+  k_export->add_option("--out", file, "write to FILE (must not exist) instead of stdout");
+  k_export->add_flag("--unsafe-raw", unsafe_raw, "print the decrypted 32-byte seed as hex");
+  CLI::App* k_import = keys->add_subcommand("import", "import a key file or a raw hex seed");
+  k_import->add_option("name", name, "name for the imported key")->required();
+  k_import->add_option("file", file, "file to import")->required();
+  k_import->add_flag("--raw", raw, "the file holds a 64-hex-digit seed");
+  k_import->add_flag("--unencrypted", unencrypted, "with --raw: store without a passphrase");
+
+  std::string address;
+  CLI::App* addr = app.add_subcommand("address", "work with IMET addresses");
+  addr->require_subcommand(1);
+  CLI::App* a_check = addr->add_subcommand("check", "validate an address (catches any typo)");
+  a_check->add_option("address", address, "imet1… address")->required();
+  a_check->add_flag("--json", ctx.json, "print JSON");
+
+  CLI11_PARSE(app, argc, argv);
+
+  imet::util::Status st;
+  if (*k_new) st = imet::wallet::keys_new(ctx, name, unencrypted);
+  else if (*k_list) st = imet::wallet::keys_list(ctx);
+  else if (*k_show) st = imet::wallet::keys_show(ctx, name);
+  else if (*k_export) st = imet::wallet::keys_export(ctx, name, file, unsafe_raw);
+  else if (*k_import) st = imet::wallet::keys_import(ctx, name, file, raw, unencrypted);
+  else if (*a_check) st = imet::wallet::address_check(ctx, address);
+  if (!st.ok()) {
+    std::cerr << "imet: " << st.message() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,229 @@
+#include "node/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <set>
+#include <toml++/toml.h>
+
+#include "util/fs.h"
+
+namespace imet::node {
+
+namespace {
+
+std::string where(const toml::node& n) {
+  const auto& src = n.source();
+  return src.begin ? " (line " + std::to_string(src.begin.line) + ")" : "";
+}
+
+class Reader {
+ public:
+  Reader(const toml::table& root, std::string origin) : root_(root), origin_(std::move(origin)) {}
+
+  util::Status error(const std::string& key, const std::string& what, const toml::node* n) const {
+    return util::invalid_argument("config " + origin_ + ": '" + key + "' " + what +
+                                  (n ? where(*n) : ""));
+  }
+
+  util::Status string(const toml::table& t, const std::string& prefix, const char* key,
+                      std::string& out) {
+    mark(prefix, key);
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    if (!n->is_string()) return error(prefix + key, "must be a string", n);
+    out = n->as_string()->get();
+    return {};
+  }
+
+  util::Status boolean(const toml::table& t, const std::string& prefix, const char* key,
+                       bool& out) {
+    mark(prefix, key);
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    if (!n->is_boolean()) return error(prefix + key, "must be true or false", n);
+    out = n->as_boolean()->get();
+    return {};
+  }
+
+  util::Status uint(const toml::table& t, const std::string& prefix, const char* key,
+                    unsigned& out, int64_t max) {
+    mark(prefix, key);
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    if (!n->is_integer()) return error(prefix + key, "must be an integer", n);
+    int64_t v = n->as_integer()->get();
+    if (v < 0 || v > max) {
+      return error(prefix + key, "must be between 0 and " + std::to_string(max), n);
+    }
+    out = static_cast<unsigned>(v);
+    return {};
+  }
+
+  util::Status host_port(const toml::table& t, const std::string& prefix, const char* key,
+                         HostPort& out) {
+    std::string s;
+    IMET_TRY(string(t, prefix, key, s));
+    if (t.get(key) == nullptr) return {};
+    auto hp = parse_host_port(s);
+    if (!hp.ok()) return error(prefix + key, hp.status().message(), t.get(key));
+    out = *hp;
+    return {};
+  }
+
+  // A sub-table that may be absent; error if present with another type.
+  util::Result<const toml::table*> table(const char* key) {
+    known_tables_.insert(key);
+    const toml::node* n = root_.get(key);
+    if (n == nullptr) return static_cast<const toml::table*>(nullptr);
+    if (!n->is_table()) return error(key, "must be a table ([" + std::string(key) + "])", n);
+    return n->as_table();
+  }
+
+  // Every key present in the file must have been read.
+  util::Status check_unknown() const {
+    for (const auto& [k, v] : root_) {
+      std::string key(k.str());
+      if (v.is_table() && known_tables_.count(key)) {
+        for (const auto& [k2, v2] : *v.as_table()) {
+          std::string full = key + "." + std::string(k2.str());
+          if (!known_.count(full)) return error(full, "is not a known setting", &v2);
+        }
+      } else if (!known_.count(key)) {
+        return error(key, "is not a known setting", &v);
+      }
+    }
+    return {};
+  }
+
+ private:
+  void mark(const std::string& prefix, const char* key) { known_.insert(prefix + key); }
+  const toml::table& root_;
+  std::string origin_;
+  std::set<std::string> known_;
+  std::set<std::string> known_tables_;
+};
+
+util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
+  IMET_TRY(r.string(root, "", "data_dir", c.data_dir));
+  IMET_TRY(r.boolean(root, "", "dev", c.dev));
+  IMET_TRY(r.uint(root, "", "io_threads", c.io_threads, 256));
+  IMET_ASSIGN_OR_RETURN(const toml::table* log, r.table("log"));
+  if (log) {
+    std::string level;
+    IMET_TRY(r.string(*log, "log.", "level", level));
+    if (!level.empty()) {
+      auto l = util::log::parse_level(level);
+      if (!l.ok()) return r.error("log.level", l.status().message(), log->get("level"));
+      c.log_level = *l;
+    }
+    IMET_TRY(r.string(*log, "log.", "file", c.log_file));
+  }
+  IMET_ASSIGN_OR_RETURN(const toml::table* key, r.table("node_key"));
+  if (key) {
+    IMET_TRY(r.string(*key, "node_key.", "passphrase_file", c.node_key_passphrase_file));
+    IMET_TRY(r.boolean(*key, "node_key.", "unencrypted", c.unencrypted_node_key));
+  }
+  IMET_ASSIGN_OR_RETURN(const toml::table* mqtt, r.table("mqtt"));
+  if (mqtt) IMET_TRY(r.host_port(*mqtt, "mqtt.", "listen", c.mqtt));
+  IMET_ASSIGN_OR_RETURN(const toml::table* http, r.table("http"));
+  if (http) IMET_TRY(r.host_port(*http, "http.", "listen", c.http));
+  IMET_ASSIGN_OR_RETURN(const toml::table* p2p, r.table("p2p"));
+  if (p2p) IMET_TRY(r.host_port(*p2p, "p2p.", "listen", c.p2p));
+  return r.check_unknown();
+}
+
+}  // namespace
+
+std::string HostPort::to_string() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+util::Result<HostPort> parse_host_port(std::string_view text) {
+  HostPort hp;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return util::invalid_argument("'" + std::string(text) + "' is not [IPv6]:PORT");
+    }
+    hp.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return util::invalid_argument("'" + std::string(text) + "' is not HOST:PORT");
+    }
+    hp.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+    if (hp.host.find(':') != std::string::npos) {
+      return util::invalid_argument("'" + std::string(text) +
+                                    "': write IPv6 addresses as [ADDRESS]:PORT");
+    }
+  }
+  if (hp.host.empty()) {
+    return util::invalid_argument("'" + std::string(text) + "' has no host (use 0.0.0.0 for all)");
+  }
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535) {
+    return util::invalid_argument("'" + std::string(text) + "' has an invalid port (1-65535)");
+  }
+  hp.port = static_cast<uint16_t>(port);
+  return hp;
+}
+
+std::string default_data_dir(bool dev) {
+  std::string base;
+  if (const char* home = std::getenv("IMET_HOME"); home != nullptr && *home != '\0') {
+    base = home;
+  } else {
+    const char* h = std::getenv("HOME");
+    base = std::string(h != nullptr ? h : ".") + "/.imet";
+  }
+  return dev ? base + "/dev" : base;
+}
+
+void NodeConfig::finalize() {
+  if (data_dir.empty()) data_dir = default_data_dir(dev);
+  if (log_file.empty()) log_file = data_dir + "/imetd.log";
+  if (dev) unencrypted_node_key = true;
+}
+
+util::Status NodeConfig::validate() const {
+  if (mqtt.port == p2p.port && mqtt.host == p2p.host) {
+    return util::invalid_argument("mqtt and p2p listen on the same address " + mqtt.to_string());
+  }
+  if (mqtt == http || http == p2p) {
+    return util::invalid_argument("http listens on the same address as another service: " +
+                                  http.to_string());
+  }
+  return {};
+}
+
+util::Result<NodeConfig> parse_config(std::string_view text, const std::string& origin,
+                                      NodeConfig base) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    return util::invalid_argument("config " + origin + " is not valid TOML (line " +
+                                  std::to_string(src.begin.line) + ", column " +
+                                  std::to_string(src.begin.column) + "): " +
+                                  std::string(e.description()));
+  }
+  Reader reader(root, origin);
+  IMET_TRY(read_into(reader, root, base));
+  IMET_TRY(base.validate());
+  return base;
+}
+
+util::Result<NodeConfig> load_config_file(const std::string& path, NodeConfig base) {
+  auto text = util::read_file(path, 1 << 20);
+  if (!text.ok()) return text.status().with_context("cannot read config file");
+  return parse_config(*text, "'" + path + "'", std::move(base));
+}
+
+}  // namespace imet::node

@@ -1,0 +1,57 @@
+// NodeConfig: every setting of imetd, its defaults, and the TOML config file that overrides them
+// (docs/configuration.md documents each key). Command-line flags override the file; the app layer
+// applies them on top of what load_config_file() returns.
+// Thread-safety: plain value type. Invariants: a NodeConfig returned by load_config_file() has
+// passed validate(); unknown keys or wrongly-typed values in a file are errors, never ignored.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "util/log.h"
+#include "util/result.h"
+
+namespace imet::node {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+// Parses "HOST:PORT" or "[IPv6]:PORT"; the port must be 1-65535 and the host non-empty.
+util::Result<HostPort> parse_host_port(std::string_view text);
+
+inline constexpr uint16_t kDefaultMqttPort = 1883;
+inline constexpr uint16_t kDefaultHttpPort = 8645;
+inline constexpr uint16_t kDefaultP2pPort = 7645;
+
+struct NodeConfig {
+  std::string data_dir;  // empty: default_data_dir(dev)
+  bool dev = false;      // single-node development network
+  unsigned io_threads = 0;  // 0: one per core
+  util::log::Level log_level = util::log::Level::kInfo;
+  std::string log_file;  // empty: <data_dir>/imetd.log
+  HostPort mqtt{"0.0.0.0", kDefaultMqttPort};
+  HostPort http{"127.0.0.1", kDefaultHttpPort};
+  HostPort p2p{"0.0.0.0", kDefaultP2pPort};
+  std::string node_key_passphrase_file;
+  bool unencrypted_node_key = false;  // implied by dev
+
+  // Resolves defaults that depend on other settings (data dir, log file).
+  void finalize();
+  util::Status validate() const;
+};
+
+// $IMET_HOME (else ~/.imet), plus "/dev" for a dev node.
+std::string default_data_dir(bool dev);
+
+// Reads a TOML file over `base`. Errors name the file, the key and the line.
+util::Result<NodeConfig> load_config_file(const std::string& path, NodeConfig base = {});
+// Same, from text (for tests); `origin` names the source in error messages.
+util::Result<NodeConfig> parse_config(std::string_view text, const std::string& origin,
+                                      NodeConfig base = {});
+
+}  // namespace imet::node

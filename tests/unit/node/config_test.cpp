@@ -1,0 +1,89 @@
+#include "node/config.h"
+
+#include <gtest/gtest.h>
+
+namespace imet::node {
+namespace {
+
+TEST(HostPort, Parses) {
+  EXPECT_EQ(parse_host_port("127.0.0.1:1883").value(), (HostPort{"127.0.0.1", 1883}));
+  EXPECT_EQ(parse_host_port("[::1]:8645").value(), (HostPort{"::1", 8645}));
+  EXPECT_EQ(parse_host_port("[::1]:8645").value().to_string(), "[::1]:8645");
+  EXPECT_EQ(parse_host_port("localhost:65535").value().port, 65535);
+  for (const char* bad : {"", "1883", ":1883", "host:", "host:0", "host:65536", "host:12x",
+                          "::1:80", "[::1]80", "[::1"}) {
+    EXPECT_FALSE(parse_host_port(bad).ok()) << bad;
+  }
+}
+
+TEST(Config, DefaultsAndFullFile) {
+  NodeConfig def;
+  EXPECT_EQ(def.mqtt, (HostPort{"0.0.0.0", 1883}));
+  EXPECT_EQ(def.http, (HostPort{"127.0.0.1", 8645}));
+  auto c = parse_config(R"(
+data_dir = "/tmp/n1"
+dev = true
+io_threads = 3
+[log]
+level = "debug"
+file = "/tmp/n1.log"
+[node_key]
+passphrase_file = "/etc/imet/pass"
+unencrypted = false
+[mqtt]
+listen = "127.0.0.1:11883"
+[http]
+listen = "127.0.0.1:18645"
+[p2p]
+listen = "[::]:17645"
+)",
+                        "test");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->data_dir, "/tmp/n1");
+  EXPECT_TRUE(c->dev);
+  EXPECT_EQ(c->io_threads, 3u);
+  EXPECT_EQ(c->log_level, util::log::Level::kDebug);
+  EXPECT_EQ(c->log_file, "/tmp/n1.log");
+  EXPECT_EQ(c->node_key_passphrase_file, "/etc/imet/pass");
+  EXPECT_EQ(c->mqtt.port, 11883);
+  EXPECT_EQ(c->http.port, 18645);
+  EXPECT_EQ(c->p2p, (HostPort{"::", 17645}));
+}
+
+TEST(Config, EmptyFileKeepsBase) {
+  NodeConfig base;
+  base.data_dir = "/x";
+  auto c = parse_config("", "test", base);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->data_dir, "/x");
+}
+
+void expect_error(const std::string& text, const std::string& fragment) {
+  auto c = parse_config(text, "'t.toml'");
+  ASSERT_FALSE(c.ok()) << text;
+  EXPECT_NE(c.status().message().find(fragment), std::string::npos)
+      << "message: " << c.status().message() << "\nexpected to contain: " << fragment;
+}
+
+TEST(Config, RejectsBadFilesWithSpecificMessages) {
+  expect_error("dev = tru", "is not valid TOML (line 1");
+  expect_error("\n\ndata_dirr = \"/x\"", "'data_dirr' is not a known setting (line 3)");
+  expect_error("[mqtt]\nlisten = \"0.0.0.0:1883\"\nlisen = 1", "'mqtt.lisen' is not a known");
+  expect_error("[mqt]\nlisten = \"x:1\"", "'mqt' is not a known setting");
+  expect_error("dev = \"yes\"", "'dev' must be true or false");
+  expect_error("io_threads = -1", "'io_threads' must be between 0 and 256");
+  expect_error("[mqtt]\nlisten = 1883", "'mqtt.listen' must be a string");
+  expect_error("[mqtt]\nlisten = \"nohost\"", "'mqtt.listen' 'nohost' is not HOST:PORT");
+  expect_error("[log]\nlevel = \"loud\"", "unknown log level 'loud'");
+  expect_error("mqtt = 5", "'mqtt' must be a table");
+  expect_error("[mqtt]\nlisten = \"0.0.0.0:7645\"", "mqtt and p2p listen on the same address");
+}
+
+TEST(Config, LoadFileErrors) {
+  auto c = load_config_file("/nonexistent/imetd.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("cannot read config file"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace imet::node
