@@ -6,7 +6,7 @@
 
 add_library(imet_warnings INTERFACE)
 target_compile_options(imet_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                                               -Wold-style-cast -Wcast-align -Wnull-dereference
+                                               -Wold-style-cast -Wcast-align
                                                -Wimplicit-fallthrough)
 if(IMET_WERROR)
   target_compile_options(imet_warnings INTERFACE -Werror)

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
 
   CLI::App* keys = app.add_subcommand("keys", "manage keys in the key directory");
   keys->require_subcommand(1);
+  keys->fallthrough();
   keys->add_option("--keydir", ctx.key_dir, "key directory (default $IMET_HOME/keys or ~/.imet/keys)");
   keys->add_option("--passphrase-file", ctx.passphrase.file,
                    "read the passphrase from the first line of FILE (else $IMET_PASSPHRASE, else "

@@ -25,6 +25,16 @@ Node::~Node() { stop(); }
 
 util::Status Node::start() {
   NodeConfig& cfg = ctx_->config;
+  // 0. Catch SIGINT/SIGTERM from here on: a signal during start-up is handled once the I/O
+  //    threads run (wait() then returns at once) instead of killing the process half-started.
+  signals_.emplace(ctx_->io, SIGINT, SIGTERM);
+  signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;  // cancelled at shutdown
+    log::info("received signal, shutting down", {{"signal", sig}});
+    stop_signal_.store(sig);
+    stop_signal_.notify_all();
+  });
+
   // 1. Configuration (already parsed and validated by the caller) and logging.
   cfg.finalize();
   IMET_TRY(cfg.validate());
@@ -48,7 +58,7 @@ util::Status Node::start() {
   // 4. Database.
   IMET_TRY(open_database());
 
-  // 5. I/O thread pool and signal handling.
+  // 5. I/O thread pool (also runs the signal handler).
   IMET_TRY(start_io());
 
   // Later steps (ledger, MQTT broker, P2P, HTTP API) plug in here.
@@ -82,13 +92,6 @@ util::Status Node::start_io() {
   unsigned n = ctx_->config.io_threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   ctx_->work.emplace(ctx_->io.get_executor());
-  signals_.emplace(ctx_->io, SIGINT, SIGTERM);
-  signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
-    if (ec) return;  // cancelled at shutdown
-    log::info("received signal, shutting down", {{"signal", sig}});
-    stop_signal_.store(sig);
-    stop_signal_.notify_all();
-  });
   for (unsigned i = 0; i < n; ++i) {
     ctx_->io_threads.emplace_back([this] {
       try {

@@ -29,7 +29,9 @@ util::Result<NodeKeyResult> load_or_create_node_key(const std::string& path,
     auto kf = wallet::parse_key_file(*text);
     if (!kf.ok()) return kf.status().with_context("node key '" + path + "' is damaged");
     std::string pass;
-    if (kf->encrypted()) IMET_ASSIGN_OR_RETURN(pass, node_passphrase(config));
+    if (kf->encrypted()) {
+      IMET_ASSIGN_OR_RETURN(pass, node_passphrase(config));
+    }
     auto key = wallet::open_key(*kf, pass);
     if (!key.ok()) return key.status().with_context("cannot open node key '" + path + "'");
     return NodeKeyResult{std::move(key).value(), false};

@@ -13,8 +13,10 @@ constexpr int kFormatVersion = 1;
 constexpr std::string_view kEncryption = "argon2id-xchacha20poly1305";
 
 util::Bytes associated_data(const crypto::PublicKey& pk) {
-  util::Bytes aad = util::to_bytes("imet-key-file-v1/ed25519/");
-  util::append(aad, pk);
+  constexpr std::string_view kPrefix = "imet-key-file-v1/ed25519/";
+  util::Bytes aad(kPrefix.size() + pk.size());
+  std::copy(kPrefix.begin(), kPrefix.end(), aad.begin());
+  std::copy(pk.begin(), pk.end(), aad.begin() + static_cast<std::ptrdiff_t>(kPrefix.size()));
   return aad;
 }
 

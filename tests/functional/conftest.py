@@ -49,7 +49,8 @@ class Daemon:
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return Path(self.log_path).read_text()
 
     def wait_for(self, text, timeout=30):

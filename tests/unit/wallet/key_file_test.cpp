@@ -51,7 +51,9 @@ TEST(KeyFile, TruncationAtEveryPointIsRejectedNotCrashing) {
   for (size_t cut = 0; cut + 2 < text.size(); ++cut) {
     auto r = parse_key_file(text.substr(0, cut));
     EXPECT_FALSE(r.ok()) << cut;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), util::StatusCode::kCorruption);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), util::StatusCode::kCorruption);
+    }
   }
 }
 
