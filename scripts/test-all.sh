@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and what CI runs via .ci/run): installs what is needed, builds,
 # and runs every test:
+#   0. formatting check (clang-format)
 #   1. g++ build; unit tests (ctest) and functional tests (pytest, real imetd/imet processes)
 #   2. clang ASan+UBSan build; unit tests once more under the sanitizers
 #   3. every libFuzzer target for IMET_FUZZ_SECONDS (default 30) each
@@ -11,6 +12,14 @@ step() { echo; echo "==== $* ($(( $(date +%s) - start ))s)"; }
 
 step "install dependencies"
 bash scripts/setup.sh
+
+step "format check (.clang-format)"
+unformatted=$(git ls-files '*.cpp' '*.h' | xargs -r clang-format --dry-run -Werror 2>&1 | grep -c 'error:' || true)
+if [ "$unformatted" -ne 0 ]; then
+  git ls-files '*.cpp' '*.h' | xargs -r clang-format --dry-run -Werror 2>&1 | head -20
+  echo "clang-format: $unformatted problems; run: clang-format -i \$(git ls-files '*.cpp' '*.h')" >&2
+  exit 1
+fi
 
 step "build (g++)"
 bash scripts/build.sh default

@@ -1,7 +1,8 @@
 // imet: the IMET wallet, client and operator CLI. Parses the command line and dispatches to the
 // command implementations (wallet::keys_* …). Nothing else lives here.
-#include <CLI/CLI.hpp>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "crypto/sodium.h"
 #include "wallet/key_commands.h"
@@ -20,7 +21,8 @@ int main(int argc, char** argv) {
   CLI::App* keys = app.add_subcommand("keys", "manage keys in the key directory");
   keys->require_subcommand(1);
   keys->fallthrough();
-  keys->add_option("--keydir", ctx.key_dir, "key directory (default $IMET_HOME/keys or ~/.imet/keys)");
+  keys->add_option("--keydir", ctx.key_dir,
+                   "key directory (default $IMET_HOME/keys or ~/.imet/keys)");
   keys->add_option("--passphrase-file", ctx.passphrase.file,
                    "read the passphrase from the first line of FILE (else $IMET_PASSPHRASE, else "
                    "prompt)");
@@ -54,12 +56,18 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   imet::util::Status st;
-  if (*k_new) st = imet::wallet::keys_new(ctx, name, unencrypted);
-  else if (*k_list) st = imet::wallet::keys_list(ctx);
-  else if (*k_show) st = imet::wallet::keys_show(ctx, name);
-  else if (*k_export) st = imet::wallet::keys_export(ctx, name, file, unsafe_raw);
-  else if (*k_import) st = imet::wallet::keys_import(ctx, name, file, raw, unencrypted);
-  else if (*a_check) st = imet::wallet::address_check(ctx, address);
+  if (*k_new)
+    st = imet::wallet::keys_new(ctx, name, unencrypted);
+  else if (*k_list)
+    st = imet::wallet::keys_list(ctx);
+  else if (*k_show)
+    st = imet::wallet::keys_show(ctx, name);
+  else if (*k_export)
+    st = imet::wallet::keys_export(ctx, name, file, unsafe_raw);
+  else if (*k_import)
+    st = imet::wallet::keys_import(ctx, name, file, raw, unencrypted);
+  else if (*a_check)
+    st = imet::wallet::address_check(ctx, address);
   if (!st.ok()) {
     std::cerr << "imet: " << st.message() << "\n";
     return 1;

@@ -1,7 +1,8 @@
 // imetd: the IMET node daemon. Parses the command line and config file, then hands over to
 // node::run_node(). Nothing else lives here.
-#include <CLI/CLI.hpp>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "node/node.h"
 
@@ -54,8 +55,8 @@ int main(int argc, char** argv) {
     const std::string& text;
     imet::node::HostPort& target;
     const char* flag;
-  } addrs[] = {{mqtt, config.mqtt, "--mqtt"}, {http, config.http, "--http"},
-               {p2p, config.p2p, "--p2p"}};
+  } addrs[] = {
+      {mqtt, config.mqtt, "--mqtt"}, {http, config.http, "--http"}, {p2p, config.p2p, "--p2p"}};
   for (auto& a : addrs) {
     if (a.text.empty()) continue;
     auto hp = imet::node::parse_host_port(a.text);

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <set>
+
 #include <toml++/toml.h>
 
 #include "util/fs.h"
@@ -45,8 +46,8 @@ class Reader {
     return {};
   }
 
-  util::Status uint(const toml::table& t, const std::string& prefix, const char* key,
-                    unsigned& out, int64_t max) {
+  util::Status uint(const toml::table& t, const std::string& prefix, const char* key, unsigned& out,
+                    int64_t max) {
     mark(prefix, key);
     const toml::node* n = t.get(key);
     if (n == nullptr) return {};
@@ -209,10 +210,9 @@ util::Result<NodeConfig> parse_config(std::string_view text, const std::string& 
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
-    return util::invalid_argument("config " + origin + " is not valid TOML (line " +
-                                  std::to_string(src.begin.line) + ", column " +
-                                  std::to_string(src.begin.column) + "): " +
-                                  std::string(e.description()));
+    return util::invalid_argument(
+        "config " + origin + " is not valid TOML (line " + std::to_string(src.begin.line) +
+        ", column " + std::to_string(src.begin.column) + "): " + std::string(e.description()));
   }
   Reader reader(root, origin);
   IMET_TRY(read_into(reader, root, base));

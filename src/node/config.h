@@ -29,8 +29,8 @@ inline constexpr uint16_t kDefaultHttpPort = 8645;
 inline constexpr uint16_t kDefaultP2pPort = 7645;
 
 struct NodeConfig {
-  std::string data_dir;  // empty: default_data_dir(dev)
-  bool dev = false;      // single-node development network
+  std::string data_dir;     // empty: default_data_dir(dev)
+  bool dev = false;         // single-node development network
   unsigned io_threads = 0;  // 0: one per core
   util::log::Level log_level = util::log::Level::kInfo;
   std::string log_file;  // empty: <data_dir>/imetd.log

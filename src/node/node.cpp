@@ -1,8 +1,9 @@
 #include "node/node.h"
 
-#include <boost/asio/post.hpp>
 #include <csignal>
 #include <future>
+
+#include <boost/asio/post.hpp>
 
 #include "crypto/address.h"
 #include "node/node_key.h"
@@ -21,7 +22,9 @@ Node::Node(NodeConfig config) : ctx_(std::make_unique<NodeContext>()) {
   ctx_->config = std::move(config);
 }
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+}
 
 util::Status Node::start() {
   NodeConfig& cfg = ctx_->config;
@@ -128,7 +131,8 @@ void Node::stop() {
     if (signals_) signals_->cancel(ec);
     ctx_->work.reset();
     ctx_->io.stop();
-    for (auto& t : ctx_->io_threads) t.join();
+    for (auto& t : ctx_->io_threads)
+      t.join();
     ctx_->io_threads.clear();
     started_io_ = false;
   }

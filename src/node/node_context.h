@@ -5,12 +5,13 @@
 // Invariants: a member is set only after every member it depends on (listed above it) is set.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "crypto/ed25519.h"
 #include "node/config.h"
@@ -20,11 +21,11 @@
 namespace imet::node {
 
 struct NodeContext {
-  NodeConfig config;                            // step 1
-  std::optional<DataDir> data_dir;              // step 2: locked
-  std::optional<crypto::SigningKey> node_key;   // step 3
-  std::unique_ptr<store::KvStore> db;           // step 4
-  boost::asio::io_context io;                   // step 5: the I/O pool
+  NodeConfig config;                           // step 1
+  std::optional<DataDir> data_dir;             // step 2: locked
+  std::optional<crypto::SigningKey> node_key;  // step 3
+  std::unique_ptr<store::KvStore> db;          // step 4
+  boost::asio::io_context io;                  // step 5: the I/O pool
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
 };

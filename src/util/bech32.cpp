@@ -26,9 +26,11 @@ uint32_t polymod(const std::vector<uint8_t>& values) {
 std::vector<uint8_t> hrp_expand(std::string_view hrp) {
   std::vector<uint8_t> out;
   out.reserve(hrp.size() * 2 + 1);
-  for (char c : hrp) out.push_back(static_cast<uint8_t>(c) >> 5);
+  for (char c : hrp)
+    out.push_back(static_cast<uint8_t>(c) >> 5);
   out.push_back(0);
-  for (char c : hrp) out.push_back(static_cast<uint8_t>(c) & 31);
+  for (char c : hrp)
+    out.push_back(static_cast<uint8_t>(c) & 31);
   return out;
 }
 
@@ -79,8 +81,10 @@ Result<std::string> bech32m_encode(std::string_view hrp, ByteSpan data) {
   uint32_t mod = polymod(enc) ^ kBech32mConst;
   std::string out(hrp);
   out.push_back('1');
-  for (uint8_t v : values) out.push_back(kCharset[v]);
-  for (int i = 0; i < 6; ++i) out.push_back(kCharset[(mod >> (5 * (5 - i))) & 31]);
+  for (uint8_t v : values)
+    out.push_back(kCharset[v]);
+  for (int i = 0; i < 6; ++i)
+    out.push_back(kCharset[(mod >> (5 * (5 - i))) & 31]);
   return out;
 }
 

@@ -43,7 +43,8 @@ Result<Bytes> from_hex(std::string_view hex) {
 bool equal_ct(ByteSpan a, ByteSpan b) {
   if (a.size() != b.size()) return false;
   uint8_t diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<uint8_t>(a[i] ^ b[i]);
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<uint8_t>(a[i] ^ b[i]);
   return diff == 0;
 }
 

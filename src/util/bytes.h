@@ -32,18 +32,25 @@ Result<ByteArray<N>> from_hex_fixed(std::string_view hex) {
                             " hex digits), got " + std::to_string(r->size()) + " bytes");
   }
   ByteArray<N> out{};
-  for (size_t i = 0; i < N; ++i) out[i] = (*r)[i];
+  for (size_t i = 0; i < N; ++i)
+    out[i] = (*r)[i];
   return out;
 }
 
 inline ByteSpan as_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
-inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
-inline std::string to_string(ByteSpan b) { return std::string(b.begin(), b.end()); }
+inline Bytes to_bytes(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
+inline std::string to_string(ByteSpan b) {
+  return std::string(b.begin(), b.end());
+}
 
 // Appends `src` to `dst`.
-inline void append(Bytes& dst, ByteSpan src) { dst.insert(dst.end(), src.begin(), src.end()); }
+inline void append(Bytes& dst, ByteSpan src) {
+  dst.insert(dst.end(), src.begin(), src.end());
+}
 
 // Constant-time equality for secrets (length is not secret).
 bool equal_ct(ByteSpan a, ByteSpan b);

@@ -6,9 +6,9 @@
 // file. A held FileLock is released when destroyed (or when the process dies, by the kernel).
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
+
+#include <sys/types.h>
 
 #include "util/bytes.h"
 

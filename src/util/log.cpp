@@ -1,11 +1,11 @@
 #include "util/log.h"
 
+#include <memory>
+#include <vector>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <memory>
-#include <vector>
 
 namespace imet::util::log {
 
@@ -13,12 +13,18 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(Level l) {
   switch (l) {
-    case Level::kTrace: return spdlog::level::trace;
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kOff: return spdlog::level::off;
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -41,11 +47,21 @@ void append_value(std::string& out, std::string_view v) {
   out.push_back('"');
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
@@ -90,12 +106,18 @@ Result<Level> parse_level(std::string_view name) {
 
 std::string_view level_name(Level level) {
   switch (level) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kOff: return "off";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
   }
   return "info";
 }
@@ -111,17 +133,25 @@ Status init(const Options& options) {
   return {};
 }
 
-void set_level(Level level) { logger()->set_level(to_spdlog(level)); }
+void set_level(Level level) {
+  logger()->set_level(to_spdlog(level));
+}
 
 Level level() {
   switch (logger()->level()) {
-    case spdlog::level::trace: return Level::kTrace;
-    case spdlog::level::debug: return Level::kDebug;
-    case spdlog::level::info: return Level::kInfo;
-    case spdlog::level::warn: return Level::kWarn;
+    case spdlog::level::trace:
+      return Level::kTrace;
+    case spdlog::level::debug:
+      return Level::kDebug;
+    case spdlog::level::info:
+      return Level::kInfo;
+    case spdlog::level::warn:
+      return Level::kWarn;
     case spdlog::level::err:
-    case spdlog::level::critical: return Level::kError;
-    default: return Level::kOff;
+    case spdlog::level::critical:
+      return Level::kError;
+    default:
+      return Level::kOff;
   }
 }
 

@@ -30,8 +30,8 @@ struct Field {
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
   Field(std::string_view k, bool v) : key(k), value(v ? "true" : "false") {}
   template <typename T>
-    requires std::integral<T> || std::floating_point<T>
-  Field(std::string_view k, T v) : key(k), value(std::to_string(v)) {}
+  requires std::integral<T> || std::floating_point<T> Field(std::string_view k, T v)
+      : key(k), value(std::to_string(v)) {}
 };
 
 struct Options {

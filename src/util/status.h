@@ -20,7 +20,7 @@ enum class StatusCode : int {
   kIoError,           // the operating system refused a read/write
   kUnavailable,       // resource busy (e.g. data dir locked by another process)
   kFailedPrecondition,
-  kInternal,          // a bug: should never happen
+  kInternal,  // a bug: should never happen
 };
 
 std::string_view status_code_name(StatusCode code);
@@ -49,28 +49,38 @@ class [[nodiscard]] Status {
 inline Status invalid_argument(std::string msg) {
   return {StatusCode::kInvalidArgument, std::move(msg)};
 }
-inline Status not_found(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
+inline Status not_found(std::string msg) {
+  return {StatusCode::kNotFound, std::move(msg)};
+}
 inline Status already_exists(std::string msg) {
   return {StatusCode::kAlreadyExists, std::move(msg)};
 }
 inline Status permission_denied(std::string msg) {
   return {StatusCode::kPermissionDenied, std::move(msg)};
 }
-inline Status corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
-inline Status io_error(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
-inline Status unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
+inline Status corruption(std::string msg) {
+  return {StatusCode::kCorruption, std::move(msg)};
+}
+inline Status io_error(std::string msg) {
+  return {StatusCode::kIoError, std::move(msg)};
+}
+inline Status unavailable(std::string msg) {
+  return {StatusCode::kUnavailable, std::move(msg)};
+}
 inline Status failed_precondition(std::string msg) {
   return {StatusCode::kFailedPrecondition, std::move(msg)};
 }
-inline Status internal_error(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+inline Status internal_error(std::string msg) {
+  return {StatusCode::kInternal, std::move(msg)};
+}
 
 }  // namespace imet::util
 
 // Early-return helpers. IMET_TRY(expr) returns the Status if expr (a Status) is not OK.
 // IMET_ASSIGN_OR_RETURN(lhs, expr) evaluates a Result<T>, returns its error or assigns its value.
-#define IMET_TRY(expr)                           \
-  do {                                           \
-    ::imet::util::Status imet_try_status_ = (expr); \
+#define IMET_TRY(expr)                                   \
+  do {                                                   \
+    ::imet::util::Status imet_try_status_ = (expr);      \
     if (!imet_try_status_.ok()) return imet_try_status_; \
   } while (0)
 

@@ -94,8 +94,8 @@ util::Status keys_export(const KeyCommandContext& ctx, const std::string& name,
   if (unsafe_raw) {
     std::string pass;
     if (kf.encrypted()) {
-      IMET_ASSIGN_OR_RETURN(pass, get_passphrase(ctx.passphrase,
-                                                 "Passphrase for key '" + name + "': ", false));
+      IMET_ASSIGN_OR_RETURN(
+          pass, get_passphrase(ctx.passphrase, "Passphrase for key '" + name + "': ", false));
     }
     IMET_ASSIGN_OR_RETURN(crypto::SigningKey key, open_key(kf, pass));
     text = util::to_hex(key.seed()) + "\n";
@@ -118,20 +118,21 @@ util::Status keys_import(const KeyCommandContext& ctx, const std::string& name,
     std::string hex = text.substr(0, text.find_first_of("\r\n"));
     auto seed = util::from_hex_fixed<32>(hex);
     if (!seed.ok()) {
-      return util::invalid_argument("'" + in_file + "' does not hold a raw key: " +
-                                    seed.status().message());
+      return util::invalid_argument("'" + in_file +
+                                    "' does not hold a raw key: " + seed.status().message());
     }
     return store_new_key(ctx, store, name, crypto::SigningKey::from_seed(*seed), unencrypted);
   }
   auto kf = parse_key_file(text);
   if (!kf.ok()) {
-    return kf.status().with_context("'" + in_file + "' is not a valid IMET key file (use --raw "
+    return kf.status().with_context("'" + in_file +
+                                    "' is not a valid IMET key file (use --raw "
                                     "for a hex seed)");
   }
   std::string pass;
   if (kf->encrypted()) {
-    IMET_ASSIGN_OR_RETURN(pass, get_passphrase(ctx.passphrase,
-                                               "Passphrase of the imported key: ", false));
+    IMET_ASSIGN_OR_RETURN(
+        pass, get_passphrase(ctx.passphrase, "Passphrase of the imported key: ", false));
   }
   IMET_TRY(open_key(*kf, pass).status());  // refuse a file that cannot be opened
   IMET_TRY(store.add(name, *kf));

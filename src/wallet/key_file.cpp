@@ -25,7 +25,8 @@ using nlohmann::json;
 util::Result<std::string> get_string(const json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end()) return util::corruption(std::string("missing field '") + field + "'");
-  if (!it->is_string()) return util::corruption(std::string("field '") + field + "' is not a string");
+  if (!it->is_string())
+    return util::corruption(std::string("field '") + field + "' is not a string");
   return it->get<std::string>();
 }
 
@@ -42,7 +43,8 @@ template <size_t N>
 util::Result<util::ByteArray<N>> get_hex(const json& j, const char* field) {
   IMET_ASSIGN_OR_RETURN(std::string s, get_string(j, field));
   auto r = util::from_hex_fixed<N>(s);
-  if (!r.ok()) return util::corruption(std::string("field '") + field + "': " + r.status().message());
+  if (!r.ok())
+    return util::corruption(std::string("field '") + field + "': " + r.status().message());
   return r;
 }
 
@@ -69,9 +71,9 @@ KeyFile plain_key(const crypto::SigningKey& key) {
 util::Result<crypto::SigningKey> open_key(const KeyFile& file, std::string_view passphrase) {
   crypto::Seed seed{};
   if (file.sealed) {
-    IMET_ASSIGN_OR_RETURN(util::Bytes plain, crypto::open_with_passphrase(
-                                                 *file.sealed, passphrase,
-                                                 associated_data(file.public_key)));
+    IMET_ASSIGN_OR_RETURN(
+        util::Bytes plain,
+        crypto::open_with_passphrase(*file.sealed, passphrase, associated_data(file.public_key)));
     if (plain.size() != seed.size()) {
       return util::corruption("decrypted key has " + std::to_string(plain.size()) +
                               " bytes, expected 32");

@@ -33,8 +33,8 @@ std::string KeyStore::default_dir() {
 
 util::Status KeyStore::validate_name(std::string_view name) {
   auto ok_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   };
   if (name.empty() || name.size() > 64 || !ok_char(name[0]) || name[0] == '.' || name[0] == '-' ||
       name[0] == '_' || !std::all_of(name.begin(), name.end(), ok_char)) {

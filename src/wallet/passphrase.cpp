@@ -1,10 +1,10 @@
 #include "wallet/passphrase.h"
 
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
-
-#include <cstdlib>
 
 #include "util/fs.h"
 
@@ -20,7 +20,7 @@ util::Result<std::string> prompt_tty(const std::string& prompt) {
         "IMET_PASSPHRASE");
   }
   (void)::write(fd, prompt.data(), prompt.size());
-  termios old {};
+  termios old{};
   bool have_termios = ::tcgetattr(fd, &old) == 0;
   if (have_termios) {
     termios no_echo = old;
@@ -29,7 +29,8 @@ util::Result<std::string> prompt_tty(const std::string& prompt) {
   }
   std::string line;
   char c;
-  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  while (::read(fd, &c, 1) == 1 && c != '\n')
+    line.push_back(c);
   if (have_termios) ::tcsetattr(fd, TCSAFLUSH, &old);
   (void)::write(fd, "\n", 1);
   ::close(fd);

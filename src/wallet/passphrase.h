@@ -12,7 +12,7 @@
 namespace imet::wallet {
 
 struct PassphraseOptions {
-  std::string file;    // --passphrase-file
+  std::string file;  // --passphrase-file
   bool allow_env = true;
 };
 

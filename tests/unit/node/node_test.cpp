@@ -1,9 +1,9 @@
 #include "node/node.h"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <unistd.h>
-
-#include <filesystem>
 
 #include "node/node_key.h"
 #include "store/rocks_store.h"

@@ -1,8 +1,8 @@
 #include "util/bech32.h"
 
-#include <gtest/gtest.h>
-
 #include <cctype>
+
+#include <gtest/gtest.h>
 
 namespace imet::util {
 namespace {
@@ -21,12 +21,12 @@ TEST(Bech32m, Bip350ValidChecksums) {
 }
 
 TEST(Bech32m, Bip350InvalidVectors) {
-  EXPECT_FALSE(bech32m_decode("qyrz8wqd2c9m").ok());  // no separator
+  EXPECT_FALSE(bech32m_decode("qyrz8wqd2c9m").ok());   // no separator
   EXPECT_FALSE(bech32m_decode("1qyrz8wqd2c9m").ok());  // empty hrp
-  EXPECT_FALSE(bech32m_decode("au1s5cgom").ok());  // invalid character 'o'
-  EXPECT_FALSE(bech32m_decode("M1VUXWEZ").ok());  // checksum computed with upper-case hrp
-  EXPECT_FALSE(bech32m_decode("16plkw9").ok());  // empty hrp
-  EXPECT_FALSE(bech32m_decode("1p2gdwpf").ok());  // empty hrp
+  EXPECT_FALSE(bech32m_decode("au1s5cgom").ok());      // invalid character 'o'
+  EXPECT_FALSE(bech32m_decode("M1VUXWEZ").ok());       // checksum computed with upper-case hrp
+  EXPECT_FALSE(bech32m_decode("16plkw9").ok());        // empty hrp
+  EXPECT_FALSE(bech32m_decode("1p2gdwpf").ok());       // empty hrp
   // bech32 (BIP-173) string: valid bech32, but must be rejected as bech32m.
   EXPECT_FALSE(bech32m_decode("a12uel5l").ok());
 }
@@ -34,7 +34,8 @@ TEST(Bech32m, Bip350InvalidVectors) {
 TEST(Bech32m, RoundTripAllLengths) {
   for (size_t n = 0; n <= 40; ++n) {
     Bytes data(n);
-    for (size_t i = 0; i < n; ++i) data[i] = static_cast<uint8_t>(i * 37 + n);
+    for (size_t i = 0; i < n; ++i)
+      data[i] = static_cast<uint8_t>(i * 37 + n);
     auto enc = bech32m_encode("imet", data);
     ASSERT_TRUE(enc.ok()) << n;
     auto dec = bech32m_decode(*enc);
@@ -49,7 +50,8 @@ TEST(Bech32m, RoundTripAllLengths) {
 // Every single-character substitution anywhere in an address is rejected.
 TEST(Bech32m, RejectsEverySingleCharacterTypo) {
   Bytes data(20);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(0xa5 ^ (i * 11));
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<uint8_t>(0xa5 ^ (i * 11));
   std::string good = bech32m_encode("imet", data).value();
   size_t tried = 0;
   for (size_t pos = 0; pos < good.size(); ++pos) {

@@ -1,11 +1,11 @@
 #include "util/fs.h"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <filesystem>
 
 namespace imet::util {
 namespace {
@@ -35,7 +35,8 @@ TEST_F(FsTest, WriteNewNeverOverwrites) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // no temporary files left behind
   size_t n = 0;
-  for (auto& e : std::filesystem::directory_iterator(dir_)) n += e.is_regular_file();
+  for (auto& e : std::filesystem::directory_iterator(dir_))
+    n += e.is_regular_file();
   EXPECT_EQ(n, 1u);
 }
 

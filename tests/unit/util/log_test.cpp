@@ -1,10 +1,10 @@
 #include "util/log.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 namespace imet::util::log {
 namespace {
@@ -26,7 +26,8 @@ TEST(Log, ParsesLevels) {
 }
 
 TEST(Log, WritesToFileRespectingLevel) {
-  auto path = std::filesystem::temp_directory_path() / ("imet_log_test_" + std::to_string(::getpid()));
+  auto path =
+      std::filesystem::temp_directory_path() / ("imet_log_test_" + std::to_string(::getpid()));
   std::filesystem::remove(path);
   ASSERT_TRUE(init({Level::kInfo, path.string()}).ok());
   debug("hidden", {{"k", 1}});

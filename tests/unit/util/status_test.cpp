@@ -1,6 +1,6 @@
-#include "util/result.h"
-
 #include <gtest/gtest.h>
+
+#include "util/result.h"
 
 namespace imet::util {
 namespace {

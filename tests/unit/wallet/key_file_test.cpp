@@ -13,7 +13,8 @@ constexpr crypto::KdfParams kFastKdf{1, 64 << 10};
 
 crypto::SigningKey test_key() {
   crypto::Seed seed{};
-  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i + 1);
+  for (size_t i = 0; i < seed.size(); ++i)
+    seed[i] = static_cast<uint8_t>(i + 1);
   return crypto::SigningKey::from_seed(seed);
 }
 
@@ -87,7 +88,8 @@ TEST(KeyFile, TamperedFieldsAreRejected) {
   EXPECT_FALSE(parse_key_file("[]").ok());
   EXPECT_FALSE(parse_key_file("").ok());
   // Absurd KDF parameters are refused before any work.
-  auto huge = parse_key_file(replace("\"memlimit_bytes\": 65536", "\"memlimit_bytes\": 100000000000000"));
+  auto huge =
+      parse_key_file(replace("\"memlimit_bytes\": 65536", "\"memlimit_bytes\": 100000000000000"));
   ASSERT_TRUE(huge.ok());
   auto r = open_key(*huge, "pw");
   ASSERT_FALSE(r.ok());

@@ -1,9 +1,9 @@
 #include "wallet/keystore.h"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <unistd.h>
-
-#include <filesystem>
 
 namespace imet::wallet {
 namespace {
