@@ -151,3 +151,46 @@ def test_address_check(imet):
     assert r.returncode == 1
     r = imet("address", "check", addr.upper())
     assert r.returncode == 0  # all-upper-case is a valid bech32m spelling
+
+
+def _run_on_terminal(argv, env, answers, timeout=30):
+    """Runs argv with a pseudo-terminal as its controlling terminal, typing each answer after
+    each 'assphrase' prompt. Returns (exit code, everything the terminal showed)."""
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, env)
+    shown, pending, deadline = b"", list(answers), time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and shown.count(b"assphrase") > len(answers) - len(pending):
+                os.write(fd, pending.pop(0).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_interactive_prompt_without_echo(imet, tmp_path):
+    from conftest import BIN
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    argv = [str(BIN / "imet"), "keys", "--keydir", str(imet.keydir), "new", "tty"]
+    code, shown = _run_on_terminal(argv, env, ["typed-secret", "typed-secret"])
+    assert code == 0, shown
+    assert "New passphrase for key 'tty'" in shown and "Repeat passphrase" in shown
+    assert "typed-secret" not in shown, "passphrase echoed"
+    # The typed passphrase opens the key; a mismatch on creation is refused.
+    r = imet("keys", "export", "tty", "--unsafe-raw", passphrase="typed-secret")
+    assert r.returncode == 0, r.stderr
+    argv[-1] = "tty2"
+    code, shown = _run_on_terminal(argv, env, ["one", "two"])
+    assert code == 1 and "the two passphrases differ" in shown
+    assert not (imet.keydir / "tty2.key").exists()
