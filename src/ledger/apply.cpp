@@ -1,0 +1,416 @@
+#include "ledger/apply.h"
+
+#include <algorithm>
+
+namespace imet::ledger {
+
+namespace {
+
+TxError err(Reject r, std::string msg) { return TxError{r, std::move(msg)}; }
+
+std::string addr(const Address& a) { return crypto::encode_address(a); }
+
+// Runs one kind-specific step with access to the transaction overlay and the sender's account.
+class Applier {
+ public:
+  Applier(StateOverlay& state, const Transaction& tx, const BlockContext& ctx)
+      : state_(state), tx_(tx), ctx_(ctx), params_(*ctx.params) {}
+
+  TxResult run() {
+    sender_addr_ = tx_.sender_address();
+    if (auto e = load_account(sender_addr_, sender_)) return e;
+    sender_.release_unbonded(ctx_.time_ms);
+    if (ctx_.height > tx_.expiry_height) {
+      return err(Reject::kExpired, "expired at height " + std::to_string(tx_.expiry_height) +
+                                       ", now " + std::to_string(ctx_.height));
+    }
+    if (tx_.nonce < sender_.nonce) {
+      return err(Reject::kNonceTooLow, "nonce " + std::to_string(tx_.nonce) +
+                                           " already used; next is " +
+                                           std::to_string(sender_.nonce));
+    }
+    if (tx_.nonce > sender_.nonce) {
+      return err(Reject::kNonceTooHigh, "nonce " + std::to_string(tx_.nonce) +
+                                            " skips ahead; next is " + std::to_string(sender_.nonce));
+    }
+    if (auto e = spend(tx_.fee, "the fee")) return e;
+    sender_.nonce++;
+    if (auto e = std::visit([this](const auto& body) { return apply(body); }, tx_.body)) return e;
+    save_account(sender_addr_, sender_);
+    if (tx_.fee > 0) return credit(ctx_.producer, tx_.fee);
+    return std::nullopt;
+  }
+
+ private:
+  // ---- helpers ----
+  TxResult state_error(const util::Status& st) { return err(Reject::kStateError, st.message()); }
+
+  TxResult load_account(const Address& a, Account& out) {
+    auto r = get_record<Account>(state_, keys::account(a));
+    if (!r.ok()) return state_error(r.status());
+    out = r->value_or(Account{});
+    return std::nullopt;
+  }
+  void save_account(const Address& a, const Account& acc) {
+    if (acc.empty()) {
+      state_.erase(keys::account(a));
+    } else {
+      put_record(state_, keys::account(a), acc);
+    }
+  }
+  TxResult credit(const Address& a, Amount amount) {
+    Account acc;
+    if (auto e = load_account(a, acc)) return e;
+    auto sum = add(acc.balance, amount);
+    if (!sum) return err(Reject::kInvalidAmount, "balance of " + addr(a) + " would overflow");
+    acc.balance = *sum;
+    save_account(a, acc);
+    return std::nullopt;
+  }
+  // Debits `amount` of transferable (unlocked) coins from the sender.
+  TxResult spend(Amount amount, const char* what) {
+    if (sender_.balance < amount) {
+      return err(Reject::kInsufficientFunds, std::string("balance ") +
+                                                 format_amount(sender_.balance) +
+                                                 " IMET does not cover " + what + " (" +
+                                                 format_amount(amount) + " IMET)");
+    }
+    Amount free = sender_.transferable(ctx_.time_ms);
+    if (free < amount) {
+      return err(Reject::kFundsLocked, std::string("only ") + format_amount(free) +
+                                           " IMET is unlocked; " + what + " needs " +
+                                           format_amount(amount) + " IMET");
+    }
+    sender_.balance -= amount;
+    return std::nullopt;
+  }
+  template <typename T>
+  TxResult load(const util::Bytes& key, std::optional<T>& out) {
+    auto r = get_record<T>(state_, key);
+    if (!r.ok()) return state_error(r.status());
+    out = std::move(r).value();
+    return std::nullopt;
+  }
+  TxResult add_unbonding(Amount amount) {
+    if (sender_.unbonding.size() >= kMaxUnbonding) {
+      return err(Reject::kUnbondingFull, "too many unbonding entries (" +
+                                             std::to_string(kMaxUnbonding) +
+                                             "); wait for some to be released");
+    }
+    sender_.unbonding.push_back({amount, ctx_.time_ms + params_.unbonding_ms});
+    std::stable_sort(sender_.unbonding.begin(), sender_.unbonding.end(),
+                     [](const Unbonding& a, const Unbonding& b) {
+                       return a.release_ms < b.release_ms;
+                     });
+    return std::nullopt;
+  }
+
+  // ---- kinds ----
+  TxResult apply(const Transfer& t) {
+    if (t.amount == 0) return err(Reject::kInvalidAmount, "transfer amount must be positive");
+    if (auto e = spend(t.amount, "the amount plus fee")) return e;
+    if (t.to == sender_addr_) {
+      sender_.balance += t.amount;
+      return std::nullopt;
+    }
+    save_account(sender_addr_, sender_);
+    if (auto e = credit(t.to, t.amount)) return e;
+    return load_account(sender_addr_, sender_);
+  }
+
+  TxResult apply(const Vote& v) {
+    if (v.delegates.size() > params_.max_votes) {
+      return err(Reject::kTooManyVotes, "votes for " + std::to_string(v.delegates.size()) +
+                                            " delegates; the limit is " +
+                                            std::to_string(params_.max_votes));
+    }
+    for (const Address& d : v.delegates) {
+      std::optional<Delegate> del;
+      if (auto e = load(keys::delegate(d), del)) return e;
+      if (!del) return err(Reject::kUnknownDelegate, addr(d) + " is not a registered delegate");
+    }
+    sender_.votes = v.delegates;
+    return std::nullopt;
+  }
+
+  TxResult apply(const RegisterDelegate& r) {
+    if (r.name.empty() || !valid_name(r.name)) {
+      return err(Reject::kInvalidField, "delegate name '" + r.name +
+                                            "' must be 1-32 of a-z, 0-9, '-' and '.'");
+    }
+    std::optional<Delegate> existing;
+    if (auto e = load(keys::delegate(sender_addr_), existing)) return e;
+    if (existing) return err(Reject::kAlreadyDelegate, "already a delegate ('" + existing->name + "')");
+    put_record(state_, keys::delegate(sender_addr_), Delegate{r.name, ctx_.height});
+    return std::nullopt;
+  }
+
+  TxResult apply(const UnregisterDelegate&) {
+    std::optional<Delegate> existing;
+    if (auto e = load(keys::delegate(sender_addr_), existing)) return e;
+    if (!existing) return err(Reject::kNotDelegate, "not a registered delegate");
+    state_.erase(keys::delegate(sender_addr_));
+    return std::nullopt;
+  }
+
+  TxResult check_node_info(const NodeInfo& info) {
+    for (const std::string& e : info.endpoints) {
+      if (e.empty()) return err(Reject::kInvalidField, "an endpoint is empty");
+    }
+    return std::nullopt;
+  }
+
+  TxResult apply(const RegisterNode& r) {
+    Address node_addr = crypto::address_bytes_of(r.node_key);
+    std::optional<NodeRecord> existing;
+    if (auto e = load(keys::node(node_addr), existing)) return e;
+    if (existing) return err(Reject::kNodeExists, "node " + addr(node_addr) + " is already registered");
+    if (!crypto::verify(r.node_key, node_ownership_message(ctx_.chain_id, tx_.sender),
+                        r.node_signature)) {
+      return err(Reject::kBadNodeSignature,
+                 "node_signature is not the node key's signature of this owner");
+    }
+    if (auto e = check_node_info(r.info)) return e;
+    if (r.stake > 0) {
+      if (auto e = spend(r.stake, "the node stake")) return e;
+    }
+    put_record(state_, keys::node(node_addr),
+               NodeRecord{r.node_key, sender_addr_, r.info, r.stake, ctx_.height});
+    return std::nullopt;
+  }
+
+  TxResult owned_node(const PublicKey& key, std::optional<NodeRecord>& node) {
+    Address node_addr = crypto::address_bytes_of(key);
+    if (auto e = load(keys::node(node_addr), node)) return e;
+    if (!node) return err(Reject::kUnknownNode, "node " + addr(node_addr) + " is not registered");
+    if (node->owner != sender_addr_) {
+      return err(Reject::kNotOwner, "node " + addr(node_addr) + " belongs to " + addr(node->owner));
+    }
+    return std::nullopt;
+  }
+
+  TxResult apply(const UpdateNode& u) {
+    std::optional<NodeRecord> node;
+    if (auto e = owned_node(u.node_key, node)) return e;
+    if (auto e = check_node_info(u.info)) return e;
+    node->info = u.info;
+    put_record(state_, keys::node(crypto::address_bytes_of(u.node_key)), *node);
+    return std::nullopt;
+  }
+
+  TxResult apply(const UnregisterNode& u) {
+    std::optional<NodeRecord> node;
+    if (auto e = owned_node(u.node_key, node)) return e;
+    if (node->stake > 0) {
+      if (auto e = add_unbonding(node->stake)) return e;
+    }
+    state_.erase(keys::node(crypto::address_bytes_of(u.node_key)));
+    return std::nullopt;
+  }
+
+  TxResult apply(const Stake& s) {
+    if (s.amount == 0) return err(Reject::kInvalidAmount, "stake amount must be positive");
+    // Locked coins may be staked: only the balance must cover it (the lock keeps covering the
+    // staked coins, since it applies to everything the account owns).
+    if (sender_.balance < s.amount) {
+      return err(Reject::kInsufficientFunds, "balance " + format_amount(sender_.balance) +
+                                                 " IMET does not cover the stake " +
+                                                 format_amount(s.amount) + " IMET");
+    }
+    sender_.balance -= s.amount;
+    sender_.stake += s.amount;
+    return std::nullopt;
+  }
+
+  TxResult apply(const Unstake& u) {
+    if (u.amount == 0) return err(Reject::kInvalidAmount, "unstake amount must be positive");
+    if (u.amount > sender_.stake) {
+      return err(Reject::kInsufficientStake, "staked " + format_amount(sender_.stake) +
+                                                 " IMET, cannot unstake " +
+                                                 format_amount(u.amount) + " IMET");
+    }
+    if (auto e = add_unbonding(u.amount)) return e;
+    sender_.stake -= u.amount;
+    return std::nullopt;
+  }
+
+  TxResult apply(const PodSettle&) {
+    return err(Reject::kNotSupported,
+               "pod_settle is not enabled in this version (receipt settlement arrives with the "
+               "relay)");
+  }
+
+  TxResult apply(const Notarize& n) {
+    std::optional<Notarization> existing;
+    if (auto e = load(keys::notarization(n.content_hash), existing)) return e;
+    if (existing) {
+      return err(Reject::kAlreadyNotarized, "content " + util::to_hex(n.content_hash) +
+                                                " was notarized by " + addr(existing->owner) +
+                                                " at height " + std::to_string(existing->height));
+    }
+    put_record(state_, keys::notarization(n.content_hash),
+               Notarization{sender_addr_, n.size, n.metadata, ctx_.height, ctx_.time_ms});
+    return std::nullopt;
+  }
+
+  TxResult apply(const Anchor& a) {
+    if (a.log_id.empty()) return err(Reject::kInvalidField, "anchor log_id is empty");
+    std::optional<AnchorLog> log;
+    if (auto e = load(keys::anchor_log(a.log_id), log)) return e;
+    if (log) {
+      if (log->owner != sender_addr_) {
+        return err(Reject::kNotOwner, "log '" + a.log_id + "' is anchored by " + addr(log->owner));
+      }
+      if (a.height <= log->last_height) {
+        return err(Reject::kAnchorNotIncreasing, "log '" + a.log_id + "' is anchored up to height " +
+                                                     std::to_string(log->last_height) +
+                                                     "; heights must increase");
+      }
+    }
+    put_record(state_, keys::anchor_log(a.log_id),
+               AnchorLog{sender_addr_, a.height, a.root, ctx_.height});
+    return std::nullopt;
+  }
+
+  TxResult check_target(const NameTarget& t) {
+    if (t.value.empty()) return err(Reject::kInvalidField, "name target is empty");
+    return std::nullopt;
+  }
+
+  TxResult apply(const NameRegister& n) {
+    if (!valid_name(n.name)) {
+      return err(Reject::kInvalidField, "name '" + n.name +
+                                            "' must be 1-64 of a-z, 0-9, '-' and '.', not "
+                                            "starting or ending with '-' or '.'");
+    }
+    if (auto e = check_target(n.target)) return e;
+    std::optional<NameRecord> existing;
+    if (auto e = load(keys::name(n.name), existing)) return e;
+    if (existing) return err(Reject::kNameTaken, "name '" + n.name + "' belongs to " + addr(existing->owner));
+    put_record(state_, keys::name(n.name), NameRecord{sender_addr_, n.target, ctx_.height, ctx_.height});
+    return std::nullopt;
+  }
+
+  TxResult apply(const NameUpdate& n) {
+    if (auto e = check_target(n.target)) return e;
+    std::optional<NameRecord> existing;
+    if (auto e = load(keys::name(n.name), existing)) return e;
+    if (!existing) return err(Reject::kUnknownName, "name '" + n.name + "' is not registered");
+    if (existing->owner != sender_addr_) {
+      return err(Reject::kNotOwner, "name '" + n.name + "' belongs to " + addr(existing->owner));
+    }
+    existing->target = n.target;
+    existing->updated_height = ctx_.height;
+    put_record(state_, keys::name(n.name), *existing);
+    return std::nullopt;
+  }
+
+  TxResult apply(const DeviceRegister& d) {
+    Address dev_addr = crypto::address_bytes_of(d.device_key);
+    std::optional<DeviceRecord> existing;
+    if (auto e = load(keys::device(dev_addr), existing)) return e;
+    if (existing) return err(Reject::kDeviceExists, "device " + addr(dev_addr) + " is already registered");
+    if (d.sponsor != tx_.sender) {
+      if (!d.sponsor_signature ||
+          !crypto::verify(d.sponsor, sponsor_message(ctx_.chain_id, d.device_key, tx_.sender),
+                          *d.sponsor_signature)) {
+        return err(Reject::kBadSponsorSignature,
+                   "a sponsor other than the owner must sign its consent (sponsor_signature)");
+      }
+    }
+    put_record(state_, keys::device(dev_addr),
+               DeviceRecord{d.device_key, sender_addr_, d.default_tier,
+                            crypto::address_bytes_of(d.sponsor), ctx_.height});
+    return std::nullopt;
+  }
+
+  StateOverlay& state_;
+  const Transaction& tx_;
+  const BlockContext& ctx_;
+  const ChainParams& params_;
+  Address sender_addr_{};
+  Account sender_;
+};
+
+}  // namespace
+
+const char* reject_name(Reject r) {
+  switch (r) {
+    case Reject::kMalformed: return "malformed";
+    case Reject::kTooLarge: return "too_large";
+    case Reject::kWrongChain: return "wrong_chain";
+    case Reject::kBadSignature: return "bad_signature";
+    case Reject::kExpired: return "expired";
+    case Reject::kExpiryTooFar: return "expiry_too_far";
+    case Reject::kNonceTooLow: return "nonce_too_low";
+    case Reject::kNonceTooHigh: return "nonce_too_high";
+    case Reject::kFeeTooLow: return "fee_too_low";
+    case Reject::kInsufficientFunds: return "insufficient_funds";
+    case Reject::kFundsLocked: return "funds_locked";
+    case Reject::kInvalidAmount: return "invalid_amount";
+    case Reject::kTooManyVotes: return "too_many_votes";
+    case Reject::kUnknownDelegate: return "unknown_delegate";
+    case Reject::kAlreadyDelegate: return "already_delegate";
+    case Reject::kNotDelegate: return "not_delegate";
+    case Reject::kNodeExists: return "node_exists";
+    case Reject::kUnknownNode: return "unknown_node";
+    case Reject::kNotOwner: return "not_owner";
+    case Reject::kBadNodeSignature: return "bad_node_signature";
+    case Reject::kInvalidField: return "invalid_field";
+    case Reject::kInsufficientStake: return "insufficient_stake";
+    case Reject::kUnbondingFull: return "unbonding_full";
+    case Reject::kAlreadyNotarized: return "already_notarized";
+    case Reject::kAnchorNotIncreasing: return "anchor_not_increasing";
+    case Reject::kNameTaken: return "name_taken";
+    case Reject::kUnknownName: return "unknown_name";
+    case Reject::kDeviceExists: return "device_exists";
+    case Reject::kBadSponsorSignature: return "bad_sponsor_signature";
+    case Reject::kNotSupported: return "not_supported";
+    case Reject::kStateError: return "state_error";
+  }
+  return "unknown";
+}
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxName) return false;
+  auto edge = [](char c) { return c == '-' || c == '.'; };
+  if (edge(name.front()) || edge(name.back())) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+}
+
+TxResult check_stateless(const Transaction& tx, const ChainParams& params,
+                         std::string_view chain_id, bool verify_signature) {
+  util::Status valid = codec::validate(tx);
+  if (!valid.ok()) return err(Reject::kMalformed, valid.message());
+  size_t size = codec::encoded_size(tx);
+  if (size > params.max_tx_bytes) {
+    return err(Reject::kTooLarge, "transaction is " + std::to_string(size) + " bytes; the limit is " +
+                                      std::to_string(params.max_tx_bytes));
+  }
+  if (tx.chain_id != chain_id) {
+    return err(Reject::kWrongChain,
+               "signed for chain '" + tx.chain_id + "', this is '" + std::string(chain_id) + "'");
+  }
+  Amount min_fee = params.fees.min_fee(tx.kind());
+  if (tx.fee < min_fee) {
+    return err(Reject::kFeeTooLow, std::string("fee ") + format_amount(tx.fee) + " IMET is below the " +
+                                       tx_kind_name(tx.kind()) + " minimum " +
+                                       format_amount(min_fee) + " IMET");
+  }
+  if (verify_signature && !tx.signature_valid()) {
+    return err(Reject::kBadSignature, "the signature does not verify for the sender's key");
+  }
+  return std::nullopt;
+}
+
+TxResult apply_transaction(StateOverlay& state, const Transaction& tx, const BlockContext& ctx) {
+  StateOverlay tx_state(&state);
+  Applier applier(tx_state, tx, ctx);
+  if (auto e = applier.run()) return e;
+  tx_state.merge_into(state);
+  return std::nullopt;
+}
+
+}  // namespace imet::ledger

@@ -1,0 +1,1 @@
+list(APPEND LEDGER_SOURCES amount.cpp params.cpp transaction.cpp state.cpp state_view.cpp apply.cpp)

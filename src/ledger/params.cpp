@@ -1,0 +1,69 @@
+#include "ledger/params.h"
+
+#include <string>
+
+namespace imet::ledger {
+
+const char* tx_kind_name(TxKind k) {
+  switch (k) {
+    case TxKind::kTransfer: return "transfer";
+    case TxKind::kVote: return "vote";
+    case TxKind::kRegisterDelegate: return "register_delegate";
+    case TxKind::kUnregisterDelegate: return "unregister_delegate";
+    case TxKind::kRegisterNode: return "register_node";
+    case TxKind::kUpdateNode: return "update_node";
+    case TxKind::kUnregisterNode: return "unregister_node";
+    case TxKind::kStake: return "stake";
+    case TxKind::kUnstake: return "unstake";
+    case TxKind::kPodSettle: return "pod_settle";
+    case TxKind::kNotarize: return "notarize";
+    case TxKind::kAnchor: return "anchor";
+    case TxKind::kNameRegister: return "name_register";
+    case TxKind::kNameUpdate: return "name_update";
+    case TxKind::kDeviceRegister: return "device_register";
+  }
+  return "unknown";
+}
+
+Amount FeeSchedule::min_fee(TxKind k) const {
+  switch (k) {
+    case TxKind::kTransfer: return transfer;
+    case TxKind::kVote: return vote;
+    case TxKind::kRegisterDelegate: return register_delegate;
+    case TxKind::kUnregisterDelegate: return unregister_delegate;
+    case TxKind::kRegisterNode: return register_node;
+    case TxKind::kUpdateNode: return update_node;
+    case TxKind::kUnregisterNode: return unregister_node;
+    case TxKind::kStake: return stake;
+    case TxKind::kUnstake: return unstake;
+    case TxKind::kPodSettle: return pod_settle;
+    case TxKind::kNotarize: return notarize;
+    case TxKind::kAnchor: return anchor;
+    case TxKind::kNameRegister: return name_register;
+    case TxKind::kNameUpdate: return name_update;
+    case TxKind::kDeviceRegister: return device_register;
+  }
+  return UINT64_MAX;
+}
+
+util::Status ChainParams::validate() const {
+  auto bad = [](const std::string& m) { return util::invalid_argument("chain params: " + m); };
+  if (year_ms == 0) return bad("year_ms must be positive");
+  if (producer_share_pct > 100) return bad("producer_share_pct must be 0..100");
+  if (slot_ms < 100) return bad("slot_ms must be at least 100");
+  if (n_min == 0 || n_min > n_max) return bad("need 1 <= n_min <= n_max");
+  if (max_missed_slots == 0) return bad("max_missed_slots must be positive");
+  if (max_votes == 0 || max_votes > 100) return bad("max_votes must be 1..100");
+  if (max_tx_bytes < 256) return bad("max_tx_bytes must be at least 256");
+  if (max_block_txs == 0) return bad("max_block_txs must be positive");
+  if (max_expiry_blocks == 0) return bad("max_expiry_blocks must be positive");
+  return {};
+}
+
+Amount ChainParams::block_reward(uint64_t elapsed_ms) const {
+  uint64_t year = elapsed_ms / year_ms;  // 0-based
+  if (year >= 4) return imet(1);
+  return imet(5 - year);
+}
+
+}  // namespace imet::ledger

@@ -1,0 +1,108 @@
+// ChainParams: every economic and protocol parameter of a chain, fixed by its genesis file and
+// hashed into block 0 (SPEC 2.1: "every parameter in this spec"). Defaults are SPEC's values.
+// Thread-safety: plain value. Invariants: validate() holds for any params a chain runs with
+// (shares sum to 100 %, caps non-zero, N_min <= N_max ...).
+#pragma once
+
+#include <cstdint>
+
+#include "ledger/amount.h"
+#include "util/status.h"
+
+namespace imet::ledger {
+
+// Transaction kinds; the numeric values are part of the canonical encoding.
+enum class TxKind : uint8_t {
+  kTransfer = 1,
+  kVote = 2,
+  kRegisterDelegate = 3,
+  kUnregisterDelegate = 4,
+  kRegisterNode = 5,
+  kUpdateNode = 6,
+  kUnregisterNode = 7,
+  kStake = 8,
+  kUnstake = 9,
+  kPodSettle = 10,
+  kNotarize = 11,
+  kAnchor = 12,
+  kNameRegister = 13,
+  kNameUpdate = 14,
+  kDeviceRegister = 15,
+};
+constexpr bool is_valid(TxKind k) {
+  return static_cast<uint8_t>(k) >= 1 && static_cast<uint8_t>(k) <= 15;
+}
+inline constexpr size_t kTxKindCount = 15;
+const char* tx_kind_name(TxKind k);
+
+struct FeeSchedule {
+  Amount transfer = imet(1) / 2;  // 0.5 IMET [MMT 7.1.2]
+  Amount vote = imet(1) / 2;
+  Amount register_delegate = imet(200);
+  Amount unregister_delegate = imet(1) / 10;
+  Amount register_node = imet(10);
+  Amount update_node = imet(1) / 10;
+  Amount unregister_node = imet(1) / 10;
+  Amount stake = imet(1) / 10;
+  Amount unstake = imet(1) / 10;
+  Amount pod_settle = imet(1) / 100;
+  Amount notarize = imet(1) / 10;
+  Amount anchor = imet(1) / 10;
+  Amount name_register = imet(10);
+  Amount name_update = imet(1) / 10;
+  Amount device_register = imet(1) / 10;
+
+  Amount min_fee(TxKind k) const;
+
+  template <typename S>
+  void serde(S& s) {
+    for (Amount* a : {&transfer, &vote, &register_delegate, &unregister_delegate, &register_node,
+                      &update_node, &unregister_node, &stake, &unstake, &pod_settle, &notarize,
+                      &anchor, &name_register, &name_update, &device_register}) {
+      s.u64(*a, "fee");
+    }
+  }
+  bool operator==(const FeeSchedule&) const = default;
+};
+
+struct ChainParams {
+  FeeSchedule fees;
+  // Block reward [MMT 7.1.2]: per block, from the PoD pool: 5, 4, 3, 2 IMET in years 1-4, then 1.
+  uint64_t year_ms = 333ull * 24 * 3600 * 1000;  // a "year" is 333 days
+  uint32_t producer_share_pct = 20;              // the rest goes to the epoch's PoD reward
+  // Consensus (section 3).
+  uint32_t slot_ms = 10'000;
+  uint32_t n_min = 27;
+  uint32_t n_max = 108;
+  uint32_t max_missed_slots = 3;
+  uint32_t max_votes = 30;
+  // Stake: unbonding period, in milliseconds of block time.
+  uint64_t unbonding_ms = 21ull * 24 * 3600 * 1000;
+  // Limits.
+  uint32_t max_tx_bytes = 16 * 1024;
+  uint32_t max_block_txs = 10'000;
+  uint32_t max_expiry_blocks = 100'000;  // expiry may be at most this far ahead
+
+  util::Status validate() const;
+  // Reward per block for a block at `elapsed_ms` since genesis time.
+  Amount block_reward(uint64_t elapsed_ms) const;
+
+  template <typename S>
+  void serde(S& s) {
+    s.object(fees, "fees");
+    s.u64(year_ms, "year_ms");
+    s.u32(producer_share_pct, "producer_share_pct");
+    s.u32(slot_ms, "slot_ms");
+    s.u32(n_min, "n_min");
+    s.u32(n_max, "n_max");
+    s.u32(max_missed_slots, "max_missed_slots");
+    s.u32(max_votes, "max_votes");
+    s.u64(unbonding_ms, "unbonding_ms");
+    s.u32(max_tx_bytes, "max_tx_bytes");
+    s.u32(max_block_txs, "max_block_txs");
+    s.u32(max_expiry_blocks, "max_expiry_blocks");
+  }
+  bool operator==(const ChainParams&) const = default;
+};
+
+}  // namespace imet::ledger
