@@ -13,7 +13,8 @@ util::Result<Amount> parse_amount(std::string_view text) {
   std::string_view whole = text.substr(0, dot);
   std::string_view frac = dot == std::string_view::npos ? "" : text.substr(dot + 1);
   if (whole.empty()) return bad("write a digit before the decimal point (0.5, not .5)");
-  if (dot != std::string_view::npos && frac.empty()) return bad("no digits after the decimal point");
+  if (dot != std::string_view::npos && frac.empty())
+    return bad("no digits after the decimal point");
   if (frac.size() > 8) return bad("more than 8 decimal places (1 unit = 0.00000001 IMET)");
   U128 units = 0;
   for (char c : whole) {
@@ -38,7 +39,8 @@ std::string format_amount(Amount units) {
   if (frac != 0) {
     std::string digits = std::to_string(frac);
     digits.insert(0, 8 - digits.size(), '0');
-    while (digits.back() == '0') digits.pop_back();
+    while (digits.back() == '0')
+      digits.pop_back();
     out += "." + digits;
   }
   return out;

@@ -23,7 +23,9 @@ __extension__ typedef unsigned __int128 U128;  // for overflow-free intermediate
 inline constexpr Amount kUnitsPerImet = 100'000'000;
 inline constexpr Amount kTotalSupply = 100'000'000 * kUnitsPerImet;  // 10^16 units
 
-constexpr Amount imet(uint64_t whole) { return whole * kUnitsPerImet; }
+constexpr Amount imet(uint64_t whole) {
+  return whole * kUnitsPerImet;
+}
 
 // "12.5", "0.00000001", "100000000". Rejects signs, exponents, spaces, more than 8 decimals,
 // and values above the total supply cap of uint64.

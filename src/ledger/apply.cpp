@@ -6,9 +6,13 @@ namespace imet::ledger {
 
 namespace {
 
-TxError err(Reject r, std::string msg) { return TxError{r, std::move(msg)}; }
+TxError err(Reject r, std::string msg) {
+  return TxError{r, std::move(msg)};
+}
 
-std::string addr(const Address& a) { return crypto::encode_address(a); }
+std::string addr(const Address& a) {
+  return crypto::encode_address(a);
+}
 
 // Runs one kind-specific step with access to the transaction overlay and the sender's account.
 class Applier {
@@ -31,7 +35,8 @@ class Applier {
     }
     if (tx_.nonce > sender_.nonce) {
       return err(Reject::kNonceTooHigh, "nonce " + std::to_string(tx_.nonce) +
-                                            " skips ahead; next is " + std::to_string(sender_.nonce));
+                                            " skips ahead; next is " +
+                                            std::to_string(sender_.nonce));
     }
     if (auto e = spend(tx_.fee, "the fee")) return e;
     sender_.nonce++;
@@ -70,10 +75,9 @@ class Applier {
   // Debits `amount` of transferable (unlocked) coins from the sender.
   TxResult spend(Amount amount, const char* what) {
     if (sender_.balance < amount) {
-      return err(Reject::kInsufficientFunds, std::string("balance ") +
-                                                 format_amount(sender_.balance) +
-                                                 " IMET does not cover " + what + " (" +
-                                                 format_amount(amount) + " IMET)");
+      return err(Reject::kInsufficientFunds,
+                 std::string("balance ") + format_amount(sender_.balance) +
+                     " IMET does not cover " + what + " (" + format_amount(amount) + " IMET)");
     }
     Amount free = sender_.transferable(ctx_.time_ms);
     if (free < amount) {
@@ -98,17 +102,16 @@ class Applier {
                                              "); wait for some to be released");
     }
     sender_.unbonding.push_back({amount, ctx_.time_ms + params_.unbonding_ms});
-    std::stable_sort(sender_.unbonding.begin(), sender_.unbonding.end(),
-                     [](const Unbonding& a, const Unbonding& b) {
-                       return a.release_ms < b.release_ms;
-                     });
+    std::stable_sort(
+        sender_.unbonding.begin(), sender_.unbonding.end(),
+        [](const Unbonding& a, const Unbonding& b) { return a.release_ms < b.release_ms; });
     return std::nullopt;
   }
 
   // ---- kinds ----
   TxResult apply(const Transfer& t) {
     if (t.amount == 0) return err(Reject::kInvalidAmount, "transfer amount must be positive");
-    if (auto e = spend(t.amount, "the amount plus fee")) return e;
+    if (auto e = spend(t.amount, "the amount (after the fee)")) return e;
     if (t.to == sender_addr_) {
       sender_.balance += t.amount;
       return std::nullopt;
@@ -135,12 +138,13 @@ class Applier {
 
   TxResult apply(const RegisterDelegate& r) {
     if (r.name.empty() || !valid_name(r.name)) {
-      return err(Reject::kInvalidField, "delegate name '" + r.name +
-                                            "' must be 1-32 of a-z, 0-9, '-' and '.'");
+      return err(Reject::kInvalidField,
+                 "delegate name '" + r.name + "' must be 1-32 of a-z, 0-9, '-' and '.'");
     }
     std::optional<Delegate> existing;
     if (auto e = load(keys::delegate(sender_addr_), existing)) return e;
-    if (existing) return err(Reject::kAlreadyDelegate, "already a delegate ('" + existing->name + "')");
+    if (existing)
+      return err(Reject::kAlreadyDelegate, "already a delegate ('" + existing->name + "')");
     put_record(state_, keys::delegate(sender_addr_), Delegate{r.name, ctx_.height});
     return std::nullopt;
   }
@@ -164,7 +168,8 @@ class Applier {
     Address node_addr = crypto::address_bytes_of(r.node_key);
     std::optional<NodeRecord> existing;
     if (auto e = load(keys::node(node_addr), existing)) return e;
-    if (existing) return err(Reject::kNodeExists, "node " + addr(node_addr) + " is already registered");
+    if (existing)
+      return err(Reject::kNodeExists, "node " + addr(node_addr) + " is already registered");
     if (!crypto::verify(r.node_key, node_ownership_message(ctx_.chain_id, tx_.sender),
                         r.node_signature)) {
       return err(Reject::kBadNodeSignature,
@@ -262,9 +267,9 @@ class Applier {
         return err(Reject::kNotOwner, "log '" + a.log_id + "' is anchored by " + addr(log->owner));
       }
       if (a.height <= log->last_height) {
-        return err(Reject::kAnchorNotIncreasing, "log '" + a.log_id + "' is anchored up to height " +
-                                                     std::to_string(log->last_height) +
-                                                     "; heights must increase");
+        return err(Reject::kAnchorNotIncreasing,
+                   "log '" + a.log_id + "' is anchored up to height " +
+                       std::to_string(log->last_height) + "; heights must increase");
       }
     }
     put_record(state_, keys::anchor_log(a.log_id),
@@ -286,8 +291,10 @@ class Applier {
     if (auto e = check_target(n.target)) return e;
     std::optional<NameRecord> existing;
     if (auto e = load(keys::name(n.name), existing)) return e;
-    if (existing) return err(Reject::kNameTaken, "name '" + n.name + "' belongs to " + addr(existing->owner));
-    put_record(state_, keys::name(n.name), NameRecord{sender_addr_, n.target, ctx_.height, ctx_.height});
+    if (existing)
+      return err(Reject::kNameTaken, "name '" + n.name + "' belongs to " + addr(existing->owner));
+    put_record(state_, keys::name(n.name),
+               NameRecord{sender_addr_, n.target, ctx_.height, ctx_.height});
     return std::nullopt;
   }
 
@@ -309,7 +316,8 @@ class Applier {
     Address dev_addr = crypto::address_bytes_of(d.device_key);
     std::optional<DeviceRecord> existing;
     if (auto e = load(keys::device(dev_addr), existing)) return e;
-    if (existing) return err(Reject::kDeviceExists, "device " + addr(dev_addr) + " is already registered");
+    if (existing)
+      return err(Reject::kDeviceExists, "device " + addr(dev_addr) + " is already registered");
     if (d.sponsor != tx_.sender) {
       if (!d.sponsor_signature ||
           !crypto::verify(d.sponsor, sponsor_message(ctx_.chain_id, d.device_key, tx_.sender),
@@ -336,37 +344,68 @@ class Applier {
 
 const char* reject_name(Reject r) {
   switch (r) {
-    case Reject::kMalformed: return "malformed";
-    case Reject::kTooLarge: return "too_large";
-    case Reject::kWrongChain: return "wrong_chain";
-    case Reject::kBadSignature: return "bad_signature";
-    case Reject::kExpired: return "expired";
-    case Reject::kExpiryTooFar: return "expiry_too_far";
-    case Reject::kNonceTooLow: return "nonce_too_low";
-    case Reject::kNonceTooHigh: return "nonce_too_high";
-    case Reject::kFeeTooLow: return "fee_too_low";
-    case Reject::kInsufficientFunds: return "insufficient_funds";
-    case Reject::kFundsLocked: return "funds_locked";
-    case Reject::kInvalidAmount: return "invalid_amount";
-    case Reject::kTooManyVotes: return "too_many_votes";
-    case Reject::kUnknownDelegate: return "unknown_delegate";
-    case Reject::kAlreadyDelegate: return "already_delegate";
-    case Reject::kNotDelegate: return "not_delegate";
-    case Reject::kNodeExists: return "node_exists";
-    case Reject::kUnknownNode: return "unknown_node";
-    case Reject::kNotOwner: return "not_owner";
-    case Reject::kBadNodeSignature: return "bad_node_signature";
-    case Reject::kInvalidField: return "invalid_field";
-    case Reject::kInsufficientStake: return "insufficient_stake";
-    case Reject::kUnbondingFull: return "unbonding_full";
-    case Reject::kAlreadyNotarized: return "already_notarized";
-    case Reject::kAnchorNotIncreasing: return "anchor_not_increasing";
-    case Reject::kNameTaken: return "name_taken";
-    case Reject::kUnknownName: return "unknown_name";
-    case Reject::kDeviceExists: return "device_exists";
-    case Reject::kBadSponsorSignature: return "bad_sponsor_signature";
-    case Reject::kNotSupported: return "not_supported";
-    case Reject::kStateError: return "state_error";
+    case Reject::kMalformed:
+      return "malformed";
+    case Reject::kTooLarge:
+      return "too_large";
+    case Reject::kWrongChain:
+      return "wrong_chain";
+    case Reject::kBadSignature:
+      return "bad_signature";
+    case Reject::kExpired:
+      return "expired";
+    case Reject::kExpiryTooFar:
+      return "expiry_too_far";
+    case Reject::kNonceTooLow:
+      return "nonce_too_low";
+    case Reject::kNonceTooHigh:
+      return "nonce_too_high";
+    case Reject::kFeeTooLow:
+      return "fee_too_low";
+    case Reject::kInsufficientFunds:
+      return "insufficient_funds";
+    case Reject::kFundsLocked:
+      return "funds_locked";
+    case Reject::kInvalidAmount:
+      return "invalid_amount";
+    case Reject::kTooManyVotes:
+      return "too_many_votes";
+    case Reject::kUnknownDelegate:
+      return "unknown_delegate";
+    case Reject::kAlreadyDelegate:
+      return "already_delegate";
+    case Reject::kNotDelegate:
+      return "not_delegate";
+    case Reject::kNodeExists:
+      return "node_exists";
+    case Reject::kUnknownNode:
+      return "unknown_node";
+    case Reject::kNotOwner:
+      return "not_owner";
+    case Reject::kBadNodeSignature:
+      return "bad_node_signature";
+    case Reject::kInvalidField:
+      return "invalid_field";
+    case Reject::kInsufficientStake:
+      return "insufficient_stake";
+    case Reject::kUnbondingFull:
+      return "unbonding_full";
+    case Reject::kAlreadyNotarized:
+      return "already_notarized";
+    case Reject::kAnchorNotIncreasing:
+      return "anchor_not_increasing";
+    case Reject::kNameTaken:
+      return "name_taken";
+    case Reject::kUnknownName:
+      return "unknown_name";
+    case Reject::kDeviceExists:
+      return "device_exists";
+    case Reject::kBadSponsorSignature:
+      return "bad_sponsor_signature";
+    case Reject::kNotSupported:
+      return "not_supported";
+    case Reject::kStateError:
+      return "state_error";
   }
   return "unknown";
 }
@@ -386,7 +425,8 @@ TxResult check_stateless(const Transaction& tx, const ChainParams& params,
   if (!valid.ok()) return err(Reject::kMalformed, valid.message());
   size_t size = codec::encoded_size(tx);
   if (size > params.max_tx_bytes) {
-    return err(Reject::kTooLarge, "transaction is " + std::to_string(size) + " bytes; the limit is " +
+    return err(Reject::kTooLarge, "transaction is " + std::to_string(size) +
+                                      " bytes; the limit is " +
                                       std::to_string(params.max_tx_bytes));
   }
   if (tx.chain_id != chain_id) {
@@ -395,9 +435,9 @@ TxResult check_stateless(const Transaction& tx, const ChainParams& params,
   }
   Amount min_fee = params.fees.min_fee(tx.kind());
   if (tx.fee < min_fee) {
-    return err(Reject::kFeeTooLow, std::string("fee ") + format_amount(tx.fee) + " IMET is below the " +
-                                       tx_kind_name(tx.kind()) + " minimum " +
-                                       format_amount(min_fee) + " IMET");
+    return err(Reject::kFeeTooLow, std::string("fee ") + format_amount(tx.fee) +
+                                       " IMET is below the " + tx_kind_name(tx.kind()) +
+                                       " minimum " + format_amount(min_fee) + " IMET");
   }
   if (verify_signature && !tx.signature_valid()) {
     return err(Reject::kBadSignature, "the signature does not verify for the sender's key");

@@ -18,18 +18,18 @@
 namespace imet::ledger {
 
 enum class Reject : uint16_t {
-  kMalformed = 1,        // does not decode, or breaks a field rule
-  kTooLarge = 2,         // encoded size above max_tx_bytes
-  kWrongChain = 3,       // chain id of another network
-  kBadSignature = 4,     // sender signature does not verify
-  kExpired = 5,          // height > expiry_height
-  kExpiryTooFar = 6,     // expiry more than max_expiry_blocks ahead (mempool admission)
-  kNonceTooLow = 7,      // nonce already used: a replay
-  kNonceTooHigh = 8,     // a gap: earlier nonces missing
-  kFeeTooLow = 9,        // below the kind's minimum fee
+  kMalformed = 1,     // does not decode, or breaks a field rule
+  kTooLarge = 2,      // encoded size above max_tx_bytes
+  kWrongChain = 3,    // chain id of another network
+  kBadSignature = 4,  // sender signature does not verify
+  kExpired = 5,       // height > expiry_height
+  kExpiryTooFar = 6,  // expiry more than max_expiry_blocks ahead (mempool admission)
+  kNonceTooLow = 7,   // nonce already used: a replay
+  kNonceTooHigh = 8,  // a gap: earlier nonces missing
+  kFeeTooLow = 9,     // below the kind's minimum fee
   kInsufficientFunds = 10,
-  kFundsLocked = 11,     // enough coins, but locked (lock-up schedule)
-  kInvalidAmount = 12,   // zero or overflowing amount
+  kFundsLocked = 11,    // enough coins, but locked (lock-up schedule)
+  kInvalidAmount = 12,  // zero or overflowing amount
   kTooManyVotes = 13,
   kUnknownDelegate = 14,
   kAlreadyDelegate = 15,
@@ -38,7 +38,7 @@ enum class Reject : uint16_t {
   kUnknownNode = 18,
   kNotOwner = 19,
   kBadNodeSignature = 20,
-  kInvalidField = 21,     // a name, endpoint, region or target that breaks its rules
+  kInvalidField = 21,  // a name, endpoint, region or target that breaks its rules
   kInsufficientStake = 22,
   kUnbondingFull = 23,
   kAlreadyNotarized = 24,
@@ -48,7 +48,7 @@ enum class Reject : uint16_t {
   kDeviceExists = 28,
   kBadSponsorSignature = 29,
   kNotSupported = 30,
-  kStateError = 31,       // the state could not be read (corruption / I/O): not the sender's fault
+  kStateError = 31,  // the state could not be read (corruption / I/O): not the sender's fault
 };
 const char* reject_name(Reject r);
 

@@ -6,42 +6,72 @@ namespace imet::ledger {
 
 const char* tx_kind_name(TxKind k) {
   switch (k) {
-    case TxKind::kTransfer: return "transfer";
-    case TxKind::kVote: return "vote";
-    case TxKind::kRegisterDelegate: return "register_delegate";
-    case TxKind::kUnregisterDelegate: return "unregister_delegate";
-    case TxKind::kRegisterNode: return "register_node";
-    case TxKind::kUpdateNode: return "update_node";
-    case TxKind::kUnregisterNode: return "unregister_node";
-    case TxKind::kStake: return "stake";
-    case TxKind::kUnstake: return "unstake";
-    case TxKind::kPodSettle: return "pod_settle";
-    case TxKind::kNotarize: return "notarize";
-    case TxKind::kAnchor: return "anchor";
-    case TxKind::kNameRegister: return "name_register";
-    case TxKind::kNameUpdate: return "name_update";
-    case TxKind::kDeviceRegister: return "device_register";
+    case TxKind::kTransfer:
+      return "transfer";
+    case TxKind::kVote:
+      return "vote";
+    case TxKind::kRegisterDelegate:
+      return "register_delegate";
+    case TxKind::kUnregisterDelegate:
+      return "unregister_delegate";
+    case TxKind::kRegisterNode:
+      return "register_node";
+    case TxKind::kUpdateNode:
+      return "update_node";
+    case TxKind::kUnregisterNode:
+      return "unregister_node";
+    case TxKind::kStake:
+      return "stake";
+    case TxKind::kUnstake:
+      return "unstake";
+    case TxKind::kPodSettle:
+      return "pod_settle";
+    case TxKind::kNotarize:
+      return "notarize";
+    case TxKind::kAnchor:
+      return "anchor";
+    case TxKind::kNameRegister:
+      return "name_register";
+    case TxKind::kNameUpdate:
+      return "name_update";
+    case TxKind::kDeviceRegister:
+      return "device_register";
   }
   return "unknown";
 }
 
 Amount FeeSchedule::min_fee(TxKind k) const {
   switch (k) {
-    case TxKind::kTransfer: return transfer;
-    case TxKind::kVote: return vote;
-    case TxKind::kRegisterDelegate: return register_delegate;
-    case TxKind::kUnregisterDelegate: return unregister_delegate;
-    case TxKind::kRegisterNode: return register_node;
-    case TxKind::kUpdateNode: return update_node;
-    case TxKind::kUnregisterNode: return unregister_node;
-    case TxKind::kStake: return stake;
-    case TxKind::kUnstake: return unstake;
-    case TxKind::kPodSettle: return pod_settle;
-    case TxKind::kNotarize: return notarize;
-    case TxKind::kAnchor: return anchor;
-    case TxKind::kNameRegister: return name_register;
-    case TxKind::kNameUpdate: return name_update;
-    case TxKind::kDeviceRegister: return device_register;
+    case TxKind::kTransfer:
+      return transfer;
+    case TxKind::kVote:
+      return vote;
+    case TxKind::kRegisterDelegate:
+      return register_delegate;
+    case TxKind::kUnregisterDelegate:
+      return unregister_delegate;
+    case TxKind::kRegisterNode:
+      return register_node;
+    case TxKind::kUpdateNode:
+      return update_node;
+    case TxKind::kUnregisterNode:
+      return unregister_node;
+    case TxKind::kStake:
+      return stake;
+    case TxKind::kUnstake:
+      return unstake;
+    case TxKind::kPodSettle:
+      return pod_settle;
+    case TxKind::kNotarize:
+      return notarize;
+    case TxKind::kAnchor:
+      return anchor;
+    case TxKind::kNameRegister:
+      return name_register;
+    case TxKind::kNameUpdate:
+      return name_update;
+    case TxKind::kDeviceRegister:
+      return device_register;
   }
   return UINT64_MAX;
 }

@@ -36,7 +36,8 @@ void Account::release_unbonded(uint64_t now_ms) {
 
 Amount Account::owned() const {
   U128 sum = static_cast<U128>(balance) + stake;
-  for (const Unbonding& u : unbonding) sum += u.amount;
+  for (const Unbonding& u : unbonding)
+    sum += u.amount;
   return sum > UINT64_MAX ? UINT64_MAX : static_cast<Amount>(sum);
 }
 
@@ -48,14 +49,30 @@ Amount Account::transferable(uint64_t now_ms) const {
 }
 
 namespace keys {
-util::Bytes account(const Address& a) { return prefixed('a', a); }
-util::Bytes delegate(const Address& a) { return prefixed('d', a); }
-util::Bytes node(const Address& n) { return prefixed('n', n); }
-util::Bytes device(const Address& d) { return prefixed('v', d); }
-util::Bytes name(std::string_view name) { return prefixed('m', util::as_bytes(name)); }
-util::Bytes notarization(const Hash& content) { return prefixed('z', content); }
-util::Bytes anchor_log(std::string_view log_id) { return prefixed('l', util::as_bytes(log_id)); }
-util::Bytes globals() { return {'g'}; }
+util::Bytes account(const Address& a) {
+  return prefixed('a', a);
+}
+util::Bytes delegate(const Address& a) {
+  return prefixed('d', a);
+}
+util::Bytes node(const Address& n) {
+  return prefixed('n', n);
+}
+util::Bytes device(const Address& d) {
+  return prefixed('v', d);
+}
+util::Bytes name(std::string_view name) {
+  return prefixed('m', util::as_bytes(name));
+}
+util::Bytes notarization(const Hash& content) {
+  return prefixed('z', content);
+}
+util::Bytes anchor_log(std::string_view log_id) {
+  return prefixed('l', util::as_bytes(log_id));
+}
+util::Bytes globals() {
+  return {'g'};
+}
 }  // namespace keys
 
 }  // namespace imet::ledger

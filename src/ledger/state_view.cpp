@@ -10,7 +10,8 @@ util::Result<std::optional<util::Bytes>> StateOverlay::get(util::ByteSpan key) c
 }
 
 void StateOverlay::merge_into(StateOverlay& parent) const {
-  for (const auto& [k, v] : changes_) parent.changes_[k] = v;
+  for (const auto& [k, v] : changes_)
+    parent.changes_[k] = v;
 }
 
 util::Result<std::optional<util::Bytes>> MemoryState::get(util::ByteSpan key) const {

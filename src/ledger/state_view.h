@@ -59,8 +59,8 @@ util::Result<std::optional<T>> get_record(const StateReader& state, const util::
   if (!raw) return std::optional<T>();
   auto decoded = codec::decode<T>(*raw);
   if (!decoded.ok()) {
-    return util::corruption("state record " + util::to_hex(key) + " does not decode: " +
-                            decoded.status().message());
+    return util::corruption("state record " + util::to_hex(key) +
+                            " does not decode: " + decoded.status().message());
   }
   return std::optional<T>(std::move(decoded).value());
 }

@@ -32,7 +32,9 @@ util::Bytes Transaction::signing_bytes() const {
   return tagged("IMET/tx/v1", unsigned_part);
 }
 
-Hash Transaction::id() const { return crypto::blake2b_256(codec::encode(*this)); }
+Hash Transaction::id() const {
+  return crypto::blake2b_256(codec::encode(*this));
+}
 
 void Transaction::sign(const crypto::SigningKey& key) {
   sender = key.public_key();

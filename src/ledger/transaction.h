@@ -75,7 +75,12 @@ struct UnregisterDelegate {
   bool operator==(const UnregisterDelegate&) const = default;
 };
 
-enum class NodeClass : uint8_t { kEdge = 1, kHighPerformanceCloud = 2, kNormalCloud = 3, kSuperCloud = 4 };
+enum class NodeClass : uint8_t {
+  kEdge = 1,
+  kHighPerformanceCloud = 2,
+  kNormalCloud = 3,
+  kSuperCloud = 4
+};
 constexpr bool is_valid(NodeClass c) {
   return static_cast<uint8_t>(c) >= 1 && static_cast<uint8_t>(c) <= 4;
 }
@@ -89,8 +94,8 @@ struct NodeInfo {
   void serde(S& s) {
     s.enumeration(node_class, "class");
     s.vector(
-        endpoints, kMaxEndpoints, [](S& s2, std::string& e) { s2.string(e, kMaxEndpoint, "endpoint"); },
-        "endpoints");
+        endpoints, kMaxEndpoints,
+        [](S& s2, std::string& e) { s2.string(e, kMaxEndpoint, "endpoint"); }, "endpoints");
     s.string(region, kMaxRegion, "region");
     s.u64(capacity_bytes_per_s, "capacity");
   }
