@@ -1,0 +1,69 @@
+// Blocks (SPEC 2.3): a header (height, previous hash, timestamp, producer, round and slot,
+// transaction Merkle root, state root) signed by the producer, and the transactions. The block
+// hash is the hash of the signed header; the transaction root is the crypto/merkle.h root whose
+// leaves are the transactions' canonical encodings, so a header commits to every transaction and
+// its order, and a transaction's inclusion can be proven with a Merkle proof.
+// Thread-safety: plain values. Invariants: a Block passing check_block_shape() has
+// header.tx_root == tx_root(txs) and at most params.max_block_txs transactions.
+#pragma once
+
+#include <vector>
+
+#include "ledger/transaction.h"
+
+namespace imet::ledger {
+
+inline constexpr size_t kMaxBlockTxsCap = 100'000;  // codec cap; params.max_block_txs is the rule
+
+struct BlockHeader {
+  std::string chain_id;
+  uint64_t height = 0;
+  Hash prev_hash{};
+  uint64_t time_ms = 0;
+  PublicKey producer{};
+  uint64_t round = 0;
+  uint32_t slot = 0;
+  Hash tx_root{};
+  Hash state_root{};
+  Signature signature{};
+
+  util::Bytes signing_bytes() const;  // "IMET/block/v1" || 0 || encoding without signature
+  Hash hash() const;                  // BLAKE2b-256 of the full header encoding
+  void sign(const crypto::SigningKey& key);
+  bool signature_valid() const;
+  Address producer_address() const { return crypto::address_bytes_of(producer); }
+
+  template <typename S>
+  void serde_unsigned(S& s) {
+    s.string(chain_id, kMaxChainId, "chain_id");
+    s.u64(height, "height");
+    s.fixed(prev_hash, "prev_hash");
+    s.u64(time_ms, "time_ms");
+    s.fixed(producer, "producer");
+    s.u64(round, "round");
+    s.u32(slot, "slot");
+    s.fixed(tx_root, "tx_root");
+    s.fixed(state_root, "state_root");
+  }
+  template <typename S>
+  void serde(S& s) {
+    serde_unsigned(s);
+    s.fixed(signature, "signature");
+  }
+  bool operator==(const BlockHeader&) const = default;
+};
+
+struct Block {
+  BlockHeader header;
+  std::vector<Transaction> txs;
+  template <typename S>
+  void serde(S& s) {
+    s.object(header, "header");
+    s.vector(txs, kMaxBlockTxsCap, "txs");
+  }
+  bool operator==(const Block&) const = default;
+};
+
+Hash tx_root(const std::vector<Transaction>& txs);
+
+}  // namespace imet::ledger

@@ -1,0 +1,120 @@
+#include "ledger/block_apply.h"
+
+namespace imet::ledger {
+
+namespace {
+BlockError block_error(std::string m) {
+  return BlockError{std::move(m), std::nullopt, std::nullopt};
+}
+}  // namespace
+
+std::vector<bool> SerialVerifier::verify(std::span<const Transaction> txs) const {
+  std::vector<bool> out(txs.size());
+  for (size_t i = 0; i < txs.size(); ++i)
+    out[i] = txs[i].signature_valid();
+  return out;
+}
+
+BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain) {
+  const BlockHeader& h = block.header;
+  if (h.chain_id != chain.chain_id) {
+    return block_error("block is for chain '" + h.chain_id + "', this is '" + chain.chain_id + "'");
+  }
+  if (h.height != parent.height + 1) {
+    return block_error("block height " + std::to_string(h.height) + " does not follow " +
+                       std::to_string(parent.height));
+  }
+  if (h.prev_hash != parent.hash) {
+    return block_error("block at height " + std::to_string(h.height) +
+                       " does not build on the current tip " + util::to_hex(parent.hash));
+  }
+  if (h.time_ms <= parent.time_ms) {
+    return block_error("block time " + std::to_string(h.time_ms) + " is not after its parent's " +
+                       std::to_string(parent.time_ms));
+  }
+  if (block.txs.size() > chain.params.max_block_txs) {
+    return block_error("block has " + std::to_string(block.txs.size()) +
+                       " transactions; the limit is " + std::to_string(chain.params.max_block_txs));
+  }
+  if (!h.signature_valid()) return block_error("the producer signature does not verify");
+  if (tx_root(block.txs) != h.tx_root) {
+    return block_error("transaction root does not match the transactions");
+  }
+  return std::nullopt;
+}
+
+util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint64_t time_ms,
+                              const ChainConfig& chain) {
+  IMET_ASSIGN_OR_RETURN(std::optional<Globals> g, get_record<Globals>(state, keys::globals()));
+  if (!g) return util::corruption("state has no globals record");
+  uint64_t elapsed = time_ms > chain.genesis_time_ms ? time_ms - chain.genesis_time_ms : 0;
+  Amount reward = std::min(chain.params.block_reward(elapsed), g->pod_pool);
+  if (reward == 0) return {};
+  Amount to_producer = *mul_div(reward, chain.params.producer_share_pct, 100);
+  g->pod_pool -= reward;
+  g->epoch_reward += reward - to_producer;
+  put_record(state, keys::globals(), *g);
+  IMET_ASSIGN_OR_RETURN(std::optional<Account> acc,
+                        get_record<Account>(state, keys::account(producer)));
+  Account a = acc.value_or(Account{});
+  a.balance += to_producer;
+  put_record(state, keys::account(producer), a);
+  return {};
+}
+
+BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
+                        const ChainConfig& chain, const SignatureVerifier& verifier) {
+  if (auto e = check_header(block, parent, chain)) return e;
+  std::vector<bool> sig_ok = verifier.verify(block.txs);
+  BlockContext ctx{&chain.params, chain.chain_id, block.header.height, block.header.time_ms,
+                   block.header.producer_address()};
+  StateOverlay block_state(&state);
+  for (size_t i = 0; i < block.txs.size(); ++i) {
+    const Transaction& tx = block.txs[i];
+    TxResult r = sig_ok[i] ? check_stateless(tx, chain.params, chain.chain_id, false)
+                           : TxError{Reject::kBadSignature, "the signature does not verify"};
+    if (!r) r = apply_transaction(block_state, tx, ctx);
+    if (r) {
+      return BlockError{"transaction " + std::to_string(i) + " (" + util::to_hex(tx.id()) +
+                            ") is invalid: " + reject_name(r->reason) + ": " + r->message,
+                        i, r};
+    }
+  }
+  util::Status st = pay_block_reward(block_state, ctx.producer, block.header.time_ms, chain);
+  if (!st.ok()) return block_error(st.message());
+  block_state.merge_into(state);
+  return std::nullopt;
+}
+
+util::Result<BuiltBlock> build_block(StateOverlay& state,
+                                     const std::vector<Transaction>& candidates,
+                                     const ChainTip& parent, const ChainConfig& chain,
+                                     const PublicKey& producer, uint64_t time_ms, uint64_t round,
+                                     uint32_t slot) {
+  BuiltBlock out;
+  BlockHeader& h = out.block.header;
+  h.chain_id = chain.chain_id;
+  h.height = parent.height + 1;
+  h.prev_hash = parent.hash;
+  h.time_ms = time_ms;
+  h.producer = producer;
+  h.round = round;
+  h.slot = slot;
+  BlockContext ctx{&chain.params, chain.chain_id, h.height, time_ms,
+                   crypto::address_bytes_of(producer)};
+  for (const Transaction& tx : candidates) {
+    if (out.block.txs.size() >= chain.params.max_block_txs) break;
+    TxResult r = check_stateless(tx, chain.params, chain.chain_id, /*verify_signature=*/false);
+    if (!r) r = apply_transaction(state, tx, ctx);
+    if (r) {
+      out.rejected.emplace_back(tx.id(), *r);
+    } else {
+      out.block.txs.push_back(tx);
+    }
+  }
+  IMET_TRY(pay_block_reward(state, ctx.producer, time_ms, chain));
+  h.tx_root = tx_root(out.block.txs);
+  return out;
+}
+
+}  // namespace imet::ledger

@@ -1,0 +1,81 @@
+// Block validation and application, and block building, as pure functions over a StateOverlay:
+// check the header against its parent, verify the transaction signatures (through a
+// SignatureVerifier, so the node can spread them over all cores: the ledger itself starts no
+// threads), apply every transaction in order, then pay the block reward from the PoD pool (20 %
+// to the producer, 80 % to the epoch's PoD reward by default). The caller computes the state root
+// of the resulting state and compares it with the header's (the state tree lives in ledger/smt).
+// Thread-safety: pure; SignatureVerifier implementations document their own.
+// Invariants: apply_block() either applies the whole block or reports why not, leaving `state`
+// unchanged; a block that passes is valid for every node, whatever the order signatures were
+// checked in.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "ledger/apply.h"
+#include "ledger/block.h"
+
+namespace imet::ledger {
+
+class SignatureVerifier {
+ public:
+  virtual ~SignatureVerifier() = default;
+  // result[i] is true iff txs[i].signature_valid().
+  virtual std::vector<bool> verify(std::span<const Transaction> txs) const = 0;
+};
+
+// Verifies one transaction after another on the calling thread.
+class SerialVerifier final : public SignatureVerifier {
+ public:
+  std::vector<bool> verify(std::span<const Transaction> txs) const override;
+};
+
+struct ChainTip {
+  uint64_t height = 0;
+  Hash hash{};
+  uint64_t time_ms = 0;
+};
+
+struct ChainConfig {
+  std::string chain_id;
+  uint64_t genesis_time_ms = 0;
+  ChainParams params;
+};
+
+struct BlockError {
+  std::string message;
+  std::optional<size_t> tx_index;  // set when a transaction made the block invalid
+  std::optional<TxError> tx_error;
+};
+using BlockResult = std::optional<BlockError>;
+
+// Header checks that need no state: chain id, height and parent hash, timestamp after the parent,
+// producer signature, transaction count, transaction root.
+BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain);
+
+// Full validation and application (check_header included).
+BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
+                        const ChainConfig& chain, const SignatureVerifier& verifier);
+
+// Pays the block reward for a block produced at time_ms by `producer`: min(reward, pool) leaves
+// the PoD pool, producer_share_pct of it to the producer, the rest to Globals::epoch_reward.
+util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint64_t time_ms,
+                              const ChainConfig& chain);
+
+struct BuiltBlock {
+  Block block;                                     // header without state_root and signature
+  std::vector<std::pair<Hash, TxError>> rejected;  // candidates that did not apply, by id
+};
+
+// Builds a block on `parent` from candidate transactions in the given order (the mempool's
+// priority order): each candidate that applies is included, the others are reported; stops at
+// params.max_block_txs. Applies everything (and the reward) into `state`. Candidates' signatures
+// must have been checked (the mempool admits only transactions whose signature verifies).
+util::Result<BuiltBlock> build_block(StateOverlay& state,
+                                     const std::vector<Transaction>& candidates,
+                                     const ChainTip& parent, const ChainConfig& chain,
+                                     const PublicKey& producer, uint64_t time_ms, uint64_t round,
+                                     uint32_t slot);
+
+}  // namespace imet::ledger
