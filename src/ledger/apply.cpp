@@ -406,6 +406,14 @@ const char* reject_name(Reject r) {
       return "not_supported";
     case Reject::kStateError:
       return "state_error";
+    case Reject::kDuplicate:
+      return "duplicate";
+    case Reject::kMempoolFull:
+      return "mempool_full";
+    case Reject::kReplacementUnderpriced:
+      return "replacement_underpriced";
+    case Reject::kAccountLimit:
+      return "account_limit";
   }
   return "unknown";
 }

@@ -48,7 +48,11 @@ enum class Reject : uint16_t {
   kDeviceExists = 28,
   kBadSponsorSignature = 29,
   kNotSupported = 30,
-  kStateError = 31,  // the state could not be read (corruption / I/O): not the sender's fault
+  kStateError = 31,   // the state could not be read (corruption / I/O): not the sender's fault
+  kDuplicate = 32,    // mempool: already pending
+  kMempoolFull = 33,  // mempool: full, and the fee is too low to evict anything
+  kReplacementUnderpriced = 34,  // mempool: same nonce pending; the fee must rise by 10 %
+  kAccountLimit = 35,            // mempool: too many pending transactions from this sender
 };
 const char* reject_name(Reject r);
 

@@ -1,0 +1,143 @@
+#include "ledger/mempool.h"
+
+#include <queue>
+
+namespace imet::ledger {
+
+namespace {
+TxError err(Reject r, std::string m) {
+  return TxError{r, std::move(m)};
+}
+
+util::Result<uint64_t> state_nonce(const StateReader& state, const Address& a) {
+  IMET_ASSIGN_OR_RETURN(std::optional<Account> acc, get_record<Account>(state, keys::account(a)));
+  return acc ? acc->nonce : 0;
+}
+}  // namespace
+
+const Transaction* Mempool::find(const Hash& id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return nullptr;
+  return &by_sender_.at(it->second.first).at(it->second.second).tx;
+}
+
+void Mempool::erase(const Address& sender, uint64_t nonce) {
+  auto qit = by_sender_.find(sender);
+  if (qit == by_sender_.end()) return;
+  auto eit = qit->second.find(nonce);
+  if (eit == qit->second.end()) return;
+  bytes_ -= eit->second.size;
+  by_id_.erase(eit->second.id);
+  qit->second.erase(eit);
+  if (qit->second.empty()) by_sender_.erase(qit);
+}
+
+std::optional<std::pair<Address, uint64_t>> Mempool::lowest() const {
+  std::optional<std::pair<Address, uint64_t>> best;
+  double best_p = 0;
+  for (const auto& [sender, q] : by_sender_) {
+    const Entry& tail = q.rbegin()->second;
+    double p = priority(tail);
+    if (!best || p < best_p) {
+      best = std::make_pair(sender, q.rbegin()->first);
+      best_p = p;
+    }
+  }
+  return best;
+}
+
+TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t height) {
+  if (auto e = check_stateless(tx, chain_.params, chain_.chain_id, true)) return e;
+  Hash id = tx.id();
+  if (by_id_.count(id)) return err(Reject::kDuplicate, "already pending");
+  if (tx.expiry_height < height) {
+    return err(Reject::kExpired, "expired at height " + std::to_string(tx.expiry_height));
+  }
+  if (tx.expiry_height > height + chain_.params.max_expiry_blocks) {
+    return err(Reject::kExpiryTooFar,
+               "expiry height " + std::to_string(tx.expiry_height) + " is more than " +
+                   std::to_string(chain_.params.max_expiry_blocks) + " blocks ahead");
+  }
+  Address sender = tx.sender_address();
+  auto nonce = state_nonce(state, sender);
+  if (!nonce.ok()) return err(Reject::kStateError, nonce.status().message());
+  if (tx.nonce < *nonce) {
+    return err(Reject::kNonceTooLow, "nonce " + std::to_string(tx.nonce) +
+                                         " already used; next is " + std::to_string(*nonce));
+  }
+  if (tx.nonce >= *nonce + limits_.max_per_account) {
+    return err(Reject::kAccountLimit, "nonce " + std::to_string(tx.nonce) + " is more than " +
+                                          std::to_string(limits_.max_per_account) +
+                                          " ahead of the account's next nonce " +
+                                          std::to_string(*nonce));
+  }
+  Entry entry{tx, id, codec::encoded_size(tx)};
+  if (auto qit = by_sender_.find(sender); qit != by_sender_.end()) {
+    if (auto it = qit->second.find(tx.nonce); it != qit->second.end()) {
+      Amount needed = *mul_div(it->second.tx.fee, 100 + limits_.replace_bump_pct, 100);
+      if (tx.fee < needed) {
+        return err(Reject::kReplacementUnderpriced,
+                   "nonce " + std::to_string(tx.nonce) + " is pending with fee " +
+                       format_amount(it->second.tx.fee) + " IMET; a replacement needs at least " +
+                       format_amount(needed) + " IMET");
+      }
+      erase(sender, tx.nonce);
+    }
+  }
+  while (size() + 1 > limits_.max_txs || bytes_ + entry.size > limits_.max_bytes) {
+    auto low = lowest();
+    // Never evict the sender's own earlier nonce: that would leave the new one unreachable.
+    if (!low || low->first == sender ||
+        priority(by_sender_.at(low->first).at(low->second)) >= priority(entry)) {
+      return err(Reject::kMempoolFull, "the mempool is full; pay a higher fee per byte");
+    }
+    erase(low->first, low->second);
+  }
+  by_id_[id] = {sender, tx.nonce};
+  bytes_ += entry.size;
+  by_sender_[sender].emplace(tx.nonce, std::move(entry));
+  return std::nullopt;
+}
+
+std::vector<Transaction> Mempool::select(const StateReader& state, size_t max) const {
+  struct Cursor {
+    double priority;
+    const Queue* queue;
+    Queue::const_iterator it;
+    bool operator<(const Cursor& o) const { return priority < o.priority; }
+  };
+  std::priority_queue<Cursor> heads;
+  for (const auto& [sender, q] : by_sender_) {
+    auto nonce = state_nonce(state, sender);
+    if (!nonce.ok()) continue;
+    auto it = q.find(*nonce);
+    if (it != q.end()) heads.push({priority(it->second), &q, it});
+  }
+  std::vector<Transaction> out;
+  while (!heads.empty() && out.size() < max) {
+    Cursor c = heads.top();
+    heads.pop();
+    out.push_back(c.it->second.tx);
+    auto next = std::next(c.it);
+    if (next != c.queue->end() && next->first == c.it->first + 1) {
+      heads.push({priority(next->second), c.queue, next});
+    }
+  }
+  return out;
+}
+
+void Mempool::on_block(const StateReader& state, uint64_t next_height) {
+  std::vector<std::pair<Address, uint64_t>> drop;
+  for (const auto& [sender, q] : by_sender_) {
+    auto nonce = state_nonce(state, sender);
+    for (const auto& [n, e] : q) {
+      if ((nonce.ok() && n < *nonce) || e.tx.expiry_height < next_height) {
+        drop.emplace_back(sender, n);
+      }
+    }
+  }
+  for (const auto& [s, n] : drop)
+    erase(s, n);
+}
+
+}  // namespace imet::ledger

@@ -1,0 +1,63 @@
+// Mempool: pending transactions waiting for a block. Admission checks everything that does not
+// depend on execution (size, chain id, signature, minimum fee, expiry window, nonce not already
+// used, per-account and total limits); transactions are kept per sender in nonce order, and
+// select() returns the ready ones (contiguous nonces from the sender's state nonce) in priority
+// order: highest fee per byte first across senders, nonce order within a sender.
+// Replacement: a pending (sender, nonce) is replaced only by a fee at least 10 % higher. When
+// full, a new transaction evicts the lowest-priority pending one if it pays more per byte.
+// Thread-safety: not thread-safe; one owner (the node serialises access).
+// Invariants: at most one transaction per (sender, nonce); size() <= limits.max_txs and
+// bytes() <= limits.max_bytes; every pending transaction passed check_stateless().
+#pragma once
+
+#include <map>
+#include <unordered_map>
+
+#include "ledger/block_apply.h"
+
+namespace imet::ledger {
+
+class Mempool {
+ public:
+  struct Limits {
+    size_t max_txs = 50'000;
+    size_t max_bytes = 64u << 20;
+    size_t max_per_account = 64;
+    uint32_t replace_bump_pct = 10;
+  };
+
+  Mempool(ChainConfig chain, Limits limits) : chain_(std::move(chain)), limits_(limits) {}
+
+  // `height`: the height of the next block. `state`: the current state (for sender nonces).
+  TxResult add(const Transaction& tx, const StateReader& state, uint64_t height);
+  // Up to `max` ready transactions in priority order.
+  std::vector<Transaction> select(const StateReader& state, size_t max) const;
+  // After a block: drops transactions whose nonce is used and those expired at `next_height`.
+  void on_block(const StateReader& state, uint64_t next_height);
+
+  bool contains(const Hash& id) const { return by_id_.count(id) != 0; }
+  const Transaction* find(const Hash& id) const;
+  size_t size() const { return by_id_.size(); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    Transaction tx;
+    Hash id{};
+    size_t size = 0;
+  };
+  using Queue = std::map<uint64_t, Entry>;  // by nonce
+
+  static double priority(const Entry& e) { return static_cast<double>(e.tx.fee) / e.size; }
+  void erase(const Address& sender, uint64_t nonce);
+  // The lowest-priority pending entry (tail of its sender's queue, so nonces stay contiguous).
+  std::optional<std::pair<Address, uint64_t>> lowest() const;
+
+  ChainConfig chain_;
+  Limits limits_;
+  std::map<Address, Queue> by_sender_;
+  std::map<Hash, std::pair<Address, uint64_t>> by_id_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace imet::ledger

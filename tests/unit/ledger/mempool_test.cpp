@@ -1,0 +1,111 @@
+#include "ledger/mempool.h"
+
+#include <gtest/gtest.h>
+
+#include "ledger_test_util.h"
+
+namespace imet::ledger {
+namespace {
+
+using testing::addr_of;
+using testing::key_from;
+
+class MempoolTest : public ::testing::Test, public testing::LedgerFixture {
+ protected:
+  crypto::SigningKey alice = key_from(1), bob = key_from(2), carol = key_from(3);
+  void SetUp() override {
+    fund(alice, imet(1000));
+    fund(bob, imet(1000));
+  }
+  ChainConfig chain() const { return {chain_id_, 0, params_}; }
+  Transaction at(const crypto::SigningKey& k, uint64_t nonce, Amount fee, Amount amount = 1) {
+    Transaction t;
+    t.chain_id = chain_id_;
+    t.nonce = nonce;
+    t.fee = fee;
+    t.expiry_height = 50;
+    t.body = Transfer{addr_of(carol), amount, {}};
+    t.sign(k);
+    return t;
+  }
+  void expect_reject(TxResult r, Reject reason) {
+    ASSERT_TRUE(r) << "expected " << reject_name(reason);
+    EXPECT_EQ(r->reason, reason) << r->message;
+  }
+  const Amount half = imet(1) / 2;
+};
+
+TEST_F(MempoolTest, SelectsContiguousNoncesByFeePriority) {
+  Mempool pool(chain(), {});
+  ASSERT_FALSE(pool.add(at(alice, 0, half), state_, 1));
+  ASSERT_FALSE(pool.add(at(alice, 1, imet(5)), state_, 1));
+  ASSERT_FALSE(pool.add(at(alice, 3, imet(9)), state_, 1));  // gap at 2: not ready
+  ASSERT_FALSE(pool.add(at(bob, 0, imet(1)), state_, 1));
+  EXPECT_EQ(pool.size(), 4u);
+  auto sel = pool.select(state_, 10);
+  ASSERT_EQ(sel.size(), 3u);
+  // bob's head (1 IMET) beats alice's head (0.5); alice's nonce 1 follows her nonce 0.
+  EXPECT_EQ(sel[0].sender, bob.public_key());
+  EXPECT_EQ(sel[1].nonce, 0u);
+  EXPECT_EQ(sel[2].nonce, 1u);
+  EXPECT_EQ(pool.select(state_, 1).size(), 1u);
+}
+
+TEST_F(MempoolTest, AdmissionRejections) {
+  Mempool pool(
+      chain(),
+      {.max_txs = 100, .max_bytes = 1 << 20, .max_per_account = 4, .replace_bump_pct = 10});
+  Transaction t = at(alice, 0, half);
+  ASSERT_FALSE(pool.add(t, state_, 1));
+  expect_reject(pool.add(t, state_, 1), Reject::kDuplicate);
+  expect_reject(pool.add(at(alice, 0, half + 1), state_, 1), Reject::kReplacementUnderpriced);
+  EXPECT_FALSE(pool.add(at(alice, 0, imet(1)), state_, 1));  // +100 %: replaces
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_EQ(pool.select(state_, 5)[0].fee, imet(1));
+  expect_reject(pool.add(at(alice, 4, half), state_, 1), Reject::kAccountLimit);
+  expect_reject(pool.add(at(alice, 1, half / 2), state_, 1), Reject::kFeeTooLow);
+  Transaction forged = at(alice, 1, half);
+  forged.fee = imet(2);
+  expect_reject(pool.add(forged, state_, 1), Reject::kBadSignature);
+  expect_reject(pool.add(at(alice, 1, half), state_, 51), Reject::kExpired);
+  Transaction far = at(alice, 1, half);
+  far.expiry_height = 1 + params_.max_expiry_blocks + 1;
+  far.sign(alice);
+  expect_reject(pool.add(far, state_, 1), Reject::kExpiryTooFar);
+  // Already-used nonce (state nonce advanced by an applied transaction).
+  ASSERT_FALSE(send(bob, Transfer{addr_of(carol), 1, {}}));
+  expect_reject(pool.add(at(bob, 0, half), state_, 1), Reject::kNonceTooLow);
+}
+
+TEST_F(MempoolTest, FullPoolEvictsLowestPriorityOnly) {
+  Mempool pool(chain(),
+               {.max_txs = 2, .max_bytes = 1 << 20, .max_per_account = 64, .replace_bump_pct = 10});
+  ASSERT_FALSE(pool.add(at(alice, 0, imet(1)), state_, 1));
+  ASSERT_FALSE(pool.add(at(bob, 0, imet(2)), state_, 1));
+  expect_reject(pool.add(at(alice, 1, half), state_, 1), Reject::kMempoolFull);
+  // alice#1 would have to evict alice#0, its own predecessor: refused.
+  expect_reject(pool.add(at(alice, 1, imet(3)), state_, 1), Reject::kMempoolFull);
+  // carol pays more per byte than alice#0, the lowest: alice#0 is evicted.
+  Transaction c0 = at(carol, 0, imet(3));
+  ASSERT_FALSE(pool.add(c0, state_, 1));
+  EXPECT_EQ(pool.size(), 2u);
+  EXPECT_TRUE(pool.contains(c0.id()));
+  EXPECT_FALSE(pool.contains(at(alice, 0, imet(1)).id()));
+}
+
+TEST_F(MempoolTest, OnBlockDropsIncludedAndExpired) {
+  Mempool pool(chain(), {});
+  Transaction a0 = at(alice, 0, half);
+  ASSERT_FALSE(pool.add(a0, state_, 1));
+  ASSERT_FALSE(pool.add(at(bob, 0, half), state_, 1));
+  ASSERT_FALSE(submit(a0));  // included in a block
+  pool.on_block(state_, 2);
+  EXPECT_FALSE(pool.contains(a0.id()));
+  EXPECT_EQ(pool.size(), 1u);
+  pool.on_block(state_, 51);  // bob's expired
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_EQ(pool.bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace imet::ledger
