@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "crypto/sodium.h"
+#include "wallet/genesis_command.h"
 #include "wallet/key_commands.h"
 #include "wallet/keystore.h"
 
@@ -53,21 +54,49 @@ int main(int argc, char** argv) {
   a_check->add_option("address", address, "imet1… address")->required();
   a_check->add_flag("--json", ctx.json, "print JSON");
 
+  imet::wallet::GenesisOptions gen;
+  CLI::App* genesis = app.add_subcommand("genesis", "create genesis files");
+  genesis->require_subcommand(1);
+  CLI::App* g_new = genesis->add_subcommand(
+      "new", "write a genesis file: --dev --delegate ADDR, or the default allocation");
+  g_new->add_option("--out", gen.out_file, "write to FILE (must not exist) instead of stdout");
+  g_new->add_option("--chain-id", gen.chain_id,
+                    "chain id (a-z, 0-9, '-'); default imet-dev for --dev");
+  g_new->add_option("--time-ms", gen.genesis_time_ms, "genesis time, Unix ms (default: now)");
+  g_new->add_flag("--dev", gen.dev, "one delegate holding all non-pool coins, 1-second slots");
+  g_new->add_option("--delegate", gen.delegates,
+                    "with --dev: the delegate's address; otherwise NAME=ADDRESS, repeatable");
+  g_new->add_option("--foundation", gen.foundation, "foundation address (10 %, locked)");
+  g_new->add_option("--team", gen.team, "team address (10 %, locked)");
+  g_new->add_option("--consensus-round", gen.consensus_round, "consensus round address (6 %)");
+  g_new->add_option("--angel-round", gen.angel_round, "angel round address (14 %)");
+
   CLI11_PARSE(app, argc, argv);
 
   imet::util::Status st;
-  if (*k_new)
+  if (*k_new) {
     st = imet::wallet::keys_new(ctx, name, unencrypted);
-  else if (*k_list)
+  } else if (*k_list) {
     st = imet::wallet::keys_list(ctx);
-  else if (*k_show)
+  } else if (*k_show) {
     st = imet::wallet::keys_show(ctx, name);
-  else if (*k_export)
+  } else if (*k_export) {
     st = imet::wallet::keys_export(ctx, name, file, unsafe_raw);
-  else if (*k_import)
+  } else if (*k_import) {
     st = imet::wallet::keys_import(ctx, name, file, raw, unencrypted);
-  else if (*a_check)
+  } else if (*a_check) {
     st = imet::wallet::address_check(ctx, address);
+  } else if (*g_new) {
+    if (gen.dev) {
+      if (gen.delegates.size() != 1) {
+        std::cerr << "imet: --dev needs exactly one --delegate ADDRESS\n";
+        return 1;
+      }
+      gen.dev_delegate = gen.delegates[0];
+      gen.delegates.clear();
+    }
+    st = imet::wallet::genesis_new(gen, std::cout);
+  }
   if (!st.ok()) {
     std::cerr << "imet: " << st.message() << "\n";
     return 1;

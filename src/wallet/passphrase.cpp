@@ -19,7 +19,8 @@ util::Result<std::string> prompt_tty(const std::string& prompt) {
         "no passphrase given and no terminal to ask on: use --passphrase-file FILE or set "
         "IMET_PASSPHRASE");
   }
-  (void)::write(fd, prompt.data(), prompt.size());
+  // Echo off first, then the prompt: input typed as soon as the prompt shows must be neither
+  // echoed nor flushed by the mode change.
   termios old{};
   bool have_termios = ::tcgetattr(fd, &old) == 0;
   if (have_termios) {
@@ -27,6 +28,7 @@ util::Result<std::string> prompt_tty(const std::string& prompt) {
     no_echo.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     ::tcsetattr(fd, TCSAFLUSH, &no_echo);
   }
+  (void)::write(fd, prompt.data(), prompt.size());
   std::string line;
   char c;
   while (::read(fd, &c, 1) == 1 && c != '\n')

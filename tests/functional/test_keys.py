@@ -194,3 +194,36 @@ def test_interactive_prompt_without_echo(imet, tmp_path):
     code, shown = _run_on_terminal(argv, env, ["one", "two"])
     assert code == 1 and "the two passphrases differ" in shown
     assert not (imet.keydir / "tty2.key").exists()
+
+
+def test_genesis_new(imet, tmp_path):
+    d = new_key(imet, "d")["address"]
+    out = tmp_path / "dev.json"
+    r = imet("genesis", "new", "--dev", "--delegate", d, "--out", str(out), "--time-ms", "1000")
+    assert r.returncode == 0, r.stderr
+    g = json.loads(out.read_text())
+    assert g["chain_id"] == "imet-dev" and g["params"]["slot_ms"] == 1000
+    assert g["accounts"] == [{"address": d, "balance": "40000000"}]
+    assert g["pod_pool"] == "60000000" and g["params"]["fees"]["transfer"] == "0.5"
+    r = imet("genesis", "new", "--dev", "--delegate", d, "--out", str(out))
+    assert r.returncode == 1 and "already exists" in r.stderr  # never overwritten
+
+    addrs = [new_key(imet, n)["address"] for n in ["f", "t", "c", "a"]]
+    r = imet("genesis", "new", "--chain-id", "imet-test-1", "--foundation", addrs[0], "--team",
+             addrs[1], "--consensus-round", addrs[2], "--angel-round", addrs[3], "--delegate",
+             f"d1={d}", "--time-ms", "1700000000000")
+    assert r.returncode == 0, r.stderr
+    g = json.loads(r.stdout)
+    balances = {a["address"]: a["balance"] for a in g["accounts"]}
+    assert balances == {addrs[0]: "10000000", addrs[1]: "10000000", addrs[2]: "6000000",
+                        addrs[3]: "14000000"}
+    lock = [a for a in g["accounts"] if a["address"] == addrs[0]][0]["lock"]
+    assert lock["cliff_ms"] == 1700000000000 + 730 * 86400000
+    typo = addrs[0][:-1] + ("q" if addrs[0][-1] != "q" else "p")
+    r = imet("genesis", "new", "--chain-id", "x", "--foundation", typo, "--team", addrs[1],
+             "--consensus-round", addrs[2], "--angel-round", addrs[3], "--delegate", f"d1={d}")
+    assert r.returncode == 1 and "--foundation" in r.stderr and "checksum" in r.stderr
+    r = imet("genesis", "new", "--chain-id", "Bad_Id", "--foundation", addrs[0], "--team",
+             addrs[1], "--consensus-round", addrs[2], "--angel-round", addrs[3], "--delegate",
+             f"d1={d}")
+    assert r.returncode == 1 and "chain_id 'Bad_Id'" in r.stderr
