@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--p2p", p2p, "P2P listen address HOST:PORT (default 0.0.0.0:7645)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)");
   app.add_option("--log-file", log_file, "log file (default <data-dir>/imetd.log)");
+  std::string genesis_file;
+  app.add_option("--genesis", genesis_file,
+                 "genesis file (default <data-dir>/genesis.json; a --dev node creates one)");
   app.add_option("--passphrase-file", passphrase_file,
                  "file whose first line is the node key passphrase (else $IMET_PASSPHRASE)");
   app.add_option("--io-threads", io_threads, "I/O threads (default: one per core)");
@@ -45,6 +48,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!log_file.empty()) config.log_file = log_file;
   if (!passphrase_file.empty()) config.node_key_passphrase_file = passphrase_file;
+  if (!genesis_file.empty()) config.genesis_file = genesis_file;
   if (app.count("--io-threads")) config.io_threads = io_threads;
   if (!log_level.empty()) {
     auto l = imet::util::log::parse_level(log_level);

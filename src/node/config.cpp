@@ -108,6 +108,7 @@ util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
   IMET_TRY(r.string(root, "", "data_dir", c.data_dir));
   IMET_TRY(r.boolean(root, "", "dev", c.dev));
   IMET_TRY(r.uint(root, "", "io_threads", c.io_threads, 256));
+  IMET_TRY(r.string(root, "", "genesis_file", c.genesis_file));
   IMET_ASSIGN_OR_RETURN(const toml::table* log, r.table("log"));
   if (log) {
     std::string level;
@@ -189,6 +190,7 @@ std::string default_data_dir(bool dev) {
 void NodeConfig::finalize() {
   if (data_dir.empty()) data_dir = default_data_dir(dev);
   if (log_file.empty()) log_file = data_dir + "/imetd.log";
+  if (genesis_file.empty()) genesis_file = data_dir + "/genesis.json";
   if (dev) unencrypted_node_key = true;
 }
 

@@ -37,6 +37,7 @@ struct NodeConfig {
   HostPort mqtt{"0.0.0.0", kDefaultMqttPort};
   HostPort http{"127.0.0.1", kDefaultHttpPort};
   HostPort p2p{"0.0.0.0", kDefaultP2pPort};
+  std::string genesis_file;  // empty: <data_dir>/genesis.json (created for a dev node)
   std::string node_key_passphrase_file;
   bool unencrypted_node_key = false;  // implied by dev
 

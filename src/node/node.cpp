@@ -6,8 +6,11 @@
 #include <boost/asio/post.hpp>
 
 #include "crypto/address.h"
+#include "ledger/genesis.h"
 #include "node/node_key.h"
 #include "store/rocks_store.h"
+#include "util/clock.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 namespace imet::node {
@@ -64,7 +67,16 @@ util::Status Node::start() {
   // 5. I/O thread pool (also runs the signal handler).
   IMET_TRY(start_io());
 
-  // Later steps (ledger, MQTT broker, P2P, HTTP API) plug in here.
+  // 6. Ledger: the chain of the genesis file (a dev node creates its own).
+  IMET_TRY(open_chain());
+
+  // 7. Dev block production: the single delegate produces a block every slot.
+  if (ctx_->chain && cfg.dev) {
+    ctx_->block_timer.emplace(ctx_->io);
+    schedule_block();
+  }
+
+  // Later steps (MQTT broker, P2P, HTTP API) plug in here.
   log::info("configured listeners (services not yet available in this build)",
             {{"mqtt", cfg.mqtt.to_string()},
              {"http", cfg.http.to_string()},
@@ -109,6 +121,57 @@ util::Status Node::start_io() {
   return {};
 }
 
+util::Status Node::open_chain() {
+  const NodeConfig& cfg = ctx_->config;
+  auto text = util::read_file(cfg.genesis_file, 64 << 20);
+  if (!text.ok() && text.status().code() == util::StatusCode::kNotFound && cfg.dev) {
+    ledger::Genesis g = ledger::make_dev_genesis(
+        crypto::address_bytes_of(ctx_->node_key->public_key()),
+        static_cast<uint64_t>(util::SystemClock::instance().now_unix_ms()));
+    IMET_TRY(util::write_file_new(cfg.genesis_file, ledger::genesis_to_json(g), 0644));
+    log::info("created dev genesis",
+              {{"file", cfg.genesis_file}, {"hash", util::to_hex(g.hash())}});
+    text = ledger::genesis_to_json(g);
+  }
+  if (!text.ok()) {
+    if (text.status().code() == util::StatusCode::kNotFound) {
+      log::warn("no genesis file: the ledger is off", {{"file", cfg.genesis_file}});
+      return {};
+    }
+    return text.status().with_context("cannot read the genesis file");
+  }
+  auto genesis = ledger::parse_genesis_json(*text);
+  if (!genesis.ok()) return genesis.status().with_context("'" + cfg.genesis_file + "'");
+  IMET_ASSIGN_OR_RETURN(ctx_->chain, Chain::open(*ctx_->db, *genesis));
+  const store::TipRecord& tip = ctx_->chain->tip();
+  log::info("chain loaded", {{"chain_id", genesis->chain_id},
+                             {"height", tip.height},
+                             {"hash", util::to_hex(tip.hash)},
+                             {"state_root", util::to_hex(tip.state_root)}});
+  return {};
+}
+
+void Node::schedule_block() {
+  const uint32_t slot_ms = ctx_->chain->config().params.slot_ms;
+  ctx_->block_timer->expires_after(std::chrono::milliseconds(slot_ms));
+  ctx_->block_timer->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled at shutdown
+    Chain& chain = *ctx_->chain;
+    uint64_t now = static_cast<uint64_t>(util::SystemClock::instance().now_unix_ms());
+    uint64_t time_ms = std::max(now, chain.tip().time_ms + 1);
+    auto block = chain.produce(*ctx_->node_key, time_ms);
+    if (block.ok()) {
+      log::info("produced block", {{"height", block->header.height},
+                                   {"txs", static_cast<uint64_t>(block->txs.size())},
+                                   {"hash", util::to_hex(block->header.hash())},
+                                   {"state_root", util::to_hex(block->header.state_root)}});
+    } else {
+      log::error("block production failed", {{"error", block.status().message()}});
+    }
+    schedule_block();
+  });
+}
+
 int Node::wait() {
   for (;;) {
     int s = stop_signal_.load();
@@ -137,6 +200,11 @@ void Node::stop() {
     started_io_ = false;
   }
   signals_.reset();
+  ctx_->block_timer.reset();  // the I/O threads are joined: no handler is running
+  if (ctx_->chain) {
+    log::info("closing chain", {{"height", ctx_->chain->tip().height}});
+    ctx_->chain.reset();
+  }
   if (ctx_->db) {
     log::info("closing database");
     ctx_->db.reset();

@@ -33,6 +33,8 @@ class Node {
  private:
   util::Status open_database();
   util::Status start_io();
+  util::Status open_chain();
+  void schedule_block();
 
   std::unique_ptr<NodeContext> ctx_;
   std::optional<boost::asio::signal_set> signals_;

@@ -12,8 +12,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "crypto/ed25519.h"
+#include "node/chain.h"
 #include "node/config.h"
 #include "node/data_dir.h"
 #include "store/kv_store.h"
@@ -26,6 +28,8 @@ struct NodeContext {
   std::optional<crypto::SigningKey> node_key;  // step 3
   std::unique_ptr<store::KvStore> db;          // step 4
   boost::asio::io_context io;                  // step 5: the I/O pool
+  std::unique_ptr<Chain> chain;                // step 6: the ledger, when a genesis exists
+  std::optional<boost::asio::steady_timer> block_timer;  // step 7: dev block production
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
 };

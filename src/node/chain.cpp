@@ -1,0 +1,90 @@
+#include "node/chain.h"
+
+#include "ledger/smt/tree.h"
+#include "ledger/state_root.h"
+
+namespace imet::node {
+
+namespace {
+ledger::ChainTip as_tip(const store::TipRecord& t) {
+  return {t.height, t.hash, t.time_ms};
+}
+}  // namespace
+
+Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip)
+    : config_(std::move(config)), store_(kv), tip_(tip), mempool_(config_, {}) {}
+
+util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv,
+                                                 const ledger::Genesis& genesis) {
+  IMET_TRY(genesis.validate());
+  store::ChainStore probe(kv);
+  IMET_ASSIGN_OR_RETURN(std::optional<store::TipRecord> tip, probe.tip());
+  if (!tip) {
+    IMET_ASSIGN_OR_RETURN(store::TipRecord t, probe.init(genesis));
+    tip = t;
+  } else {
+    IMET_ASSIGN_OR_RETURN(std::optional<ledger::Block> first, probe.block_at(1));
+    // The genesis hash is block 1's parent (or the tip itself at height 0).
+    ledger::Hash stored_genesis = first ? first->header.prev_hash : tip->hash;
+    if (stored_genesis != genesis.hash()) {
+      return util::failed_precondition("the database holds another chain (genesis " +
+                                       util::to_hex(stored_genesis) + ", this genesis file is " +
+                                       util::to_hex(genesis.hash()) +
+                                       "); use the matching genesis file or another data dir");
+    }
+  }
+  ledger::ChainConfig config{genesis.chain_id, genesis.genesis_time_ms, genesis.params};
+  return std::unique_ptr<Chain>(new Chain(kv, std::move(config), *tip));
+}
+
+ledger::TxResult Chain::submit(const ledger::Transaction& tx) {
+  return mempool_.add(tx, store_.state(), tip_.height + 1);
+}
+
+util::Status Chain::commit(const ledger::Block& block, const ledger::StateOverlay& overlay,
+                           const ledger::smt::NodeBatch& nodes) {
+  IMET_TRY(store_.commit(block, overlay.changes(), nodes));
+  tip_ = {block.header.height, block.header.hash(), block.header.time_ms, block.header.state_root};
+  mempool_.on_block(store_.state(), tip_.height + 1);
+  return {};
+}
+
+util::Result<ledger::Block> Chain::produce(const crypto::SigningKey& producer, uint64_t time_ms) {
+  if (time_ms <= tip_.time_ms) {
+    return util::failed_precondition("block time must be after the tip's");
+  }
+  std::vector<ledger::Transaction> candidates =
+      mempool_.select(store_.state(), config_.params.max_block_txs);
+  ledger::StateOverlay overlay(&store_.state());
+  IMET_ASSIGN_OR_RETURN(ledger::BuiltBlock built,
+                        ledger::build_block(overlay, candidates, as_tip(tip_), config_,
+                                            producer.public_key(), time_ms, 0, 0));
+  ledger::smt::SparseMerkleTree tree(store_.nodes());
+  IMET_ASSIGN_OR_RETURN(
+      ledger::smt::UpdateResult root,
+      tree.apply(tip_.height, tip_.height + 1, ledger::state_updates(overlay.changes())));
+  ledger::Block block = std::move(built.block);
+  block.header.state_root = root.root_hash;
+  block.header.sign(producer);
+  IMET_TRY(commit(block, overlay, root.batch));
+  return block;
+}
+
+util::Status Chain::apply(const ledger::Block& block) {
+  ledger::StateOverlay overlay(&store_.state());
+  if (auto e = ledger::apply_block(overlay, block, as_tip(tip_), config_, verifier_)) {
+    return util::invalid_argument("invalid block: " + e->message);
+  }
+  ledger::smt::SparseMerkleTree tree(store_.nodes());
+  IMET_ASSIGN_OR_RETURN(
+      ledger::smt::UpdateResult root,
+      tree.apply(tip_.height, tip_.height + 1, ledger::state_updates(overlay.changes())));
+  if (root.root_hash != block.header.state_root) {
+    return util::invalid_argument("invalid block: state root " +
+                                  util::to_hex(block.header.state_root) + " does not match " +
+                                  util::to_hex(root.root_hash));
+  }
+  return commit(block, overlay, root.batch);
+}
+
+}  // namespace imet::node

@@ -1,0 +1,96 @@
+#include "store/chain_store.h"
+
+#include "ledger/smt/tree.h"
+#include "ledger/state_root.h"
+
+namespace imet::store {
+
+namespace {
+
+util::Bytes key_with(std::string_view prefix, util::ByteSpan id) {
+  util::Bytes k(prefix.size() + id.size());
+  std::copy(prefix.begin(), prefix.end(), k.begin());
+  std::copy(id.begin(), id.end(), k.begin() + static_cast<std::ptrdiff_t>(prefix.size()));
+  return k;
+}
+
+util::Bytes height_key(uint64_t h) {
+  uint8_t be[8];
+  for (int i = 0; i < 8; ++i)
+    be[i] = static_cast<uint8_t>(h >> (56 - 8 * i));
+  return key_with("c/h/", util::ByteSpan(be, 8));
+}
+
+const util::Bytes kTipKey = util::to_bytes("c/meta/tip");
+
+template <codec::Serde T>
+util::Result<std::optional<T>> get_decoded(const KvReader& kv, const util::Bytes& key) {
+  IMET_ASSIGN_OR_RETURN(std::optional<util::Bytes> raw, kv.get(key));
+  if (!raw) return std::optional<T>();
+  auto v = codec::decode<T>(*raw);
+  if (!v.ok())
+    return util::corruption("chain store entry does not decode: " + v.status().message());
+  return std::optional<T>(std::move(v).value());
+}
+
+}  // namespace
+
+ChainStore::ChainStore(KvStore& kv) : kv_(kv), state_(kv), nodes_(kv, util::to_bytes("t/")) {}
+
+util::Result<std::optional<TipRecord>> ChainStore::tip() const {
+  return get_decoded<TipRecord>(kv_, kTipKey);
+}
+
+util::Result<TipRecord> ChainStore::init(const ledger::Genesis& genesis) {
+  IMET_ASSIGN_OR_RETURN(std::optional<TipRecord> existing, tip());
+  if (existing) return util::already_exists("the database already holds a chain");
+  ledger::StateOverlay overlay(&state_);
+  genesis.apply(overlay);
+  ledger::smt::SparseMerkleTree tree(nodes_);
+  IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r,
+                        tree.apply(std::nullopt, 0, ledger::state_updates(overlay.changes())));
+  TipRecord t{0, genesis.hash(), genesis.genesis_time_ms, r.root_hash};
+  WriteBatch wb;
+  stage_state(overlay.changes(), wb);
+  nodes_.stage(r.batch, wb);
+  wb.put(height_key(0), t.hash);
+  wb.put(kTipKey, codec::encode(t));
+  IMET_TRY(kv_.write(wb, {.sync = true}));
+  return t;
+}
+
+util::Status ChainStore::commit(const ledger::Block& block,
+                                const ledger::StateOverlay::Changes& changes,
+                                const ledger::smt::NodeBatch& nodes) {
+  const ledger::BlockHeader& h = block.header;
+  ledger::Hash hash = h.hash();
+  WriteBatch wb;
+  stage_state(changes, wb);
+  nodes_.stage(nodes, wb);
+  wb.put(key_with("c/b/", hash), codec::encode(block));
+  wb.put(height_key(h.height), hash);
+  for (uint32_t i = 0; i < block.txs.size(); ++i) {
+    wb.put(key_with("c/t/", block.txs[i].id()), codec::encode(TxLocation{h.height, i}));
+  }
+  wb.put(kTipKey, codec::encode(TipRecord{h.height, hash, h.time_ms, h.state_root}));
+  return kv_.write(wb, {.sync = true});
+}
+
+util::Result<std::optional<ledger::Block>> ChainStore::block_by_hash(
+    const ledger::Hash& hash) const {
+  return get_decoded<ledger::Block>(kv_, key_with("c/b/", hash));
+}
+
+util::Result<std::optional<ledger::Block>> ChainStore::block_at(uint64_t height) const {
+  IMET_ASSIGN_OR_RETURN(std::optional<util::Bytes> hash, kv_.get(height_key(height)));
+  if (!hash || hash->size() != 32) return std::optional<ledger::Block>();
+  ledger::Hash h{};
+  std::copy(hash->begin(), hash->end(), h.begin());
+  return block_by_hash(h);
+}
+
+util::Result<std::optional<TxLocation>> ChainStore::tx_location(const ledger::Hash& tx_id) const {
+  return get_decoded<TxLocation>(kv_, key_with("c/t/", tx_id));
+}
+
+}  // namespace imet::store
