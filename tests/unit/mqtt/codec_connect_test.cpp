@@ -4,56 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "codec_test_util.h"
 #include "mqtt/codec/decoder.h"
 #include "mqtt/codec/encoder.h"
 
 namespace imet::mqtt {
 namespace {
 
-util::Bytes hex(std::string_view text) {
-  std::string clean;
-  for (const char c : text) {
-    if (c != ' ') clean += c;
-  }
-  auto r = util::from_hex(clean);
-  EXPECT_TRUE(r.ok()) << text;
-  return r.ok() ? *r : util::Bytes{};
-}
-
-DecodeResult<Packet> decode(const util::Bytes& b, Version v, Sender s = Sender::kAny) {
-  DecodeOptions o;
-  o.version = v;
-  o.sender = s;
-  return decode_packet(b, o);
-}
-
-util::Bytes encode(const Packet& p, Version v) {
-  auto r = encode_to_bytes(p, v);
-  EXPECT_TRUE(r.ok()) << r.status().to_string();
-  return r.ok() ? *r : util::Bytes{};
-}
-
-// hex(first) + remaining length (computed here, 1 or 2 bytes) + hex(body).
-util::Bytes frame(std::string_view first, std::string_view body) {
-  util::Bytes out = hex(first);
-  const util::Bytes b = hex(body);
-  if (b.size() < 128) {
-    out.push_back(static_cast<uint8_t>(b.size()));
-  } else {
-    out.push_back(static_cast<uint8_t>(0x80 | (b.size() & 0x7F)));
-    out.push_back(static_cast<uint8_t>(b.size() >> 7));
-  }
-  out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
-
-void expect_rejected(const util::Bytes& bytes, Version v, ReasonCode reason,
-                     std::string_view text) {
-  auto r = decode(bytes, v);
-  ASSERT_FALSE(r.ok()) << util::to_hex(bytes);
-  EXPECT_EQ(r.reason(), reason) << r.message();
-  EXPECT_NE(r.message().find(text), std::string::npos) << r.message();
-}
+using namespace test_util;
 
 // 3.1.1 CONNECT, client id "abc", Clean Session, keep alive 60:
 // 10 0F | 00 04 'M' 'Q' 'T' 'T' | 04 | 02 | 00 3C | 00 03 'a' 'b' 'c'

@@ -4,42 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "codec_test_util.h"
 #include "mqtt/codec/decoder.h"
 #include "mqtt/codec/encoder.h"
 
 namespace imet::mqtt {
 namespace {
 
-util::Bytes hex(std::string_view text) {
-  std::string clean;
-  for (const char c : text) {
-    if (c != ' ') clean += c;
-  }
-  auto r = util::from_hex(clean);
-  EXPECT_TRUE(r.ok()) << text;
-  return r.ok() ? *r : util::Bytes{};
-}
-
-DecodeResult<Packet> decode(const util::Bytes& b, Version v, Sender s = Sender::kAny) {
-  DecodeOptions o;
-  o.version = v;
-  o.sender = s;
-  return decode_packet(b, o);
-}
-
-util::Bytes encode(const Packet& p, Version v) {
-  auto r = encode_to_bytes(p, v);
-  EXPECT_TRUE(r.ok()) << r.status().to_string();
-  return r.ok() ? *r : util::Bytes{};
-}
-
-void expect_rejected(const util::Bytes& bytes, Version v, ReasonCode reason, std::string_view text,
-                     Sender s = Sender::kAny) {
-  auto r = decode(bytes, v, s);
-  ASSERT_FALSE(r.ok()) << util::to_hex(bytes);
-  EXPECT_EQ(r.reason(), reason) << r.message();
-  EXPECT_NE(r.message().find(text), std::string::npos) << r.message();
-}
+using namespace test_util;
 
 TEST(MqttPing, ExactBytes) {
   for (const Version v : {Version::kV311, Version::kV5}) {

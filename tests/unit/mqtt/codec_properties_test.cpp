@@ -8,20 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include "codec_test_util.h"
 #include "mqtt/codec/properties.h"
 
 namespace imet::mqtt {
 namespace {
 
-util::Bytes hex(std::string_view text) {
-  std::string clean;
-  for (const char c : text) {
-    if (c != ' ') clean += c;
-  }
-  auto r = util::from_hex(clean);
-  EXPECT_TRUE(r.ok()) << text;
-  return r.ok() ? *r : util::Bytes{};
-}
+using namespace test_util;
 
 using S = PropertyScope;
 

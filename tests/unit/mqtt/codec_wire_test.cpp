@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "codec_test_util.h"
 #include "mqtt/codec/decoder.h"
 #include "mqtt/codec/encoder.h"
 #include "mqtt/codec/framing.h"
@@ -12,15 +13,7 @@
 namespace imet::mqtt {
 namespace {
 
-util::Bytes hex(std::string_view text) {
-  std::string clean;
-  for (const char c : text) {
-    if (c != ' ') clean += c;
-  }
-  auto r = util::from_hex(clean);
-  EXPECT_TRUE(r.ok()) << text;
-  return r.ok() ? *r : util::Bytes{};
-}
+using namespace test_util;
 
 std::string str(const util::Bytes& b) {
   return util::to_string(b);
