@@ -26,6 +26,7 @@ class Chain {
   store::ChainStore& store() { return store_; }
 
   ledger::TxResult submit(const ledger::Transaction& tx);
+  bool is_pending(const ledger::Hash& tx_id) const { return mempool_.contains(tx_id); }
   // Builds the next block from the mempool at `time_ms` (must be after the tip's time), signs it
   // with `producer` and commits it.
   util::Result<ledger::Block> produce(const crypto::SigningKey& producer, uint64_t time_ms);

@@ -7,6 +7,7 @@
 
 #include "crypto/address.h"
 #include "ledger/genesis.h"
+#include "node/api_routes.h"
 #include "node/node_key.h"
 #include "store/rocks_store.h"
 #include "util/clock.h"
@@ -76,11 +77,19 @@ util::Status Node::start() {
     schedule_block();
   }
 
-  // Later steps (MQTT broker, P2P, HTTP API) plug in here.
-  log::info("configured listeners (services not yet available in this build)",
-            {{"mqtt", cfg.mqtt.to_string()},
-             {"http", cfg.http.to_string()},
-             {"p2p", cfg.p2p.to_string()}});
+  // 8. HTTP JSON API over the chain.
+  if (ctx_->chain) {
+    auto http = api::HttpServer::start(
+        ctx_->io, cfg.http.host, cfg.http.port,
+        make_api_routes(*ctx_->chain, ctx_->chain_mu, ctx_->node_key->public_key()));
+    if (!http.ok()) return http.status();
+    ctx_->http = *http;
+    log::info("HTTP API listening", {{"address", cfg.http.to_string()}});
+  }
+
+  // Later steps (MQTT broker, P2P) plug in here.
+  log::info("configured listeners not yet served by this build",
+            {{"mqtt", cfg.mqtt.to_string()}, {"p2p", cfg.p2p.to_string()}});
   log::info("imetd running", {{"io_threads", static_cast<uint64_t>(ctx_->io_threads.size())}});
   return {};
 }
@@ -156,6 +165,7 @@ void Node::schedule_block() {
   ctx_->block_timer->expires_after(std::chrono::milliseconds(slot_ms));
   ctx_->block_timer->async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;  // cancelled at shutdown
+    std::lock_guard lock(ctx_->chain_mu);
     Chain& chain = *ctx_->chain;
     uint64_t now = static_cast<uint64_t>(util::SystemClock::instance().now_unix_ms());
     uint64_t time_ms = std::max(now, chain.tip().time_ms + 1);
@@ -188,6 +198,9 @@ void Node::request_stop() {
 void Node::stop() {
   if (!ctx_) return;
   // Reverse order of start().
+  if (ctx_->http) {
+    ctx_->http->stop();
+  }
   if (started_io_) {
     log::info("stopping I/O threads");
     boost::system::error_code ec;
@@ -201,6 +214,7 @@ void Node::stop() {
   }
   signals_.reset();
   ctx_->block_timer.reset();  // the I/O threads are joined: no handler is running
+  ctx_->http.reset();
   if (ctx_->chain) {
     log::info("closing chain", {{"height", ctx_->chain->tip().height}});
     ctx_->chain.reset();

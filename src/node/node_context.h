@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "api/http_server.h"
 #include "crypto/ed25519.h"
 #include "node/chain.h"
 #include "node/config.h"
@@ -29,7 +31,9 @@ struct NodeContext {
   std::unique_ptr<store::KvStore> db;          // step 4
   boost::asio::io_context io;                  // step 5: the I/O pool
   std::unique_ptr<Chain> chain;                // step 6: the ledger, when a genesis exists
+  std::mutex chain_mu;                         // held by every user of `chain` (producer, API)
   std::optional<boost::asio::steady_timer> block_timer;  // step 7: dev block production
+  std::shared_ptr<api::HttpServer> http;                 // step 8: the JSON API
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
 };

@@ -31,8 +31,8 @@ def imet(tmp_path):
         if env_extra:
             env.update(env_extra)
         argv = [_binary("imet"), *args]
-        if keydir_arg and len(args) >= 2 and args[0] == "keys":
-            argv = [_binary("imet"), "keys", "--keydir", str(keydir), *args[1:]]
+        if keydir_arg and len(args) >= 2 and args[0] in ("keys", "tx"):
+            argv = [_binary("imet"), args[0], "--keydir", str(keydir), *args[1:]]
         return subprocess.run(argv, capture_output=True, text=True, env=env, input=input,
                               timeout=60, stdin=subprocess.DEVNULL if input is None else None,
                               start_new_session=True)  # no controlling terminal: never prompts

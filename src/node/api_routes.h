@@ -1,0 +1,23 @@
+// The node's JSON API routes (docs/api.md), served by api::HttpServer under /v1/:
+//   GET  /v1/status                 chain id, head height/hash/state root, node address
+//   GET  /v1/blocks/{height}        a block: header fields and its transactions
+//   GET  /v1/accounts/{address}     an account, with a state proof against the head's state root
+//   POST /v1/txs                    {"tx": "<hex of the canonical encoding>"} → 202 {"id": …}
+//   GET  /v1/txs/{id}               pending | final (with height and index) | 404
+// Errors are {"error": {"code": "<name>", "message": "…"}} with a 4xx status; rejected
+// transactions carry the ledger's reason name and number (docs/ledger.md).
+// Thread-safety: the handler may run on several threads at once; every use of the Chain holds
+// `chain_mu`, the same mutex the block producer holds.
+#pragma once
+
+#include <mutex>
+
+#include "api/http_server.h"
+#include "node/chain.h"
+
+namespace imet::node {
+
+api::HttpHandler make_api_routes(Chain& chain, std::mutex& chain_mu,
+                                 const crypto::PublicKey& node_key);
+
+}  // namespace imet::node

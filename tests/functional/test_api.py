@@ -1,0 +1,102 @@
+"""The JSON API of a dev node, end to end with transactions signed offline by `imet`."""
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 data=None if body is None else body.encode(),
+                                 method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def start_node(tmp_path, imetd, imet):
+    port = free_port()
+    d = imetd("--dev", "--data-dir", str(tmp_path / "n"), "--http", f"127.0.0.1:{port}")
+    d.wait_for("HTTP API listening")
+    # The dev delegate's key is the node key: import it to sign with it.
+    r = imet("keys", "import", "dev", str(tmp_path / "n" / "node_key.json"))
+    assert r.returncode == 0, r.stderr
+    return d, port
+
+
+def sign_transfer(imet, to, amount, nonce, expiry, chain="imet-dev", fee="0.5"):
+    r = imet("tx", "transfer", "--offline", "--from", "dev", "--to", to, "--amount", amount,
+             "--fee", fee, "--chain-id", chain, "--nonce", str(nonce), "--expiry-height",
+             str(expiry))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def wait_final(port, tx_id, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        code, body = call(port, f"/v1/txs/{tx_id}")
+        if code == 200 and body["status"] == "final":
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{tx_id} not final")
+
+
+def test_transfer_becomes_final_and_is_visible(tmp_path, imetd, imet):
+    d, port = start_node(tmp_path, imetd, imet)
+    code, status = call(port, "/v1/status")
+    assert code == 200 and status["chain_id"] == "imet-dev"
+    r = imet("keys", "new", "bob", "--json", passphrase="pw")
+    bob = json.loads(r.stdout)["address"]
+    signed = sign_transfer(imet, bob, "12.5", 0, status["height"] + 100)
+    code, body = call(port, "/v1/txs", json.dumps({"tx": signed["tx"]}))
+    assert code == 202 and body == {"id": signed["id"], "status": "pending"}
+    final = wait_final(port, signed["id"])
+    code, block = call(port, f"/v1/blocks/{final['height']}")
+    assert code == 200 and [t["id"] for t in block["txs"]] == [signed["id"]]
+    assert block["txs"][0]["kind"] == "transfer" and block["txs"][0]["fee"] == "0.5"
+    code, acc = call(port, f"/v1/accounts/{bob}")
+    assert code == 200 and acc["balance"] == "12.5" and acc["exists"] is True
+    assert len(acc["proof"]) > 0 and len(acc["state_root"]) == 64
+    # Replaying the same signed transaction is refused with the ledger's reason.
+    code, body = call(port, "/v1/txs", json.dumps({"tx": signed["tx"]}))
+    assert code == 400 and body["error"]["code"] == "nonce_too_low"
+    assert d.stop() == 0
+
+
+def test_api_rejects_bad_input_with_reasons(tmp_path, imetd, imet):
+    d, port = start_node(tmp_path, imetd, imet)
+    code, status = call(port, "/v1/status")
+    other = sign_transfer(imet, status["node"], "1", 0, status["height"] + 100, chain="imet-main")
+    code, body = call(port, "/v1/txs", json.dumps({"tx": other["tx"]}))
+    assert code == 400 and body["error"]["code"] == "wrong_chain"
+    cheap = sign_transfer(imet, status["node"], "1", 0, status["height"] + 100, fee="0.1")
+    code, body = call(port, "/v1/txs", json.dumps({"tx": cheap["tx"]}))
+    assert code == 400 and body["error"]["code"] == "fee_too_low" and body["error"]["reason"] == 9
+    for payload, fragment in [("not json", "expected a JSON body"), ('{"tx": "zz"}', "'tx'"),
+                              ('{"tx": "00ff"}', "invalid encoding")]:
+        code, body = call(port, "/v1/txs", payload)
+        assert code == 400 and fragment in body["error"]["message"], body
+    addr = status["node"]
+    typo = addr[:-1] + ("q" if addr[-1] != "q" else "p")
+    code, body = call(port, f"/v1/accounts/{typo}")
+    assert code == 400 and body["error"]["code"] == "invalid_address"
+    assert call(port, "/v1/blocks/abc")[0] == 400
+    assert call(port, "/v1/blocks/99999999")[0] == 404
+    assert call(port, "/v1/txs/" + "00" * 32)[0] == 404
+    assert call(port, "/v1/nothing")[0] == 404
+    # A raw garbage request does not crash the node.
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"\x00\xff garbage\r\n\r\n")
+        s.recv(4096)
+    assert call(port, "/v1/status")[0] == 200
+    assert d.stop() == 0
