@@ -76,6 +76,15 @@ class Routes {
       return submit(r.body);
     }
     if (path.starts_with("/v1/txs/")) return get_only(r, [&] { return tx(path.substr(8)); });
+    if (path == "/v1/delegates") return get_only(r, [&] { return delegates(); });
+    if (path == "/v1/nodes") return get_only(r, [&] { return nodes(); });
+    if (path.starts_with("/v1/devices/")) {
+      return get_only(r, [&] { return device(path.substr(12)); });
+    }
+    if (path.starts_with("/v1/names/")) return get_only(r, [&] { return name(path.substr(10)); });
+    if (path.starts_with("/v1/notarizations/")) {
+      return get_only(r, [&] { return notarization(path.substr(18)); });
+    }
     return error(404, "not_found", "no such endpoint: " + std::string(path));
   }
 
@@ -169,6 +178,104 @@ class Routes {
     if (chain_.is_pending(*id))
       return reply(200, {{"id", std::string(arg)}, {"status", "pending"}});
     return error(404, "not_found", "unknown transaction " + std::string(arg));
+  }
+
+  static constexpr size_t kListLimit = 1000;
+
+  static std::string address_in_key(const util::Bytes& key) {
+    crypto::AddressBytes a{};
+    std::copy(key.begin() + 1, key.begin() + 1 + static_cast<std::ptrdiff_t>(a.size()), a.begin());
+    return crypto::encode_address(a);
+  }
+
+  template <typename T, typename ToJson>
+  HttpResponse list(uint8_t prefix, ToJson&& to_json) const {
+    std::lock_guard lock(mu_);
+    const uint8_t p[1] = {prefix};
+    auto entries = chain_.store().scan_state(util::ByteSpan(p, 1), kListLimit);
+    if (!entries.ok()) return error(500, "state_error", entries.status().message());
+    json out = json::array();
+    for (const auto& [k, v] : *entries) {
+      auto rec = codec::decode<T>(v);
+      if (!rec.ok() || k.size() != 21) return error(500, "state_error", "damaged record");
+      out.push_back(to_json(address_in_key(k), *rec));
+    }
+    return reply(200, out);
+  }
+
+  template <typename T, typename ToJson>
+  HttpResponse one(const util::Bytes& key, const std::string& what, ToJson&& to_json) const {
+    std::lock_guard lock(mu_);
+    auto rec = ledger::get_record<T>(chain_.store().state(), key);
+    if (!rec.ok()) return error(500, "state_error", rec.status().message());
+    if (!*rec) return error(404, "not_found", what + " is not registered");
+    return reply(200, to_json(**rec));
+  }
+
+  HttpResponse delegates() const {
+    return list<ledger::Delegate>(ledger::keys::kDelegate, [](const std::string& addr,
+                                                              const ledger::Delegate& d) {
+      return json{{"address", addr}, {"name", d.name}, {"registered_height", d.registered_height}};
+    });
+  }
+
+  static json node_json(const std::string& addr, const ledger::NodeRecord& n) {
+    return {{"node", addr},
+            {"owner", crypto::encode_address(n.owner)},
+            {"class", static_cast<int>(n.info.node_class)},
+            {"endpoints", n.info.endpoints},
+            {"region", n.info.region},
+            {"capacity_bytes_per_s", n.info.capacity_bytes_per_s},
+            {"stake", ledger::format_amount(n.stake)},
+            {"registered_height", n.registered_height}};
+  }
+
+  HttpResponse nodes() const { return list<ledger::NodeRecord>('n', node_json); }
+
+  HttpResponse device(std::string_view arg) const {
+    auto addr = crypto::parse_address(arg);
+    if (!addr.ok()) return error(400, "invalid_address", addr.status().message());
+    return one<ledger::DeviceRecord>(ledger::keys::device(*addr), "device " + std::string(arg),
+                                     [&](const ledger::DeviceRecord& d) {
+                                       return json{{"device", std::string(arg)},
+                                                   {"owner", crypto::encode_address(d.owner)},
+                                                   {"default_tier", d.default_tier},
+                                                   {"sponsor", crypto::encode_address(d.sponsor)},
+                                                   {"registered_height", d.registered_height}};
+                                     });
+  }
+
+  HttpResponse name(std::string_view arg) const {
+    if (!ledger::valid_name(arg)) {
+      return error(400, "invalid_name", "'" + std::string(arg) + "' is not a valid name");
+    }
+    return one<ledger::NameRecord>(
+        ledger::keys::name(arg), "name '" + std::string(arg) + "'",
+        [&](const ledger::NameRecord& n) {
+          static const char* kKinds[] = {"", "node", "topic", "content", "url"};
+          return json{
+              {"name", std::string(arg)},
+              {"owner", crypto::encode_address(n.owner)},
+              {"target",
+               {{"kind", kKinds[static_cast<int>(n.target.kind)]}, {"value", n.target.value}}},
+              {"registered_height", n.registered_height},
+              {"updated_height", n.updated_height}};
+        });
+  }
+
+  HttpResponse notarization(std::string_view arg) const {
+    auto hash = util::from_hex_fixed<32>(arg);
+    if (!hash.ok()) return error(400, "invalid_hash", hash.status().message());
+    return one<ledger::Notarization>(ledger::keys::notarization(*hash),
+                                     "content " + std::string(arg),
+                                     [&](const ledger::Notarization& n) {
+                                       return json{{"content_hash", std::string(arg)},
+                                                   {"owner", crypto::encode_address(n.owner)},
+                                                   {"size", n.size},
+                                                   {"metadata", util::to_hex(n.metadata)},
+                                                   {"height", n.height},
+                                                   {"time_ms", n.time_ms}};
+                                     });
   }
 
   Chain& chain_;

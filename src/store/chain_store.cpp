@@ -89,6 +89,15 @@ util::Result<std::optional<ledger::Block>> ChainStore::block_at(uint64_t height)
   return block_by_hash(h);
 }
 
+util::Result<std::vector<std::pair<util::Bytes, util::Bytes>>> ChainStore::scan_state(
+    util::ByteSpan prefix, size_t limit) const {
+  util::Bytes full = key_with(kStatePrefix, prefix);
+  IMET_ASSIGN_OR_RETURN(auto entries, scan_prefix_all(kv_, full, limit));
+  for (auto& [k, v] : entries)
+    k.erase(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(kStatePrefix.size()));
+  return entries;
+}
+
 util::Result<std::optional<TxLocation>> ChainStore::tx_location(const ledger::Hash& tx_id) const {
   return get_decoded<TxLocation>(kv_, key_with("c/t/", tx_id));
 }

@@ -62,6 +62,11 @@ class ChainStore {
   util::Result<std::optional<ledger::Block>> block_by_hash(const ledger::Hash& hash) const;
   util::Result<std::optional<TxLocation>> tx_location(const ledger::Hash& tx_id) const;
 
+  // State entries whose typed key starts with `prefix` (e.g. {'d'} for every delegate), in key
+  // order, at most `limit`; keys are returned without the store's "s/" prefix.
+  util::Result<std::vector<std::pair<util::Bytes, util::Bytes>>> scan_state(util::ByteSpan prefix,
+                                                                            size_t limit) const;
+
   const ledger::StateReader& state() const { return state_; }
   ledger::smt::NodeStore& nodes() { return nodes_; }
 
