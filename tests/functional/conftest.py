@@ -78,6 +78,9 @@ def imetd(tmp_path):
     started = []
 
     def start(*args, passphrase=None, name="imetd"):
+        args = list(args)
+        if "--http" not in args and "--config" not in args:
+            args += ["--http", f"127.0.0.1:{free_port()}"]  # never collide with a real node
         env = {k: v for k, v in os.environ.items() if k != "IMET_PASSPHRASE"}
         env["IMET_HOME"] = str(tmp_path / "home")
         if passphrase is not None:
@@ -91,6 +94,13 @@ def imetd(tmp_path):
         if d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_imetd(*args, timeout=30, env_extra=None):
