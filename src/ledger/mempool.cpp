@@ -72,6 +72,10 @@ TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t 
                                           std::to_string(*nonce));
   }
   Entry entry{tx, id, codec::encoded_size(tx)};
+  // A pending (sender, nonce) is replaced only once the new transaction is known to fit, so a
+  // refused replacement never loses the transaction it would have replaced.
+  size_t replaced_size = 0;
+  bool replacing = false;
   if (auto qit = by_sender_.find(sender); qit != by_sender_.end()) {
     if (auto it = qit->second.find(tx.nonce); it != qit->second.end()) {
       Amount needed = *mul_div(it->second.tx.fee, 100 + limits_.replace_bump_pct, 100);
@@ -81,18 +85,26 @@ TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t 
                        format_amount(it->second.tx.fee) + " IMET; a replacement needs at least " +
                        format_amount(needed) + " IMET");
       }
-      erase(sender, tx.nonce);
+      replacing = true;
+      replaced_size = it->second.size;
     }
   }
-  while (size() + 1 > limits_.max_txs || bytes_ + entry.size > limits_.max_bytes) {
+  auto fits = [&] {
+    size_t count = size() - (replacing ? 1 : 0) + 1;
+    size_t bytes = bytes_ - replaced_size + entry.size;
+    return count <= limits_.max_txs && bytes <= limits_.max_bytes;
+  };
+  while (!fits()) {
     auto low = lowest();
-    // Never evict the sender's own earlier nonce: that would leave the new one unreachable.
+    // Never evict the sender's own entries: an earlier nonce would leave the new one unreachable,
+    // and the entry being replaced is accounted for above.
     if (!low || low->first == sender ||
         priority(by_sender_.at(low->first).at(low->second)) >= priority(entry)) {
       return err(Reject::kMempoolFull, "the mempool is full; pay a higher fee per byte");
     }
     erase(low->first, low->second);
   }
+  if (replacing) erase(sender, tx.nonce);
   by_id_[id] = {sender, tx.nonce};
   bytes_ += entry.size;
   by_sender_[sender].emplace(tx.nonce, std::move(entry));

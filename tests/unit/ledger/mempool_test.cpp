@@ -93,6 +93,28 @@ TEST_F(MempoolTest, FullPoolEvictsLowestPriorityOnly) {
   EXPECT_FALSE(pool.contains(at(alice, 0, imet(1)).id()));
 }
 
+TEST_F(MempoolTest, RefusedReplacementKeepsTheOriginal) {
+  // Room for exactly the original's bytes: a larger replacement cannot fit and must not evict it.
+  Transaction original = at(alice, 0, imet(1));
+  Mempool probe(chain(), {});
+  ASSERT_FALSE(probe.add(original, state_, 1));
+  Mempool pool(
+      chain(),
+      {.max_txs = 10, .max_bytes = probe.bytes(), .max_per_account = 64, .replace_bump_pct = 10});
+  ASSERT_FALSE(pool.add(original, state_, 1));
+  Transaction bigger = at(alice, 0, imet(2));
+  std::get<Transfer>(bigger.body).memo = util::Bytes(100, 7);
+  bigger.sign(alice);
+  expect_reject(pool.add(bigger, state_, 1), Reject::kMempoolFull);
+  EXPECT_TRUE(pool.contains(original.id()));
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_EQ(pool.bytes(), probe.bytes());
+  // A replacement of the same size fits in the original's place.
+  ASSERT_FALSE(pool.add(at(alice, 0, imet(2)), state_, 1));
+  EXPECT_FALSE(pool.contains(original.id()));
+  EXPECT_EQ(pool.size(), 1u);
+}
+
 TEST_F(MempoolTest, OnBlockDropsIncludedAndExpired) {
   Mempool pool(chain(), {});
   Transaction a0 = at(alice, 0, half);
