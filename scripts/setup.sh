@@ -14,6 +14,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest
+  # MQTT: real clients for functional tests, mosquitto as the benchmark's comparison broker
+  mosquitto mosquitto-clients python3-paho-mqtt
   # functional tests drive real processes
   procps
 )
