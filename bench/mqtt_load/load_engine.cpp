@@ -23,6 +23,7 @@ namespace {
 
 constexpr int kMaxEvents = 256;
 constexpr uint64_t kNoTarget = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t kFailureDrainNs = 1'000'000'000;  // after a failure, wait this long at most
 
 enum class St : uint8_t { kConnecting, kWaitConnack, kWaitSuback, kReady };
 
@@ -164,12 +165,16 @@ class Engine {
         last_progress_ = std::max(last_progress_, now);
       }
       bool more = false;
+      if (publishing && !error_.empty()) {
+        publishing = false;  // a connection failed: stop, but collect what is still in flight
+        t_stop_ = now;
+      }
       if (publishing) {
-        util::Status st = produce(now, more);
-        if (!st.ok()) {
-          error_ = st.message();
-          break;
-        }
+        produce(now, more);
+      } else if (!error_.empty()) {
+        // After a failure (e.g. the broker was killed), read what the subscribers can still get
+        // until each of their connections ends too, so that only real losses are counted.
+        if (closed_subs_ == cfg_.subs || now - last_progress_ > kFailureDrainNs) break;
       } else if (complete()) {
         break;
       } else if (now - last_progress_ > static_cast<uint64_t>(cfg_.drain_timeout_s * 1e9)) {
@@ -178,17 +183,17 @@ class Engine {
       }
       const int n = epoll_wait(ep_, evs, kMaxEvents, more ? 0 : 20);
       if (n > 0) now = mono_ns();
-      for (int i = 0; i < n && error_.empty(); ++i) {
+      for (int i = 0; i < n; ++i) {
         if (evs[i].data.ptr == nullptr) {
           uint64_t ticks = 0;
           [[maybe_unused]] ssize_t r = read(timer_fd_, &ticks, sizeof ticks);
           continue;
         }
         Conn& c = *static_cast<Conn*>(evs[i].data.ptr);
+        if (c.fd < 0) continue;  // failed earlier in this batch of events
         util::Status st = on_event(c, evs[i].events, now);
-        if (!st.ok()) error_ = st.message();
+        if (!st.ok()) fail(c, st);
       }
-      if (!error_.empty()) break;
     }
     t_end_ = mono_ns();
     if (t_stop_ == 0) t_stop_ = t_end_;
@@ -205,7 +210,7 @@ class Engine {
     return true;
   }
 
-  util::Status produce(uint64_t now, bool& more) {
+  void produce(uint64_t now, bool& more) {
     // The window counts deliveries (a message to S subscribers is S deliveries), so that fan-out
     // queues in the broker stay as short as fan-in ones.
     const uint64_t outstanding = (total_generated_ * cfg_.subs - progress_sum_) / cfg_.subs;
@@ -219,7 +224,7 @@ class Engine {
       const uint32_t i = (rr_ + k) % cfg_.pubs;
       PubState& p = pubs_[i];
       Conn& c = *conns_[cfg_.subs + i];
-      if (c.pending() > 0) continue;  // the socket is full; EPOLLOUT will flush it
+      if (c.fd < 0 || c.pending() > 0) continue;  // failed, or full: EPOLLOUT will flush it
       uint64_t n = std::min<uint64_t>({cfg_.batch, room, p.target - p.generated});
       if (cfg_.qos > 0) n = std::min<uint64_t>(n, cfg_.inflight - p.inflight);
       // Without pacing, wait for room for a sizeable batch: a few large writes cost the broker
@@ -249,11 +254,20 @@ class Engine {
       total_generated_ += made;
       room -= made;
       if (made == cfg_.batch) more = true;
-      IMET_TRY(flush(c));
+      util::Status st = flush(c);
+      if (!st.ok()) fail(c, st);
     }
     rr_ = (rr_ + 1) % cfg_.pubs;
     if (room == 0) more = false;
-    return {};
+  }
+
+  // Records the first failure and closes the connection; the run then winds down (see loop()).
+  void fail(Conn& c, const util::Status& st) {
+    if (error_.empty()) error_ = st.message();
+    epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+    close(c.fd);
+    c.fd = -1;
+    if (!c.is_pub) ++closed_subs_;
   }
 
   util::Status set_out(Conn& c, bool want) {
@@ -519,6 +533,7 @@ class Engine {
   int ep_ = -1;
   int timer_fd_ = -1;
   size_t ready_ = 0;
+  uint32_t closed_subs_ = 0;
   uint32_t rr_ = 0;
   uint64_t total_generated_ = 0;
   uint64_t progress_sum_ = 0;  // sum of SubState::progress
