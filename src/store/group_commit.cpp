@@ -1,0 +1,265 @@
+#include "store/group_commit.h"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "util/log.h"
+
+namespace imet::store {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+size_t commit_bytes(const GroupCommitter::Commit& c) {
+  size_t n = c.batch.payload_bytes();
+  for (const msglog::Record& r : c.records) {
+    n += msglog::kFrameHeaderBytes + msglog::kBodyFixedBytes + r.client_id.size() + r.topic.size() +
+         r.payload.size() + r.properties.size();
+  }
+  return n;
+}
+
+}  // namespace
+
+GroupCommitter::GroupCommitter(KvStore& kv, msglog::MessageLog* log, Options options)
+    : kv_(kv), log_(log), options_(options) {
+  thread_ = std::thread([this] { run(); });
+}
+
+GroupCommitter::~GroupCommitter() {
+  stop();
+}
+
+void GroupCommitter::submit(Commit&& commit) {
+  const size_t bytes = commit_bytes(commit);
+  bool wake = false;
+  {
+    std::unique_lock lk(mu_);
+    if (stopping_) {
+      lk.unlock();
+      if (commit.done) {
+        commit.done(util::failed_precondition("group committer is stopped; the commit was not "
+                                              "applied"),
+                    0);
+      }
+      return;
+    }
+    const bool was_empty = pending_.empty();
+    if (was_empty) {
+      first_pending_ = Clock::now();
+      wake = true;
+    }
+    if (commit.durable && !pending_durable_) {
+      pending_durable_ = true;
+      first_durable_ = was_empty ? first_pending_ : Clock::now();
+      wake = true;
+    }
+    pending_bytes_ += bytes;
+    if (pending_bytes_ >= options_.max_batch_bytes) wake = true;
+    pending_.push_back(std::move(commit));
+    wake = wake && committer_waiting_;
+  }
+  if (wake) cv_.notify_one();
+}
+
+void GroupCommitter::stop() {
+  std::lock_guard stop_lock(stop_mu_);
+  {
+    std::lock_guard lk(mu_);
+    if (stopped_) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lk(mu_);
+  stopped_ = true;
+}
+
+GroupCommitter::Stats GroupCommitter::stats() const {
+  std::lock_guard lk(mu_);
+  return stats_;
+}
+
+GroupCommitter::SteadyTime GroupCommitter::due_time() const {
+  if (stopping_ || pending_bytes_ >= options_.max_batch_bytes) return SteadyTime::min();
+  SteadyTime due = first_pending_ + options_.window;
+  if (pending_durable_) {
+    const SteadyTime durable_due =
+        options_.rule == SyncRule::kSpaced
+            ? std::max(first_durable_, last_sync_start_ + options_.window)
+            : first_durable_ + options_.window;
+    due = std::min(due, durable_due);
+  }
+  return due;
+}
+
+void GroupCommitter::run() {
+  std::vector<Commit> round;
+  SteadyTime next_maintenance = Clock::now() + options_.maintenance_interval;
+  std::unique_lock lk(mu_);
+  for (;;) {
+    const SteadyTime now = Clock::now();
+    if (log_ != nullptr && now >= next_maintenance) {
+      lk.unlock();
+      if (util::Status st = log_->maintain(); !st.ok()) {
+        util::log::error("group commit: message log maintenance failed", {{"error", st.message()}});
+      }
+      lk.lock();
+      next_maintenance = now + options_.maintenance_interval;
+      continue;
+    }
+    if (pending_.empty()) {
+      if (stopping_) break;
+      committer_waiting_ = true;
+      if (log_ != nullptr) {
+        cv_.wait_until(lk, next_maintenance);
+      } else {
+        cv_.wait(lk);
+      }
+      committer_waiting_ = false;
+      continue;
+    }
+    const SteadyTime due = due_time();
+    if (due > now) {
+      committer_waiting_ = true;
+      cv_.wait_until(lk, log_ != nullptr ? std::min(due, next_maintenance) : due);
+      committer_waiting_ = false;
+      continue;
+    }
+    round.swap(pending_);
+    if (pending_durable_) last_sync_start_ = now;
+    pending_bytes_ = 0;
+    pending_durable_ = false;
+    lk.unlock();
+    process(round);
+    round.clear();
+    lk.lock();
+  }
+  lk.unlock();
+  if (log_ != nullptr) {
+    if (util::Status st = log_->sync(); !st.ok()) {
+      util::log::error("group commit: final message log sync failed", {{"error", st.message()}});
+    }
+  }
+}
+
+void GroupCommitter::process(std::vector<Commit>& round) {
+  const size_t n = round.size();
+  results_.assign(n, util::Status());
+  first_seqs_.assign(n, 0);
+  Stats delta;
+  delta.rounds = 1;
+
+  // 1. Records, in submit order.
+  bool sync_log = false;
+  bool wrote_records = false;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<msglog::Record>& records = round[i].records;
+    if (records.empty()) continue;
+    if (log_ == nullptr) {
+      results_[i] = util::failed_precondition(
+          "group commit: the commit carries message log records but the committer has no log");
+      continue;
+    }
+    util::Status st;
+    for (const msglog::Record& r : records) {
+      st = msglog::validate(msglog::RecordView::of(r));
+      if (!st.ok()) break;
+    }
+    for (size_t j = 0; st.ok() && j < records.size(); ++j) {
+      auto seq = log_->append(records[j]);
+      if (!seq.ok()) {
+        st = seq.status();
+        break;
+      }
+      if (j == 0) first_seqs_[i] = *seq;
+      ++delta.records;
+      wrote_records = true;
+    }
+    if (!st.ok()) {
+      results_[i] = std::move(st);
+      continue;
+    }
+    if (round[i].durable) sync_log = true;
+  }
+  if (wrote_records) {
+    util::Status st = sync_log ? log_->sync() : log_->flush();
+    if (sync_log) ++delta.log_syncs;
+    if (!st.ok()) {
+      util::log::error("group commit: message log write failed",
+                       {{"error", st.message()}, {"commits", n}, {"sync", sync_log}});
+      for (size_t i = 0; i < n; ++i) {
+        if (!round[i].records.empty() && results_[i].ok()) results_[i] = st;
+      }
+    }
+  }
+
+  // 2. The KvStore batches of the commits that are still fine, merged into one write.
+  size_t batches = 0;
+  const WriteBatch* single = nullptr;
+  bool sync_kv = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (!results_[i].ok() || round[i].batch.empty()) continue;
+    ++batches;
+    single = &round[i].batch;
+    sync_kv = sync_kv || round[i].durable;
+  }
+  if (batches > 0) {
+    WriteBatch merged;
+    if (batches > 1) {
+      for (size_t i = 0; i < n; ++i) {
+        if (!results_[i].ok()) continue;
+        for (const WriteBatch::Op& op : round[i].batch.ops()) {
+          if (op.type == WriteBatch::OpType::kPut) {
+            merged.put(op.key, op.value);
+          } else {
+            merged.del(op.key);
+          }
+        }
+      }
+    }
+    WriteOptions wo;
+    wo.sync = sync_kv;
+    util::Status st = kv_.write(batches > 1 ? merged : *single, wo);
+    ++delta.kv_writes;
+    if (sync_kv) ++delta.kv_sync_writes;
+    if (!st.ok()) {
+      util::log::error("group commit: KvStore write failed",
+                       {{"error", st.message()}, {"batches", batches}, {"sync", sync_kv}});
+      for (size_t i = 0; i < n; ++i) {
+        if (results_[i].ok() && !round[i].batch.empty()) results_[i] = st;
+      }
+    }
+  }
+
+  // 3. Callbacks, in submit order.
+  for (size_t i = 0; i < n; ++i) {
+    ++delta.commits;
+    if (!results_[i].ok()) {
+      ++delta.failed_commits;
+      first_seqs_[i] = 0;
+    }
+    if (!round[i].done) continue;
+    try {
+      round[i].done(std::move(results_[i]), first_seqs_[i]);
+    } catch (const std::exception& e) {
+      util::log::error("group commit: a commit callback threw", {{"what", e.what()}});
+    } catch (...) {
+      util::log::error("group commit: a commit callback threw a non-exception");
+    }
+  }
+
+  std::lock_guard lk(mu_);
+  stats_.commits += delta.commits;
+  stats_.failed_commits += delta.failed_commits;
+  stats_.records += delta.records;
+  stats_.rounds += delta.rounds;
+  stats_.log_syncs += delta.log_syncs;
+  stats_.kv_writes += delta.kv_writes;
+  stats_.kv_sync_writes += delta.kv_sync_writes;
+}
+
+}  // namespace imet::store

@@ -1,0 +1,130 @@
+// GroupCommitter: one thread that turns many small commits from the broker's I/O threads into few
+// disk writes. A Commit carries message-log records (appended to the access-point log, SPEC 4/7)
+// and a KvStore WriteBatch (sessions, subscriptions, retained and queued/inflight messages, SPEC 4
+// durability). Durable commits (QoS 1/2 PUBLISH) get their callback only after the log is
+// fdatasync'ed and the round's merged WriteBatch is written with sync=true; one fsync serves every
+// commit of the round. Non-durable commits (QoS 0) are appended and written without waiting for
+// an fsync; their callback may be null.
+//
+// The sync rule (measured in docs/design/message-log.md):
+//   kSpaced (default): a durable commit is synced at once unless a sync started less than `window`
+//     ago; then it waits until `window` after that sync's start. So an idle node answers after one
+//     fsync, and a busy one starts at most one sync per window, each serving everything pending.
+//   kFixedDelay: every round with a durable commit waits `window` after the first durable commit
+//     arrived (classic group-commit delay).
+//   Either way no durable commit waits longer than `window` (plus the round before it) for its sync
+//   to start, and a round starts at once when pending commits exceed max_batch_bytes.
+// Non-durable commits are gathered for up to `window` (one wake-up and one log write per window at
+// most) unless a durable commit makes the round start earlier.
+//
+// Thread-safety: submit() may be called from any number of threads concurrently; it takes a mutex,
+// moves the commit into a vector and wakes the committer only when it sleeps (no allocation per
+// commit once the vector has grown, no syscall unless the committer must wake). Callbacks run on
+// the committer thread, in submit order: keep them short (e.g. post to the connection's strand) and
+// do not call stop() from one. While a GroupCommitter runs, it is the message log's only writer:
+// nobody else may call the log's writer methods (readers are fine). The KvStore may be used by
+// others concurrently (KvStore is thread-safe).
+//
+// Invariants: commits are applied in submit order (FIFO), so records get their seqs in submit
+// order; every callback is called exactly once, with OK only if everything the commit asked for
+// happened (and, for a durable commit, is on stable storage); disk errors reach the callbacks of
+// every affected commit and are logged, never swallowed. stop() (or the destructor) drains: every
+// commit submitted before it completes, and the log is synced.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/kv_store.h"
+#include "store/msglog/message_log.h"
+#include "util/status.h"
+
+namespace imet::store {
+
+class GroupCommitter {
+ public:
+  // status, and the seq of the commit's first record (0 if it has none or failed).
+  using Callback = std::function<void(util::Status status, uint64_t first_seq)>;
+
+  struct Commit {
+    WriteBatch batch;
+    std::vector<msglog::Record> records;  // their seq fields are ignored (assigned in order)
+    bool durable = false;
+    Callback done;  // may be empty
+  };
+
+  enum class SyncRule { kSpaced, kFixedDelay };
+
+  struct Options {
+    std::chrono::microseconds window{1000};
+    SyncRule rule = SyncRule::kSpaced;
+    // Start a round at once when pending commits hold this many bytes (records + batch payload).
+    size_t max_batch_bytes = size_t{4} << 20;
+    // How often the committer calls MessageLog::maintain() (age-based sealing, retention).
+    std::chrono::milliseconds maintenance_interval{1000};
+  };
+
+  struct Stats {
+    uint64_t commits = 0;         // completed commits
+    uint64_t failed_commits = 0;  // completed with an error
+    uint64_t records = 0;         // records appended
+    uint64_t rounds = 0;          // batches processed
+    uint64_t log_syncs = 0;       // MessageLog::sync calls
+    uint64_t kv_writes = 0;       // KvStore::write calls
+    uint64_t kv_sync_writes = 0;  // of which with sync=true
+  };
+
+  // `log` may be null (commits must then carry no records). Starts the committer thread.
+  GroupCommitter(KvStore& kv, msglog::MessageLog* log, Options options);
+  GroupCommitter(KvStore& kv, msglog::MessageLog* log) : GroupCommitter(kv, log, Options{}) {}
+  ~GroupCommitter();  // stop()
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Queues a commit. After stop(), the callback is called at once (on the caller's thread) with
+  // kFailedPrecondition.
+  void submit(Commit&& commit);
+  // Drains pending commits, syncs the log and joins the thread. Idempotent.
+  void stop();
+  Stats stats() const;
+
+ private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  void run();
+  // When the pending commits are due (mu_ held).
+  SteadyTime due_time() const;
+  void process(std::vector<Commit>& round);
+
+  KvStore& kv_;
+  msglog::MessageLog* const log_;
+  const Options options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Commit> pending_;     // guarded by mu_
+  size_t pending_bytes_ = 0;        // guarded by mu_
+  bool pending_durable_ = false;    // guarded by mu_
+  SteadyTime first_pending_{};      // guarded by mu_
+  SteadyTime first_durable_{};      // guarded by mu_
+  SteadyTime last_sync_start_{};    // guarded by mu_
+  bool committer_waiting_ = false;  // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  bool stopped_ = false;            // guarded by mu_
+  Stats stats_;                     // guarded by mu_
+
+  // Committer-thread scratch, reused across rounds.
+  std::vector<util::Status> results_;
+  std::vector<uint64_t> first_seqs_;
+
+  std::mutex stop_mu_;  // serializes stop()
+  std::thread thread_;
+};
+
+}  // namespace imet::store

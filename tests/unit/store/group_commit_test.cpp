@@ -1,0 +1,495 @@
+// GroupCommitter with a real MessageLog and real KvStores (MemoryStore; RocksStore where sync
+// matters): FIFO order and seqs in submit order, callbacks only after the log is synced and the
+// batch written, many durable submits served by few syncs, concurrent submitters, draining on
+// stop, submits after stop, invalid records, and disk errors reaching every affected callback.
+#include "store/group_commit.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include "store/memory_store.h"
+#include "store/rocks_store.h"
+#include "temp_dir.h"
+
+namespace imet::store {
+namespace {
+
+using msglog::MessageLog;
+using msglog::Record;
+using testing::TempDir;
+using util::StatusCode;
+
+Record make_record(uint64_t i) {
+  Record r;
+  r.timestamp_ms = 1000 + static_cast<int64_t>(i);
+  r.tier = 1;
+  r.qos = 1;
+  r.client_id = "c";
+  r.topic = "t/" + std::to_string(i);
+  r.payload.assign(64, static_cast<uint8_t>(i));
+  return r;
+}
+
+std::unique_ptr<MessageLog> open_log(const std::string& dir, msglog::Options o = {}) {
+  auto log = MessageLog::open(dir, o);
+  EXPECT_TRUE(log.ok()) << log.status().to_string();
+  return log.ok() ? std::move(log).value() : nullptr;
+}
+
+std::optional<std::string> get(const KvReader& kv, const std::string& key) {
+  auto r = kv.get(util::as_bytes(key));
+  EXPECT_TRUE(r.ok());
+  if (!r.ok() || !r->has_value()) return std::nullopt;
+  return util::to_string(**r);
+}
+
+// Counts callbacks and lets a test wait for a number of them.
+class Completions {
+ public:
+  void add() {
+    std::lock_guard lk(mu_);
+    ++n_;
+    cv_.notify_all();
+  }
+  bool wait_for(size_t n, std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] { return n_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t n_ = 0;
+};
+
+TEST(GroupCommitter, AppliesCommitsInSubmitOrderWithSeqsInThatOrder) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter::Options o;
+  o.window = std::chrono::microseconds(200);
+  GroupCommitter gc(kv, log.get(), o);
+  std::vector<std::pair<size_t, uint64_t>> order;  // callback order: (commit index, first seq)
+  std::mutex mu;
+  Completions done;
+  size_t next_index = 0;
+  std::vector<size_t> records_per_commit;
+  for (size_t i = 0; i < 300; ++i) {
+    GroupCommitter::Commit c;
+    const size_t nrec = i % 4;  // some commits carry no record
+    for (size_t k = 0; k < nrec; ++k)
+      c.records.push_back(make_record(next_index + k));
+    next_index += nrec;
+    records_per_commit.push_back(nrec);
+    c.batch.put(util::as_bytes("k" + std::to_string(i % 10)), util::as_bytes(std::to_string(i)));
+    c.durable = i % 3 == 0;
+    c.done = [&, i](util::Status st, uint64_t first) {
+      EXPECT_TRUE(st.ok()) << st.to_string();
+      std::lock_guard lk(mu);
+      order.emplace_back(i, first);
+      done.add();
+    };
+    gc.submit(std::move(c));
+  }
+  ASSERT_TRUE(done.wait_for(300));
+  gc.stop();
+  ASSERT_EQ(order.size(), 300u);
+  uint64_t expected_seq = 1;
+  for (size_t i = 0; i < 300; ++i) {
+    EXPECT_EQ(order[i].first, i);
+    EXPECT_EQ(order[i].second, records_per_commit[i] == 0 ? 0 : expected_seq) << i;
+    expected_seq += records_per_commit[i];
+  }
+  // Later batches won over earlier ones (FIFO application): key k<j> holds the last i with i%10==j.
+  for (size_t j = 0; j < 10; ++j)
+    EXPECT_EQ(get(kv, "k" + std::to_string(j)), std::to_string(290 + j));
+  // The log holds exactly the records, in order.
+  EXPECT_EQ(log->synced_seq(), next_index + 1);
+  for (uint64_t s = 1; s <= next_index; ++s) {
+    auto r = log->read(s);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->topic, "t/" + std::to_string(s - 1));
+  }
+}
+
+TEST(GroupCommitter, DurableCallbackComesAfterTheLogSyncAndTheSyncedBatch) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  auto kv = RocksStore::open(dir.sub("db"));
+  ASSERT_TRUE(kv.ok());
+  GroupCommitter gc(**kv, log.get());
+  Completions done;
+  for (int i = 0; i < 50; ++i) {
+    GroupCommitter::Commit c;
+    c.records.push_back(make_record(static_cast<uint64_t>(i)));
+    const std::string key = "inflight/" + std::to_string(i);
+    c.batch.put(util::as_bytes(key), util::as_bytes("msg"));
+    c.durable = true;
+    MessageLog* l = log.get();
+    KvStore* store = kv->get();
+    c.done = [&, l, store, key](util::Status st, uint64_t first) {
+      EXPECT_TRUE(st.ok()) << st.to_string();
+      // The record is on stable storage and the batch is in the store.
+      EXPECT_GT(l->synced_seq(), first);
+      EXPECT_EQ(get(*store, key), "msg");
+      done.add();
+    };
+    gc.submit(std::move(c));
+    if (i % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(done.wait_for(50));
+  gc.stop();
+  const auto stats = gc.stats();
+  EXPECT_EQ(stats.commits, 50u);
+  EXPECT_EQ(stats.failed_commits, 0u);
+  EXPECT_GE(stats.log_syncs, 1u);
+  EXPECT_EQ(stats.kv_sync_writes, stats.kv_writes);  // every round here was durable
+}
+
+TEST(GroupCommitter, ManyDurableSubmitsShareFewSyncs) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter::Options o;
+  o.window = std::chrono::milliseconds(5);
+  GroupCommitter gc(kv, log.get(), o);
+  Completions done;
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 400;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        GroupCommitter::Commit c;
+        c.records.push_back(make_record(static_cast<uint64_t>(t * kPerThread + i)));
+        c.durable = true;
+        c.done = [&](util::Status st, uint64_t) {
+          EXPECT_TRUE(st.ok());
+          done.add();
+        };
+        gc.submit(std::move(c));
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  ASSERT_TRUE(done.wait_for(kThreads * kPerThread));
+  gc.stop();
+  const auto stats = gc.stats();
+  EXPECT_EQ(stats.records, static_cast<uint64_t>(kThreads * kPerThread));
+  // 3,200 durable commits; without grouping that would be 3,200 fsyncs.
+  EXPECT_LT(stats.log_syncs, static_cast<uint64_t>(kThreads * kPerThread / 10))
+      << "syncs: " << stats.log_syncs << " rounds: " << stats.rounds;
+  EXPECT_EQ(log->synced_seq(), static_cast<uint64_t>(kThreads * kPerThread + 1));
+}
+
+TEST(GroupCommitter, ConcurrentSubmittersKeepTheirOwnOrderAndSeqsStayDense) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter::Options o;
+  o.window = std::chrono::microseconds(300);
+  GroupCommitter gc(kv, log.get(), o);
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 500;
+  std::vector<std::vector<uint64_t>> seqs(kThreads);
+  std::mutex mu;
+  Completions done;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        GroupCommitter::Commit c;
+        Record r = make_record(static_cast<uint64_t>(i));
+        r.client_id = "thread-" + std::to_string(t);
+        c.records.push_back(std::move(r));
+        c.durable = i % 7 == 0;
+        c.done = [&, t](util::Status st, uint64_t first) {
+          EXPECT_TRUE(st.ok());
+          std::lock_guard lk(mu);
+          seqs[t].push_back(first);
+          done.add();
+        };
+        gc.submit(std::move(c));
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  ASSERT_TRUE(done.wait_for(kThreads * kPerThread));
+  gc.stop();
+  std::vector<bool> seen(kThreads * kPerThread + 1, false);
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(seqs[t].size(), static_cast<size_t>(kPerThread));
+    for (size_t i = 0; i < seqs[t].size(); ++i) {
+      ASSERT_GE(seqs[t][i], 1u);
+      ASSERT_LE(seqs[t][i], static_cast<uint64_t>(kThreads * kPerThread));
+      if (i > 0) {
+        EXPECT_GT(seqs[t][i], seqs[t][i - 1]);  // a thread's commits keep its order
+      }
+      EXPECT_FALSE(seen[seqs[t][i]]);
+      seen[seqs[t][i]] = true;
+      auto r = log->read(seqs[t][i]);
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(r->client_id, "thread-" + std::to_string(t));
+      EXPECT_EQ(r->topic, "t/" + std::to_string(i));
+    }
+  }
+}
+
+TEST(GroupCommitter, StopDrainsNonDurableCommitsWithoutCallbacks) {
+  TempDir dir;
+  const std::string path = dir.sub("log");
+  {
+    auto log = open_log(path);
+    MemoryStore kv;
+    GroupCommitter::Options o;
+    o.window = std::chrono::milliseconds(50);  // longer than the test takes to submit
+    GroupCommitter gc(kv, log.get(), o);
+    for (uint64_t i = 0; i < 1000; ++i) {
+      GroupCommitter::Commit c;
+      c.records.push_back(make_record(i));
+      gc.submit(std::move(c));
+    }
+    gc.stop();
+    EXPECT_EQ(gc.stats().records, 1000u);
+    EXPECT_EQ(log->synced_seq(), 1001u);  // stop() syncs the log
+    // Submitting after stop fails at once, on the caller's thread.
+    bool called = false;
+    GroupCommitter::Commit late;
+    late.records.push_back(make_record(5));
+    late.done = [&](util::Status st, uint64_t first) {
+      called = true;
+      EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+      EXPECT_EQ(first, 0u);
+    };
+    gc.submit(std::move(late));
+    EXPECT_TRUE(called);
+    gc.stop();  // idempotent
+  }
+  auto log = open_log(path);
+  EXPECT_EQ(log->next_seq(), 1001u);
+}
+
+TEST(GroupCommitter, InvalidRecordFailsOnlyItsCommitAndItsBatchIsNotWritten) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter gc(kv, log.get());
+  Completions done;
+  std::vector<util::Status> results(3);
+  std::vector<uint64_t> firsts(3);
+  for (int i = 0; i < 3; ++i) {
+    GroupCommitter::Commit c;
+    c.records.push_back(make_record(static_cast<uint64_t>(i)));
+    c.records.push_back(make_record(static_cast<uint64_t>(i) + 10));
+    if (i == 1) c.records[1].qos = 7;
+    c.batch.put(util::as_bytes("key" + std::to_string(i)), util::as_bytes("v"));
+    c.durable = true;
+    c.done = [&, i](util::Status st, uint64_t first) {
+      results[i] = st;
+      firsts[i] = first;
+      done.add();
+    };
+    gc.submit(std::move(c));
+  }
+  ASSERT_TRUE(done.wait_for(3));
+  gc.stop();
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(results[1].message().find("qos 7"), std::string::npos);
+  EXPECT_TRUE(results[2].ok());
+  EXPECT_EQ(firsts[0], 1u);
+  EXPECT_EQ(firsts[1], 0u);
+  EXPECT_EQ(firsts[2], 3u);  // none of commit 1's records were appended
+  EXPECT_TRUE(get(kv, "key0"));
+  EXPECT_FALSE(get(kv, "key1"));
+  EXPECT_TRUE(get(kv, "key2"));
+}
+
+TEST(GroupCommitter, RecordsWithoutALogFailClearly) {
+  MemoryStore kv;
+  GroupCommitter gc(kv, nullptr);
+  Completions done;
+  util::Status result;
+  GroupCommitter::Commit c;
+  c.records.push_back(make_record(1));
+  c.batch.put(util::as_bytes("a"), util::as_bytes("b"));
+  c.done = [&](util::Status st, uint64_t) {
+    result = st;
+    done.add();
+  };
+  gc.submit(std::move(c));
+  GroupCommitter::Commit kv_only;
+  kv_only.batch.put(util::as_bytes("x"), util::as_bytes("y"));
+  kv_only.durable = true;
+  kv_only.done = [&](util::Status st, uint64_t) {
+    EXPECT_TRUE(st.ok());
+    done.add();
+  };
+  gc.submit(std::move(kv_only));
+  ASSERT_TRUE(done.wait_for(2));
+  EXPECT_EQ(result.code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(get(kv, "a"));
+  EXPECT_EQ(get(kv, "x"), "y");
+}
+
+// A KvStore whose writes fail on demand (the RocksDB failure we cannot provoke on a healthy disk);
+// everything else goes to a real MemoryStore.
+class FailingWrites final : public KvStore {
+ public:
+  util::Result<std::optional<util::Bytes>> get(util::ByteSpan key) const override {
+    return inner_.get(key);
+  }
+  std::unique_ptr<KvIterator> iterator() const override { return inner_.iterator(); }
+  util::Status put(util::ByteSpan key, util::ByteSpan value, WriteOptions o) override {
+    return inner_.put(key, value, o);
+  }
+  util::Status del(util::ByteSpan key, WriteOptions o) override { return inner_.del(key, o); }
+  util::Status write(const WriteBatch& batch, WriteOptions o) override {
+    if (fail_.load()) return util::io_error("injected: No space left on device");
+    return inner_.write(batch, o);
+  }
+  std::unique_ptr<KvSnapshot> snapshot() const override { return inner_.snapshot(); }
+  std::atomic<bool> fail_{false};
+
+ private:
+  MemoryStore inner_;
+};
+
+TEST(GroupCommitter, KvWriteErrorsReachTheCallbacksOfCommitsWithBatches) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  FailingWrites kv;
+  kv.fail_ = true;
+  GroupCommitter gc(kv, log.get());
+  Completions done;
+  util::Status with_batch, without_batch;
+  GroupCommitter::Commit a;
+  a.records.push_back(make_record(1));
+  a.batch.put(util::as_bytes("a"), util::as_bytes("1"));
+  a.durable = true;
+  a.done = [&](util::Status st, uint64_t) {
+    with_batch = st;
+    done.add();
+  };
+  GroupCommitter::Commit b;
+  b.records.push_back(make_record(2));
+  b.durable = true;
+  b.done = [&](util::Status st, uint64_t) {
+    without_batch = st;
+    done.add();
+  };
+  gc.submit(std::move(a));
+  gc.submit(std::move(b));
+  ASSERT_TRUE(done.wait_for(2));
+  gc.stop();
+  EXPECT_EQ(with_batch.code(), StatusCode::kIoError);
+  EXPECT_NE(with_batch.message().find("No space left"), std::string::npos);
+  EXPECT_TRUE(without_batch.ok());  // its record is synced; it asked for nothing else
+  EXPECT_GE(gc.stats().failed_commits, 1u);
+}
+
+TEST(GroupCommitter, LogWriteErrorsReachEveryDurableCallback) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter::Options o;
+  o.window = std::chrono::milliseconds(20);
+  o.rule = GroupCommitter::SyncRule::kFixedDelay;
+  // A file size limit makes the log's write fail with EFBIG (as a full disk would).
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit lim = old;
+  lim.rlim_cur = 1000;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  std::vector<util::Status> results(20);
+  {
+    GroupCommitter gc(kv, log.get(), o);
+    Completions done;
+    for (int i = 0; i < 20; ++i) {
+      GroupCommitter::Commit c;
+      c.records.push_back(make_record(static_cast<uint64_t>(i)));
+      c.durable = true;
+      c.done = [&, i](util::Status st, uint64_t) {
+        results[i] = st;
+        done.add();
+      };
+      gc.submit(std::move(c));
+    }
+    EXPECT_TRUE(done.wait_for(20));
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  int failed = 0;
+  for (const util::Status& st : results) {
+    if (!st.ok()) {
+      ++failed;
+      EXPECT_EQ(st.code(), StatusCode::kIoError) << st.to_string();
+    }
+  }
+  // 20 records of ~110 bytes cannot fit in 1000 bytes: all of them were in the failed round(s).
+  EXPECT_EQ(failed, 20);
+}
+
+TEST(GroupCommitter, FixedDelayRuleWaitsTheWindowBeforeSyncing) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter::Options o;
+  o.window = std::chrono::milliseconds(30);
+  o.rule = GroupCommitter::SyncRule::kFixedDelay;
+  GroupCommitter gc(kv, log.get(), o);
+  Completions done;
+  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point finished;
+  GroupCommitter::Commit c;
+  c.records.push_back(make_record(1));
+  c.durable = true;
+  c.done = [&](util::Status st, uint64_t) {
+    EXPECT_TRUE(st.ok());
+    finished = std::chrono::steady_clock::now();
+    done.add();
+  };
+  gc.submit(std::move(c));
+  ASSERT_TRUE(done.wait_for(1));
+  EXPECT_GE(finished - start, std::chrono::milliseconds(30));
+}
+
+TEST(GroupCommitter, CallbackExceptionsDoNotStopTheCommitter) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter gc(kv, log.get());
+  Completions done;
+  GroupCommitter::Commit a;
+  a.durable = true;
+  a.done = [&](util::Status, uint64_t) {
+    done.add();
+    throw std::runtime_error("callback bug");
+  };
+  gc.submit(std::move(a));
+  GroupCommitter::Commit b;
+  b.records.push_back(make_record(1));
+  b.durable = true;
+  b.done = [&](util::Status st, uint64_t first) {
+    EXPECT_TRUE(st.ok());
+    EXPECT_EQ(first, 1u);
+    done.add();
+  };
+  gc.submit(std::move(b));
+  ASSERT_TRUE(done.wait_for(2));
+}
+
+}  // namespace
+}  // namespace imet::store
