@@ -46,6 +46,22 @@ class Reader {
     return {};
   }
 
+  template <typename Int>
+  util::Status integer(const toml::table& t, const std::string& prefix, const char* key, Int& out,
+                       int64_t min, int64_t max) {
+    mark(prefix, key);
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    if (!n->is_integer()) return error(prefix + key, "must be an integer", n);
+    const int64_t v = n->as_integer()->get();
+    if (v < min || v > max) {
+      return error(prefix + key,
+                   "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
+    }
+    out = static_cast<Int>(v);
+    return {};
+  }
+
   util::Status uint(const toml::table& t, const std::string& prefix, const char* key, unsigned& out,
                     int64_t max) {
     mark(prefix, key);
@@ -104,6 +120,40 @@ class Reader {
   std::set<std::string> known_tables_;
 };
 
+util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
+  const std::string p = "mqtt.";
+  mqtt::broker::BrokerConfig& b = c.broker;
+  constexpr int64_t kU32 = 0xFFFFFFFF;
+  IMET_TRY(r.host_port(t, p, "listen", c.mqtt));
+  bool anonymous = false;
+  IMET_TRY(r.boolean(t, p, "allow_anonymous", anonymous));
+  if (t.get("allow_anonymous") != nullptr) c.mqtt_allow_anonymous = anonymous;
+  IMET_TRY(r.string(t, p, "password_file", c.mqtt_password_file));
+  IMET_TRY(r.string(t, p, "acl_file", c.mqtt_acl_file));
+  IMET_TRY(r.integer(t, p, "max_keepalive", b.max_keepalive, 1, 65535));
+  IMET_TRY(r.integer(t, p, "max_connections", b.max_connections, 0, kU32));
+  IMET_TRY(r.integer(t, p, "max_connections_per_ip", b.max_connections_per_ip, 0, kU32));
+  int64_t connect_timeout_ms = b.connect_timeout.count();
+  IMET_TRY(r.integer(t, p, "connect_timeout_ms", connect_timeout_ms, 100, 3'600'000));
+  b.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
+  IMET_TRY(r.integer(t, p, "max_packet_size", b.max_packet_size, 64, 268'435'460));
+  IMET_TRY(r.integer(t, p, "max_topic_length", b.max_topic_length, 1, 65535));
+  IMET_TRY(r.integer(t, p, "max_topic_levels", b.max_topic_levels, 1, 65535));
+  IMET_TRY(r.integer(t, p, "receive_maximum", b.receive_maximum, 1, 65535));
+  IMET_TRY(r.integer(t, p, "topic_alias_maximum", b.topic_alias_maximum, 0, 65535));
+  IMET_TRY(r.integer(t, p, "max_inflight", b.max_inflight, 1, 65535));
+  IMET_TRY(r.integer(t, p, "max_queued_messages", b.max_queued_messages, 1, kU32));
+  IMET_TRY(r.integer(t, p, "max_queued_bytes", b.max_queued_bytes, 1024, int64_t{1} << 40));
+  IMET_TRY(r.boolean(t, p, "queue_qos0_offline", b.queue_qos0_offline));
+  IMET_TRY(r.integer(t, p, "max_session_expiry", b.max_session_expiry, 0, kU32));
+  IMET_TRY(r.boolean(t, p, "retain_available", b.retain_available));
+  int64_t sys_interval = b.sys_interval.count();
+  IMET_TRY(r.integer(t, p, "sys_interval", sys_interval, 0, 86400));
+  b.sys_interval = std::chrono::seconds(sys_interval);
+  IMET_TRY(r.integer(t, p, "default_tier", b.default_tier, 1, 3));
+  return {};
+}
+
 util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
   IMET_TRY(r.string(root, "", "data_dir", c.data_dir));
   IMET_TRY(r.boolean(root, "", "dev", c.dev));
@@ -126,7 +176,7 @@ util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
     IMET_TRY(r.boolean(*key, "node_key.", "unencrypted", c.unencrypted_node_key));
   }
   IMET_ASSIGN_OR_RETURN(const toml::table* mqtt, r.table("mqtt"));
-  if (mqtt) IMET_TRY(r.host_port(*mqtt, "mqtt.", "listen", c.mqtt));
+  if (mqtt) IMET_TRY(read_mqtt(r, *mqtt, c));
   IMET_ASSIGN_OR_RETURN(const toml::table* http, r.table("http"));
   if (http) IMET_TRY(r.host_port(*http, "http.", "listen", c.http));
   IMET_ASSIGN_OR_RETURN(const toml::table* p2p, r.table("p2p"));

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "mqtt/broker/config.h"
 #include "util/log.h"
 #include "util/result.h"
 
@@ -40,6 +42,11 @@ struct NodeConfig {
   std::string genesis_file;  // empty: <data_dir>/genesis.json (created for a dev node)
   std::string node_key_passphrase_file;
   bool unencrypted_node_key = false;  // implied by dev
+  // [mqtt] (docs/mqtt.md). allow_anonymous unset: true for a dev node, false otherwise.
+  mqtt::broker::BrokerConfig broker;
+  std::optional<bool> mqtt_allow_anonymous;
+  std::string mqtt_password_file;
+  std::string mqtt_acl_file;
 
   // Resolves defaults that depend on other settings (data dir, log file).
   void finalize();

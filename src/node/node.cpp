@@ -87,10 +87,28 @@ util::Status Node::start() {
     log::info("HTTP API listening", {{"address", cfg.http.to_string()}});
   }
 
-  // Later steps (MQTT broker, P2P) plug in here.
-  log::info("configured listeners not yet served by this build",
-            {{"mqtt", cfg.mqtt.to_string()}, {"p2p", cfg.p2p.to_string()}});
+  // 9. MQTT broker.
+  IMET_TRY(start_mqtt());
+
+  // Later steps (P2P) plug in here.
+  log::info("configured listeners not yet served by this build", {{"p2p", cfg.p2p.to_string()}});
   log::info("imetd running", {{"io_threads", static_cast<uint64_t>(ctx_->io_threads.size())}});
+  return {};
+}
+
+util::Status Node::start_mqtt() {
+  NodeConfig& cfg = ctx_->config;
+  mqtt::broker::BrokerConfig bc = cfg.broker;
+  bc.version = "imetd " IMET_VERSION;
+  ctx_->mqtt_access = std::make_unique<mqtt::broker::AllowAll>();
+  ctx_->broker = std::make_unique<mqtt::broker::Broker>(std::move(bc), ctx_->clock);
+  ctx_->broker->start(ctx_->io);
+  ctx_->mqtt =
+      std::make_unique<mqtt::broker::MqttServer>(ctx_->io, *ctx_->broker, *ctx_->mqtt_access);
+  auto port = ctx_->mqtt->listen_tcp(cfg.mqtt.host, cfg.mqtt.port);
+  if (!port.ok()) return port.status();
+  log::info("MQTT broker listening",
+            {{"address", cfg.mqtt.host + ":" + std::to_string(*port)}, {"transport", "tcp"}});
   return {};
 }
 
@@ -198,6 +216,8 @@ void Node::request_stop() {
 void Node::stop() {
   if (!ctx_) return;
   // Reverse order of start().
+  if (ctx_->mqtt) ctx_->mqtt->stop();
+  if (ctx_->broker) ctx_->broker->stop();
   if (ctx_->http) {
     ctx_->http->stop();
   }
@@ -214,6 +234,9 @@ void Node::stop() {
   }
   signals_.reset();
   ctx_->block_timer.reset();  // the I/O threads are joined: no handler is running
+  ctx_->mqtt.reset();
+  ctx_->broker.reset();
+  ctx_->mqtt_access.reset();
   ctx_->http.reset();
   if (ctx_->chain) {
     log::info("closing chain", {{"height", ctx_->chain->tip().height}});

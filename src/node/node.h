@@ -32,6 +32,7 @@ class Node {
 
  private:
   util::Status open_database();
+  util::Status start_mqtt();
   util::Status start_io();
   util::Status open_chain();
   void schedule_block();

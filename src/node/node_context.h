@@ -17,10 +17,14 @@
 
 #include "api/http_server.h"
 #include "crypto/ed25519.h"
+#include "mqtt/broker/access.h"
+#include "mqtt/broker/broker.h"
+#include "mqtt/broker/server.h"
 #include "node/chain.h"
 #include "node/config.h"
 #include "node/data_dir.h"
 #include "store/kv_store.h"
+#include "util/clock.h"
 
 namespace imet::node {
 
@@ -34,6 +38,10 @@ struct NodeContext {
   std::mutex chain_mu;                         // held by every user of `chain` (producer, API)
   std::optional<boost::asio::steady_timer> block_timer;  // step 7: dev block production
   std::shared_ptr<api::HttpServer> http;                 // step 8: the JSON API
+  util::SystemClock clock;
+  std::unique_ptr<mqtt::broker::AccessControl> mqtt_access;  // step 9: the MQTT broker
+  std::unique_ptr<mqtt::broker::Broker> broker;
+  std::unique_ptr<mqtt::broker::MqttServer> mqtt;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
 };

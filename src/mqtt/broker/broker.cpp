@@ -1,0 +1,392 @@
+// Broker implementation: session registry, routing, retained messages, wills, $SYS.
+#include "mqtt/broker/broker.h"
+
+#include <algorithm>
+
+#include "mqtt/topic/matching.h"
+#include "mqtt/topic/validation.h"
+#include "util/log.h"
+
+namespace imet::mqtt::broker {
+
+namespace {
+constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
+
+struct Target {
+  Session* session;
+  const SubOptions* options;
+};
+}  // namespace
+
+Broker::Broker(BrokerConfig config, const util::Clock& clock)
+    : config_(std::move(config)), clock_(clock), started_ms_(clock.now_unix_ms()) {}
+
+Broker::~Broker() {
+  stop();
+}
+
+void Broker::start(boost::asio::io_context& io) {
+  timer_ = std::make_unique<boost::asio::steady_timer>(io);
+  arm_timer();
+}
+
+void Broker::arm_timer() {
+  timer_->expires_after(std::chrono::seconds(1));
+  timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    housekeeping();
+    arm_timer();
+  });
+}
+
+void Broker::stop() {
+  if (timer_) {
+    timer_->cancel();
+  }
+}
+
+bool Broker::admit(const std::string& ip) {
+  std::lock_guard lock(conn_mu_);
+  if (config_.max_connections != 0 && connections_ >= config_.max_connections) {
+    bump(stats_.connections_refused);
+    util::log::warn("mqtt connection refused: max_connections reached",
+                    {{"ip", ip}, {"limit", config_.max_connections}});
+    return false;
+  }
+  size_t& n = per_ip_[ip];
+  if (config_.max_connections_per_ip != 0 && n >= config_.max_connections_per_ip) {
+    bump(stats_.connections_refused);
+    util::log::warn("mqtt connection refused: max_connections_per_ip reached",
+                    {{"ip", ip}, {"limit", config_.max_connections_per_ip}});
+    return false;
+  }
+  ++n;
+  ++connections_;
+  bump(stats_.connections_total);
+  return true;
+}
+
+void Broker::release(const std::string& ip) {
+  std::lock_guard lock(conn_mu_);
+  auto it = per_ip_.find(ip);
+  if (it == per_ip_.end()) return;
+  if (--it->second == 0) per_ip_.erase(it);
+  --connections_;
+}
+
+Broker::Opened Broker::open_session(const std::string& client_id, bool clean_start,
+                                    uint32_t expiry_interval, std::shared_ptr<PacketSink> sink,
+                                    const LinkParams& link,
+                                    const std::function<void(bool)>& on_opened) {
+  std::vector<std::pair<MessagePtr, Delivery>> unacked;
+  Opened out;
+  {
+    std::lock_guard lock(mu_);
+    wills_.erase(client_id);  // reconnected before the will delay passed: no will
+    auto it = sessions_.find(client_id);
+    if (it != sessions_.end()) {
+      // Takeover: the previous connection goes away.
+      std::shared_ptr<Session> old = it->second;
+      if (clean_start) {
+        old->kick(ReasonCode::kSessionTakenOver);
+        unacked = old->take_shared_unacked();
+        remove_session_locked(old);
+      } else {
+        out.session = old;
+        out.session_present = true;
+      }
+    }
+    if (!out.session) {
+      out.session = std::make_shared<Session>(client_id, config_, stats_, clock_);
+      sessions_.emplace(client_id, out.session);
+    }
+    offline_.erase(out.session.get());
+    out.session->set_expiry_interval(expiry_interval);
+  }
+  on_opened(out.session_present);
+  out.session->attach(std::move(sink), link);
+  redistribute(std::move(unacked));
+  return out;
+}
+
+void Broker::remove_session_locked(const std::shared_ptr<Session>& session) {
+  for (const auto& [filter, opts] : session->subscriptions())
+    subs_.erase(filter, session.get());
+  session->subscriptions().clear();
+  offline_.erase(session.get());
+  auto it = sessions_.find(session->client_id());
+  if (it != sessions_.end() && it->second == session) sessions_.erase(it);
+}
+
+void Broker::close_session(const std::shared_ptr<Session>& session, const PacketSink* sink,
+                           MessagePtr will, uint32_t will_delay) {
+  std::vector<std::pair<MessagePtr, Delivery>> unacked;
+  bool publish_will_now = false;
+  {
+    std::lock_guard lock(mu_);
+    const bool current = session->attached_to(sink);
+    if (current) {
+      session->detach(sink);
+      unacked = session->take_shared_unacked();
+      if (session->expiry_interval() == 0) {
+        remove_session_locked(session);
+      } else {
+        offline_.insert(session.get());
+      }
+    }
+    if (will) {
+      const uint32_t expiry = session->expiry_interval();
+      const uint32_t delay = std::min(will_delay, expiry);
+      if (delay == 0 || !current) {
+        publish_will_now = true;
+      } else {
+        wills_[session->client_id()] =
+            PendingWill{std::move(will), clock_.now_unix_ms() + int64_t{delay} * 1000};
+      }
+    }
+  }
+  if (publish_will_now) publish(will);
+  redistribute(std::move(unacked));
+}
+
+void Broker::redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked) {
+  for (auto& [message, delivery] : unacked) {
+    // Deliver to another online member of the same shared group.
+    std::shared_ptr<Session> target;
+    const std::string& group_filter = delivery.shared_group;  // "$share/<group>/<filter>"
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, s] : sessions_) {
+        if (offline_.count(s.get()) == 0 && s->subscriptions().count(group_filter) > 0) {
+          target = s;
+          break;
+        }
+      }
+    }
+    if (target) {
+      target->deliver(message, std::move(delivery));
+    } else {
+      bump(stats_.publish_dropped);
+    }
+  }
+}
+
+std::optional<uint8_t> Broker::tier_for(std::string_view topic, const Properties& props) const {
+  for (const auto& [key, value] : props.user_properties) {
+    if (key == "imet-tier") {
+      if (value == "1") return 1;
+      if (value == "2") return 2;
+      if (value == "3") return 3;
+      return std::nullopt;
+    }
+  }
+  for (const TierRule& rule : config_.tier_rules) {
+    if (topic_matches(rule.filter, topic)) return rule.tier;
+  }
+  return config_.default_tier;
+}
+
+void Broker::publish(const MessagePtr& message) {
+  if (message->retain && config_.retain_available) {
+    std::lock_guard lock(mu_);
+    if (message->payload.size() == 0) {
+      retained_.erase(message->topic);
+    } else {
+      retained_.set(message->topic, message);
+    }
+  }
+  route(message);
+}
+
+void Broker::route(const MessagePtr& message) {
+  // Collected under the lock, delivered after it: a slow sink never blocks other publishers.
+  struct Out {
+    std::shared_ptr<Session> session;
+    Delivery delivery;
+  };
+  thread_local std::vector<Target> targets;
+  thread_local std::vector<Out> outs;
+  targets.clear();
+  outs.clear();
+  {
+    std::lock_guard lock(mu_);
+    subs_.match(
+        message->topic,
+        [&](Session* const& s, const SubOptions& o, const auto&) {
+          if (o.no_local && s->client_id() == message->origin_client) return;
+          targets.push_back(Target{s, &o});
+        },
+        [&](auto& group) {
+          const auto* m = group.next_member(
+              [&](const auto& member) { return offline_.count(member.key) == 0; });
+          if (m == nullptr) m = group.next_member();
+          if (m == nullptr) return;
+          Delivery d;
+          d.qos = std::min(message->qos, m->value.qos);
+          d.retain = m->value.retain_as_published && message->retain;
+          if (m->value.subscription_id != 0) d.sub_ids.push_back(m->value.subscription_id);
+          d.shared_group.reserve(group.name().size() + 16);
+          d.shared_group.append("$share/").append(group.name()).append("/");
+          d.shared_group.append(group.filter().str());
+          outs.push_back(Out{m->key->shared_from_this(), std::move(d)});
+        });
+    if (targets.size() > 1) {
+      std::sort(targets.begin(), targets.end(),
+                [](const Target& a, const Target& b) { return a.session < b.session; });
+    }
+    for (size_t i = 0; i < targets.size();) {
+      Session* s = targets[i].session;
+      Delivery d;
+      for (; i < targets.size() && targets[i].session == s; ++i) {
+        const SubOptions& o = *targets[i].options;
+        d.qos = std::max(d.qos, std::min(message->qos, o.qos));
+        d.retain = d.retain || (o.retain_as_published && message->retain);
+        if (o.subscription_id != 0) d.sub_ids.push_back(o.subscription_id);
+      }
+      outs.push_back(Out{s->shared_from_this(), std::move(d)});
+    }
+  }
+  for (Out& o : outs)
+    o.session->deliver(message, std::move(o.delivery));
+  outs.clear();
+}
+
+std::vector<ReasonCode> Broker::subscribe(Session& session, const std::vector<Subscription>& subs,
+                                          uint32_t subscription_id, Version version,
+                                          std::vector<Retained>& retained_out) {
+  std::vector<ReasonCode> codes;
+  codes.reserve(subs.size());
+  const TopicLimits limits{config_.max_topic_length, config_.max_topic_levels};
+  std::lock_guard lock(mu_);
+  for (const Subscription& sub : subs) {
+    const ParsedSubscription parsed = parse_subscription_filter(sub.topic_filter, limits);
+    if (!parsed.check.ok()) {
+      codes.push_back(static_cast<ReasonCode>(reason_code_for_filter(parsed.check.error)));
+      continue;
+    }
+    if (parsed.shared && sub.options.no_local) {  // MQTT-3.8.3-4
+      codes.push_back(ReasonCode::kProtocolError);
+      continue;
+    }
+    SubOptions o;
+    o.qos = sub.options.qos;
+    o.no_local = version == Version::kV5 && sub.options.no_local;
+    o.retain_as_published = version == Version::kV5 && sub.options.retain_as_published;
+    o.retain_handling = static_cast<uint8_t>(sub.options.retain_handling);
+    o.subscription_id = subscription_id;
+    const auto change = subs_.insert(sub.topic_filter, &session, o);
+    session.subscriptions()[sub.topic_filter] = o;
+    codes.push_back(static_cast<ReasonCode>(o.qos));
+    const bool is_new = change == decltype(subs_)::Change::kAdded;
+    const bool send_retained =
+        !parsed.shared && (o.retain_handling == 0 || (o.retain_handling == 1 && is_new));
+    if (send_retained) {
+      retained_.find(parsed.filter, [&](std::string_view, const MessagePtr& m) {
+        Delivery d;
+        d.qos = std::min(m->qos, o.qos);
+        d.retain = true;
+        if (subscription_id != 0) d.sub_ids.push_back(subscription_id);
+        retained_out.push_back(Retained{m, std::move(d)});
+      });
+    }
+  }
+  return codes;
+}
+
+std::vector<ReasonCode> Broker::unsubscribe(Session& session,
+                                            const std::vector<std::string>& filters) {
+  std::vector<ReasonCode> codes;
+  std::lock_guard lock(mu_);
+  for (const std::string& f : filters) {
+    const bool had = session.subscriptions().erase(f) > 0;
+    if (had) subs_.erase(f, &session);
+    codes.push_back(had ? ReasonCode::kSuccess : ReasonCode::kNoSubscriptionExisted);
+  }
+  return codes;
+}
+
+void Broker::housekeeping() {
+  const int64_t now = clock_.now_unix_ms();
+  std::vector<MessagePtr> due_wills;
+  {
+    std::lock_guard lock(mu_);
+    std::vector<std::shared_ptr<Session>> expired;
+    for (Session* s : offline_) {
+      const uint32_t expiry = s->expiry_interval();
+      if (expiry == kNeverExpires) continue;
+      if (s->disconnected_at_ms() + int64_t{expiry} * 1000 <= now)
+        expired.push_back(s->shared_from_this());
+    }
+    for (const auto& s : expired) {
+      // The session ends: a will still waiting for its delay goes now (MQTT-3.1.3-9).
+      if (auto w = wills_.find(s->client_id()); w != wills_.end()) {
+        due_wills.push_back(std::move(w->second.message));
+        wills_.erase(w);
+      }
+      remove_session_locked(s);
+    }
+    for (auto it = wills_.begin(); it != wills_.end();) {
+      if (it->second.due_ms <= now) {
+        due_wills.push_back(std::move(it->second.message));
+        it = wills_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const MessagePtr& w : due_wills)
+    publish(w);
+  if (config_.sys_interval.count() > 0 && now >= next_sys_ms_) {
+    next_sys_ms_ = now + config_.sys_interval.count() * 1000;
+    publish_sys();
+  }
+}
+
+void Broker::publish_sys() {
+  const int64_t now = clock_.now_unix_ms();
+  const auto u = [](const std::atomic<uint64_t>& c) {
+    return std::to_string(c.load(std::memory_order_relaxed));
+  };
+  const std::vector<std::pair<std::string, std::string>> values = {
+      {"version", config_.version},
+      {"uptime", std::to_string((now - started_ms_) / 1000) + " seconds"},
+      {"clients/connected", std::to_string(stats_.clients_connected.load())},
+      {"clients/total", std::to_string(session_count())},
+      {"messages/received", u(stats_.messages_received)},
+      {"messages/sent", u(stats_.messages_sent)},
+      {"publish/messages/dropped", u(stats_.publish_dropped)},
+      {"publish/messages/qos0_dropped", u(stats_.qos0_dropped)},
+      {"messages/expired", u(stats_.expired)},
+      {"bytes/received", u(stats_.bytes_received)},
+      {"bytes/sent", u(stats_.bytes_sent)},
+      {"connections/total", u(stats_.connections_total)},
+      {"connections/refused", u(stats_.connections_refused)},
+      {"auth/failures", u(stats_.auth_failures)},
+      {"subscriptions/count", std::to_string(subscription_count())},
+      {"retained messages/count", std::to_string(retained_count())},
+  };
+  for (const auto& [key, value] : values) {
+    auto m = std::make_shared<Message>();
+    m->topic = "$SYS/broker/" + key;
+    m->payload = SharedBytes::copy_of(std::string_view(value));
+    m->retain = true;
+    m->created_ms = now;
+    m->tier = 1;
+    publish(m);
+  }
+}
+
+size_t Broker::session_count() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+size_t Broker::subscription_count() const {
+  std::lock_guard lock(mu_);
+  return subs_.size();
+}
+size_t Broker::retained_count() const {
+  std::lock_guard lock(mu_);
+  return retained_.size();
+}
+
+}  // namespace imet::mqtt::broker

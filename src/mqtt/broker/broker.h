@@ -1,0 +1,139 @@
+// Broker: the shared state of the MQTT broker and the routing of messages between sessions. Holds
+// the session registry (client id -> Session), the subscription tree, the retained messages,
+// pending wills (v5 will delay), connection admission limits and the $SYS statistics. Connections
+// (connection.h) call it from their strands; a 1-second housekeeping timer expires sessions, fires
+// delayed wills and publishes $SYS.
+//
+// Thread-safety: all public methods are thread-safe. mu_ guards sessions_, subs_, retained_,
+// wills_ and every Session::subscriptions(); it is held only for bookkeeping and matching, never
+// while writing to a socket (deliveries happen after it is released). Lock order: mu_ ->
+// Session::mu_ -> sink lock. conn_mu_ (admission) is independent.
+// Invariants: subs_ holds exactly the union of the sessions' subscriptions() (keyed by Session*,
+// every key a live session in sessions_); a session is in offline_ iff it is in sessions_ and not
+// attached; retained_ holds no message with an empty payload.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "mqtt/broker/config.h"
+#include "mqtt/broker/message.h"
+#include "mqtt/broker/session.h"
+#include "mqtt/broker/stats.h"
+#include "mqtt/codec/packet.h"
+#include "mqtt/topic/retained_index.h"
+#include "mqtt/topic/subscription_tree.h"
+#include "util/clock.h"
+
+namespace imet::mqtt::broker {
+
+class Broker {
+ public:
+  Broker(BrokerConfig config, const util::Clock& clock);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  const BrokerConfig& config() const { return config_; }
+  BrokerStats& stats() { return stats_; }
+  const util::Clock& clock() const { return clock_; }
+
+  // Starts the housekeeping timer on `io`; stop() cancels it.
+  void start(boost::asio::io_context& io);
+  void stop();
+
+  // Admission of a new socket from `ip`: false when a connection limit is reached.
+  bool admit(const std::string& ip);
+  void release(const std::string& ip);
+
+  // CONNECT accepted: finds or creates the session of `client_id` (clean_start discards an
+  // existing one), takes it over from a previous connection (which is kicked with 0x8E), cancels
+  // a pending delayed will of that client, and attaches `sink`.
+  struct Opened {
+    std::shared_ptr<Session> session;
+    bool session_present = false;
+  };
+  // `on_opened(session_present)` runs before the sink is attached (the CONNACK must precede any
+  // resent or queued PUBLISH).
+  Opened open_session(const std::string& client_id, bool clean_start, uint32_t expiry_interval,
+                      std::shared_ptr<PacketSink> sink, const LinkParams& link,
+                      const std::function<void(bool)>& on_opened);
+
+  // The connection of `sink` ended. `will` (null if none or the client disconnected normally) is
+  // published after `will_delay` seconds (capped by the session expiry) unless the client
+  // reconnects first. A session with expiry 0 ends now. Unacknowledged messages received through
+  // shared subscriptions go to another member of their group.
+  void close_session(const std::shared_ptr<Session>& session, const PacketSink* sink,
+                     MessagePtr will, uint32_t will_delay);
+
+  // Routes an accepted message to every matching subscription and updates the retained store.
+  void publish(const MessagePtr& message);
+
+  // SUBSCRIBE: for each subscription a reason code (granted QoS or failure). Retained messages to
+  // send after the SUBACK are appended to `retained_out`.
+  struct Retained {
+    MessagePtr message;
+    Delivery delivery;
+  };
+  std::vector<ReasonCode> subscribe(Session& session, const std::vector<Subscription>& subs,
+                                    uint32_t subscription_id, Version version,
+                                    std::vector<Retained>& retained_out);
+  // UNSUBSCRIBE: kSuccess or kNoSubscriptionExisted per filter.
+  std::vector<ReasonCode> unsubscribe(Session& session, const std::vector<std::string>& filters);
+
+  // Tier of a message (SPEC section 4): the imet-tier user property, else the first matching
+  // topic rule, else the configured default. nullopt: the imet-tier property is not 1, 2 or 3.
+  std::optional<uint8_t> tier_for(std::string_view topic, const Properties& props) const;
+
+  // Runs one housekeeping pass (expired sessions, due wills, $SYS when due). Called by the timer;
+  // public for tests.
+  void housekeeping();
+
+  size_t session_count() const;
+  size_t subscription_count() const;
+  size_t retained_count() const;
+
+ private:
+  struct PendingWill {
+    MessagePtr message;
+    int64_t due_ms = 0;
+  };
+
+  void remove_session_locked(const std::shared_ptr<Session>& session);
+  void route(const MessagePtr& message);
+  void redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked);
+  void publish_sys();
+  void arm_timer();
+
+  const BrokerConfig config_;
+  const util::Clock& clock_;
+  BrokerStats stats_;
+  const int64_t started_ms_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  std::unordered_set<Session*> offline_;
+  SubscriptionTree<Session*, SubOptions> subs_;
+  RetainedIndex<MessagePtr> retained_;
+  std::unordered_map<std::string, PendingWill> wills_;  // client id -> delayed will
+  int64_t next_sys_ms_ = 0;
+
+  std::mutex conn_mu_;
+  size_t connections_ = 0;
+  std::unordered_map<std::string, size_t> per_ip_;
+
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+};
+
+}  // namespace imet::mqtt::broker

@@ -1,0 +1,619 @@
+// Connection implementation: the per-client MQTT protocol engine.
+#include "mqtt/broker/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <boost/asio/post.hpp>
+
+#include "crypto/sodium.h"
+#include "mqtt/codec/decoder.h"
+#include "mqtt/codec/encoder.h"
+#include "mqtt/codec/framing.h"
+#include "mqtt/topic/validation.h"
+#include "util/log.h"
+
+namespace imet::mqtt::broker {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+constexpr size_t kInitialRx = 16 * 1024;
+constexpr size_t kMinReadRoom = 4 * 1024;
+
+std::string random_client_id() {
+  std::array<uint8_t, 12> r{};
+  crypto::random_bytes(r);
+  return "imet-" + util::to_hex(r);
+}
+
+std::string reason_hex(ReasonCode r) {
+  static const char* kDigits = "0123456789abcdef";
+  const auto v = static_cast<uint8_t>(r);
+  return std::string("0x") + kDigits[v >> 4] + kDigits[v & 15];
+}
+}  // namespace
+
+Connection::Connection(Broker& broker, AccessControl& access,
+                       std::unique_ptr<net::Transport> transport)
+    : broker_(broker),
+      access_(access),
+      transport_(std::move(transport)),
+      timer_(transport_->executor()) {
+  client_.ip = transport_->remote_ip();
+  broker_.stats().sockets_open.fetch_add(1);
+}
+
+Connection::~Connection() {
+  broker_.stats().sockets_open.fetch_sub(1);
+}
+
+void Connection::start() {
+  auto self = shared_from_this();
+  last_rx_ = std::chrono::steady_clock::now();
+  arm_timer(broker_.config().connect_timeout);
+  transport_->async_handshake([self](const boost::system::error_code& ec) {
+    if (ec) {
+      util::log::debug("mqtt handshake failed",
+                       {{"ip", self->client_.ip}, {"error", ec.message()}});
+      self->finish();
+      return;
+    }
+    self->rx_.resize(kInitialRx);
+    self->read();
+  });
+}
+
+void Connection::read() {
+  if (closing_) return;
+  if (rx_.size() - rx_len_ < kMinReadRoom)
+    rx_.resize(std::max(rx_.size() * 2, rx_len_ + kMinReadRoom));
+  auto self = shared_from_this();
+  transport_->async_read_some(
+      asio::buffer(rx_.data() + rx_len_, rx_.size() - rx_len_),
+      [self](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n); });
+}
+
+void Connection::on_read(const boost::system::error_code& ec, size_t n) {
+  if (ec) {
+    if (!closing_) {
+      util::log::debug("mqtt connection lost",
+                       {{"client", client_.client_id}, {"error", ec.message()}});
+      closing_ = true;
+    }
+    finish();
+    return;
+  }
+  last_rx_ = std::chrono::steady_clock::now();
+  bump(broker_.stats().bytes_received, n);
+  rx_len_ += n;
+  process_input();
+  if (closing_) return;
+  read();
+}
+
+void Connection::process_input() {
+  size_t off = 0;
+  const size_t max_packet = broker_.config().max_packet_size;
+  DecodeOptions opts;
+  opts.sender = Sender::kClient;
+  while (!closing_ && off < rx_len_) {
+    util::ByteSpan avail(rx_.data() + off, rx_len_ - off);
+    const FrameProbe f = probe_frame(avail, max_packet);
+    if (f.status == FrameStatus::kNeedMore) {
+      if (f.header_known && f.packet_size > rx_.size() - off) {
+        // Make room for the whole packet (bounded by max_packet_size).
+        std::memmove(rx_.data(), rx_.data() + off, rx_len_ - off);
+        rx_len_ -= off;
+        off = 0;
+        rx_.resize(f.packet_size + kMinReadRoom);
+      }
+      break;
+    }
+    if (f.status == FrameStatus::kInvalid) {
+      close(f.reason, f.message);
+      break;
+    }
+    opts.version = version_;
+    auto decoded = decode_packet(avail.first(f.packet_size), opts);
+    off += f.packet_size;
+    if (!decoded.ok()) {
+      if (!connected_) {
+        const auto v = peek_connect_version(avail.first(f.packet_size));
+        if (v) version_ = *v;
+        if (decoded.reason() == ReasonCode::kUnsupportedProtocolVersion || v) {
+          refuse_connect(decoded.reason(), decoded.message());
+          break;
+        }
+      }
+      close(decoded.reason(), decoded.message());
+      break;
+    }
+    handle(*decoded);
+  }
+  if (off > 0) {
+    std::memmove(rx_.data(), rx_.data() + off, rx_len_ - off);
+    rx_len_ -= off;
+  }
+  // Shrink a buffer grown for one large packet once it is consumed.
+  if (rx_len_ == 0 && rx_.size() > 4 * kInitialRx) {
+    rx_.resize(kInitialRx);
+    rx_.shrink_to_fit();
+  }
+}
+
+void Connection::handle(Packet& packet) {
+  if (!connected_) {
+    if (auto* c = std::get_if<Connect>(&packet)) {
+      handle_connect(*c);
+    } else {
+      close(ReasonCode::kProtocolError, "first packet is not CONNECT", false);
+    }
+    return;
+  }
+  std::visit(
+      [&](auto& p) {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, Publish>) {
+          handle_publish(p);
+        } else if constexpr (std::is_same_v<P, Puback>) {
+          session_->on_puback(p.packet_id);
+        } else if constexpr (std::is_same_v<P, Pubrec>) {
+          session_->on_pubrec(p.packet_id, p.reason_code);
+        } else if constexpr (std::is_same_v<P, Pubrel>) {
+          handle_pubrel(p);
+        } else if constexpr (std::is_same_v<P, Pubcomp>) {
+          session_->on_pubcomp(p.packet_id);
+        } else if constexpr (std::is_same_v<P, Subscribe>) {
+          handle_subscribe(p);
+        } else if constexpr (std::is_same_v<P, Unsubscribe>) {
+          handle_unsubscribe(p);
+        } else if constexpr (std::is_same_v<P, Pingreq>) {
+          send_packet(Pingresp{});
+        } else if constexpr (std::is_same_v<P, Disconnect>) {
+          handle_disconnect(p);
+        } else if constexpr (std::is_same_v<P, Connect>) {
+          close(ReasonCode::kProtocolError, "second CONNECT");
+        } else if constexpr (std::is_same_v<P, Auth>) {
+          close(ReasonCode::kProtocolError, "AUTH without an authentication method");
+        } else {
+          close(ReasonCode::kProtocolError, "packet a client may not send");
+        }
+      },
+      packet);
+}
+
+void Connection::refuse_connect(ReasonCode reason, std::string_view why) {
+  util::log::info("mqtt connect refused", {{"ip", client_.ip},
+                                           {"client", client_.client_id},
+                                           {"reason", reason_hex(reason)},
+                                           {"why", std::string(why)}});
+  Connack ack;
+  ack.reason_code = reason;
+  if (version_ == Version::kV5 && !why.empty()) ack.properties.reason_string = std::string(why);
+  send_packet(ack);
+  close(reason, why, false);
+}
+
+void Connection::handle_connect(Connect& c) {
+  const BrokerConfig& cfg = broker_.config();
+  version_ = c.version;
+  client_.client_id = c.client_id;
+  client_.username = c.username;
+  if (c.properties.authentication_method) {
+    refuse_connect(ReasonCode::kBadAuthenticationMethod,
+                   "enhanced authentication is not supported");
+    return;
+  }
+  bool assigned = false;
+  if (client_.client_id.empty()) {
+    if (version_ == Version::kV311 && !c.clean_start) {
+      refuse_connect(ReasonCode::kClientIdentifierNotValid,
+                     "empty client id requires clean session (MQTT-3.1.3-8)");
+      return;
+    }
+    client_.client_id = random_client_id();
+    assigned = true;
+  }
+  // Keep alive: a 5.0 client asking for more than max_keepalive (or for none) gets the server's
+  // value; a 3.1.1 client cannot be told, so it is refused, as mosquitto does.
+  keep_alive_ = c.keep_alive;
+  std::optional<uint16_t> server_keep_alive;
+  if (cfg.max_keepalive < 65535 && (c.keep_alive == 0 || c.keep_alive > cfg.max_keepalive)) {
+    if (version_ == Version::kV5) {
+      keep_alive_ = cfg.max_keepalive;
+      server_keep_alive = cfg.max_keepalive;
+    } else if (c.keep_alive > cfg.max_keepalive) {
+      refuse_connect(ReasonCode::kClientIdentifierNotValid, "keep alive above max_keepalive");
+      return;
+    }
+  }
+  std::string why;
+  const ReasonCode auth = access_.authenticate(client_, c.password, why);
+  if (auth != ReasonCode::kSuccess) {
+    bump(broker_.stats().auth_failures);
+    refuse_connect(auth, why.empty() ? "not authorized" : why);
+    return;
+  }
+  // Session expiry.
+  uint32_t expiry = 0;
+  if (version_ == Version::kV5) {
+    expiry = c.properties.session_expiry_interval.value_or(0);
+  } else if (!c.clean_start) {
+    expiry = 0xFFFFFFFF;
+  }
+  expiry = std::min(expiry, cfg.max_session_expiry);
+  session_expiry_ = expiry;
+  // Will.
+  if (c.will) {
+    Will& w = *c.will;
+    const TopicCheck check =
+        validate_topic_name(w.topic, TopicLimits{cfg.max_topic_length, cfg.max_topic_levels});
+    if (!check.ok()) {
+      refuse_connect(static_cast<ReasonCode>(reason_code_for_name(check.error)), check.message);
+      return;
+    }
+    if (w.retain && !cfg.retain_available) {
+      refuse_connect(ReasonCode::kRetainNotSupported, "retain is not available");
+      return;
+    }
+    if (!access_.can_publish(client_, w.topic)) {
+      refuse_connect(ReasonCode::kNotAuthorized, "will topic not authorized");
+      return;
+    }
+    auto m = std::make_shared<Message>();
+    m->topic = std::move(w.topic);
+    m->payload = std::move(w.payload);
+    m->qos = w.qos;
+    m->retain = w.retain;
+    m->created_ms = broker_.clock().now_unix_ms();
+    m->origin_client = client_.client_id;
+    will_delay_ = w.properties.will_delay_interval.value_or(0);
+    if (w.properties.message_expiry_interval)
+      m->expiry_at_ms = m->created_ms + int64_t{*w.properties.message_expiry_interval} * 1000;
+    m->properties = std::move(w.properties);
+    m->properties.will_delay_interval.reset();
+    m->properties.message_expiry_interval.reset();
+    m->tier = broker_.tier_for(m->topic, m->properties).value_or(cfg.default_tier);
+    will_ = std::move(m);
+  }
+  LinkParams link;
+  link.version = version_;
+  if (version_ == Version::kV5) {
+    link.receive_maximum = c.properties.receive_maximum.value_or(65535);
+    link.max_packet_size = c.properties.maximum_packet_size.value_or(0);
+    link.topic_alias_maximum = c.properties.topic_alias_maximum.value_or(0);
+  }
+  connected_ = true;
+  broker_.stats().clients_connected.fetch_add(1);
+  arm_timer(keep_alive_ == 0 ? milliseconds(0) : milliseconds(keep_alive_ * 1500));
+  auto opened = broker_.open_session(client_.client_id, c.clean_start, expiry, shared_from_this(),
+                                     link, [&](bool present) {
+                                       Connack ack;
+                                       ack.session_present = present;
+                                       if (version_ == Version::kV5) {
+                                         Properties& p = ack.properties;
+                                         if (assigned)
+                                           p.assigned_client_identifier = client_.client_id;
+                                         p.server_keep_alive = server_keep_alive;
+                                         p.receive_maximum = cfg.receive_maximum;
+                                         p.maximum_packet_size = cfg.max_packet_size;
+                                         p.topic_alias_maximum = cfg.topic_alias_maximum;
+                                         if (!cfg.retain_available) p.retain_available = 0;
+                                         if (c.properties.session_expiry_interval &&
+                                             expiry != *c.properties.session_expiry_interval)
+                                           p.session_expiry_interval = expiry;
+                                       }
+                                       send_packet(ack);
+                                     });
+  session_ = std::move(opened.session);
+  util::log::debug("mqtt client connected", {{"client", client_.client_id},
+                                             {"ip", client_.ip},
+                                             {"transport", transport_->kind()},
+                                             {"version", static_cast<int>(version_)},
+                                             {"session_present", opened.session_present}});
+}
+
+void Connection::ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason) {
+  if (qos == 1) {
+    send_packet(Puback{packet_id, reason, {}});
+  } else if (qos == 2) {
+    send_packet(Pubrec{packet_id, reason, {}});
+  }
+}
+
+void Connection::handle_publish(Publish& p) {
+  const BrokerConfig& cfg = broker_.config();
+  // Topic alias (5.0, client -> broker).
+  if (p.properties.topic_alias) {
+    const uint16_t alias = *p.properties.topic_alias;
+    if (alias == 0 || alias > cfg.topic_alias_maximum) {
+      close(ReasonCode::kTopicAliasInvalid, "topic alias out of range");
+      return;
+    }
+    if (!p.topic.empty()) {
+      in_aliases_[alias] = p.topic;
+    } else {
+      auto it = in_aliases_.find(alias);
+      if (it == in_aliases_.end()) {
+        close(ReasonCode::kProtocolError, "unknown topic alias");
+        return;
+      }
+      p.topic = it->second;
+    }
+  }
+  const TopicCheck check =
+      validate_topic_name(p.topic, TopicLimits{cfg.max_topic_length, cfg.max_topic_levels});
+  if (!check.ok()) {
+    if (version_ == Version::kV5 && p.qos > 0) {
+      ack_publish(p.qos, p.packet_id, static_cast<ReasonCode>(reason_code_for_name(check.error)));
+    } else {
+      close(static_cast<ReasonCode>(reason_code_for_name(check.error)), check.message);
+    }
+    return;
+  }
+  if (p.retain && !cfg.retain_available) {
+    close(ReasonCode::kRetainNotSupported, "retain is not available");
+    return;
+  }
+  if (p.qos == 2 && incoming_unacked_ >= cfg.receive_maximum && version_ == Version::kV5) {
+    close(ReasonCode::kReceiveMaximumExceeded,
+          "more QoS 2 messages in flight than receive maximum");
+    return;
+  }
+  bump(broker_.stats().messages_received);
+  if (!access_.can_publish(client_, p.topic)) {
+    util::log::debug("mqtt publish denied", {{"client", client_.client_id}, {"topic", p.topic}});
+    ack_publish(p.qos, p.packet_id,
+                version_ == Version::kV5 ? ReasonCode::kNotAuthorized : ReasonCode::kSuccess);
+    return;
+  }
+  const auto tier = broker_.tier_for(p.topic, p.properties);
+  if (!tier) {
+    ack_publish(p.qos, p.packet_id, ReasonCode::kImplementationSpecificError);
+    return;
+  }
+  if (*tier == 1 && p.payload.size() > cfg.tier1_max_message) {
+    close(ReasonCode::kPacketTooLarge, "tier 1 message over the tier 1 size limit");
+    return;
+  }
+  if (p.qos == 2 && !session_->begin_incoming_qos2(p.packet_id)) {
+    ack_publish(2, p.packet_id, ReasonCode::kSuccess);  // retransmission: already routed once
+    return;
+  }
+  auto m = std::make_shared<Message>();
+  m->topic = std::move(p.topic);
+  m->payload = std::move(p.payload);
+  m->qos = p.qos;
+  m->retain = p.retain;
+  m->created_ms = broker_.clock().now_unix_ms();
+  m->origin_client = client_.client_id;
+  m->tier = *tier;
+  if (p.properties.message_expiry_interval)
+    m->expiry_at_ms = m->created_ms + int64_t{*p.properties.message_expiry_interval} * 1000;
+  m->properties = std::move(p.properties);
+  m->properties.topic_alias.reset();
+  m->properties.message_expiry_interval.reset();
+  m->properties.subscription_identifiers.clear();
+  broker_.publish(m);
+  if (p.qos == 2) ++incoming_unacked_;
+  ack_publish(p.qos, p.packet_id, ReasonCode::kSuccess);
+}
+
+void Connection::handle_pubrel(const Pubrel& r) {
+  if (session_->release_incoming_qos2(r.packet_id)) {
+    if (incoming_unacked_ > 0) --incoming_unacked_;
+    send_packet(Pubcomp{r.packet_id, ReasonCode::kSuccess, {}});
+  } else {
+    send_packet(Pubcomp{r.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
+  }
+}
+
+void Connection::handle_subscribe(const Subscribe& s) {
+  const uint32_t sub_id =
+      s.properties.subscription_identifiers.empty() ? 0 : s.properties.subscription_identifiers[0];
+  std::vector<Subscription> allowed;
+  std::vector<ReasonCode> codes(s.subscriptions.size(), ReasonCode::kSuccess);
+  std::vector<size_t> index;
+  for (size_t i = 0; i < s.subscriptions.size(); ++i) {
+    if (access_.can_subscribe(client_, s.subscriptions[i].topic_filter)) {
+      allowed.push_back(s.subscriptions[i]);
+      index.push_back(i);
+    } else {
+      codes[i] = ReasonCode::kNotAuthorized;
+      util::log::debug("mqtt subscribe denied", {{"client", client_.client_id},
+                                                 {"filter", s.subscriptions[i].topic_filter}});
+    }
+  }
+  std::vector<Broker::Retained> retained;
+  const auto granted = broker_.subscribe(*session_, allowed, sub_id, version_, retained);
+  for (size_t k = 0; k < granted.size(); ++k)
+    codes[index[k]] = granted[k];
+  send_packet(Suback{s.packet_id, {}, std::move(codes)});
+  for (auto& r : retained) {
+    if (access_.checks_receive() && !access_.can_receive(client_, r.message->topic)) continue;
+    session_->deliver(r.message, std::move(r.delivery));
+  }
+}
+
+void Connection::handle_unsubscribe(const Unsubscribe& u) {
+  auto codes = broker_.unsubscribe(*session_, u.topic_filters);
+  send_packet(Unsuback{u.packet_id, {}, std::move(codes)});
+}
+
+void Connection::handle_disconnect(const Disconnect& d) {
+  if (version_ == Version::kV5 && d.properties.session_expiry_interval) {
+    if (session_expiry_ == 0 && *d.properties.session_expiry_interval != 0) {
+      close(ReasonCode::kProtocolError, "session expiry set at DISCONNECT after 0 (MQTT-3.14.2-2)");
+      return;
+    }
+    session_expiry_ =
+        std::min(*d.properties.session_expiry_interval, broker_.config().max_session_expiry);
+    session_->set_expiry_interval(session_expiry_);
+  }
+  const bool with_will =
+      version_ == Version::kV5 && d.reason_code == ReasonCode::kDisconnectWithWillMessage;
+  closing_ = true;
+  publish_will_ = with_will;
+  finish();
+}
+
+void Connection::send_packet(const Packet& packet) {
+  scratch_.clear();
+  if (!encode_packet(packet, version_, scratch_).ok()) return;
+  send(scratch_, {});
+}
+
+void Connection::send(util::ByteSpan head, util::ByteSpan tail) {
+  bool schedule = false;
+  {
+    std::lock_guard lock(out_mu_);
+    if (dead_) return;
+    const size_t old = out_pending_.size();
+    out_pending_.resize(old + head.size() + tail.size());
+    std::memcpy(out_pending_.data() + old, head.data(), head.size());
+    if (!tail.empty())
+      std::memcpy(out_pending_.data() + old + head.size(), tail.data(), tail.size());
+    pending_.fetch_add(head.size() + tail.size(), std::memory_order_relaxed);
+    if (!write_scheduled_) {
+      write_scheduled_ = true;
+      schedule = true;
+    }
+  }
+  if (schedule)
+    asio::post(transport_->executor(), [self = shared_from_this()] { self->do_write(); });
+}
+
+void Connection::do_write() {
+  {
+    std::lock_guard lock(out_mu_);
+    if (out_pending_.empty() || dead_) {
+      write_scheduled_ = false;
+      return;
+    }
+    out_writing_.swap(out_pending_);
+    out_pending_.clear();
+  }
+  auto self = shared_from_this();
+  transport_->async_write(
+      asio::buffer(out_writing_), [self](const boost::system::error_code& ec, size_t n) {
+        self->pending_.fetch_sub(self->out_writing_.size(), std::memory_order_relaxed);
+        if (self->out_writing_.capacity() > (1u << 20)) {
+          util::Bytes().swap(self->out_writing_);
+        } else {
+          self->out_writing_.clear();
+        }
+        if (ec) {
+          {
+            std::lock_guard lock(self->out_mu_);
+            self->dead_ = true;
+            self->write_scheduled_ = false;
+          }
+          self->closing_ = true;
+          self->finish();
+          return;
+        }
+        (void)n;
+        bool more;
+        {
+          std::lock_guard lock(self->out_mu_);
+          more = !self->out_pending_.empty();
+          if (!more) self->write_scheduled_ = false;
+        }
+        if (self->closing_ && !more) {
+          self->finish();
+          return;
+        }
+        if (self->session_ && !self->closing_) self->session_->on_writable();
+        if (more) self->do_write();
+      });
+}
+
+void Connection::kick(ReasonCode reason) {
+  asio::post(transport_->executor(), [self = shared_from_this(), reason] {
+    self->close(reason, "session taken over by a new connection");
+  });
+}
+
+void Connection::close(ReasonCode reason, std::string_view why, bool publish_will) {
+  if (closing_) return;
+  closing_ = true;
+  publish_will_ = publish_will;
+  util::log::debug("mqtt closing connection", {{"client", client_.client_id},
+                                               {"ip", client_.ip},
+                                               {"reason", reason_hex(reason)},
+                                               {"why", std::string(why)}});
+  if (connected_ && version_ == Version::kV5) {
+    Disconnect d;
+    d.reason_code = reason;
+    if (!why.empty()) d.properties.reason_string = std::string(why);
+    send_packet(d);
+  }
+  bool flushing;
+  {
+    std::lock_guard lock(out_mu_);
+    flushing = write_scheduled_;
+  }
+  if (!flushing) {
+    finish();
+  } else {
+    // The pending output (CONNACK/DISCONNECT) is written first; do_write calls finish(). A peer
+    // that never reads is cut off by the timer.
+    arm_timer(milliseconds(5000));
+  }
+}
+
+void Connection::finish() {
+  if (finished_) return;
+  finished_ = true;
+  closing_ = true;
+  {
+    std::lock_guard lock(out_mu_);
+    dead_ = true;
+  }
+  timer_.cancel();
+  transport_->close();
+  if (connected_) {
+    broker_.stats().clients_connected.fetch_sub(1);
+    if (session_) {
+      broker_.close_session(session_, this, publish_will_ ? will_ : nullptr, will_delay_);
+      session_.reset();
+    }
+  }
+  will_.reset();
+  broker_.release(client_.ip);
+}
+
+void Connection::arm_timer(milliseconds after) {
+  timer_.cancel();
+  if (after.count() == 0) return;
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->on_timer();
+  });
+}
+
+void Connection::on_timer() {
+  if (finished_) return;
+  if (closing_) {  // the peer did not take our last packets
+    finish();
+    return;
+  }
+  if (!connected_) {
+    util::log::info("mqtt connect timeout", {{"ip", client_.ip}});
+    closing_ = true;
+    finish();
+    return;
+  }
+  const auto limit = milliseconds(keep_alive_ * 1500);
+  const auto idle =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - last_rx_);
+  if (idle >= limit) {
+    close(ReasonCode::kKeepAliveTimeout, "keep alive timeout");
+    return;
+  }
+  arm_timer(limit - idle);
+}
+
+}  // namespace imet::mqtt::broker

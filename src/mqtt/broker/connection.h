@@ -1,0 +1,99 @@
+// Connection: one MQTT client connection over a Transport. Reads and frames packets, runs the
+// protocol (CONNECT and authentication, PUBLISH in with topic aliases, receive maximum, ACL and
+// tier checks, QoS 1/2 acknowledgements, SUBSCRIBE/UNSUBSCRIBE, PING, DISCONNECT, keep alive and
+// connect timeout) and is the PacketSink its Session writes to.
+//
+// Thread-safety: the read side and all protocol state run on the transport's strand. The write
+// side (send, pending_bytes, kick) may be called from any thread: out_mu_ guards the pending
+// output buffer, and a single write at a time is issued from the strand.
+// Invariants: at most one async read and one async write are outstanding; once closing_, no
+// packet is processed; finish() runs exactly once and releases the session and the admission slot.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "mqtt/broker/access.h"
+#include "mqtt/broker/broker.h"
+#include "mqtt/codec/packet.h"
+#include "mqtt/net/transport.h"
+
+namespace imet::mqtt::broker {
+
+class Connection final : public PacketSink, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Broker& broker, AccessControl& access, std::unique_ptr<net::Transport> transport);
+  ~Connection() override;
+
+  // Starts the handshake and the read loop. The broker admission slot for the remote IP must have
+  // been taken (Broker::admit); the connection releases it when it ends.
+  void start();
+
+  // PacketSink
+  size_t pending_bytes() const override { return pending_.load(std::memory_order_relaxed); }
+  void send(util::ByteSpan head, util::ByteSpan tail) override;
+  void kick(ReasonCode reason) override;
+
+ private:
+  void read();
+  void on_read(const boost::system::error_code& ec, size_t n);
+  void process_input();
+  void handle(Packet& packet);
+  void handle_connect(Connect& c);
+  void handle_publish(Publish& p);
+  void handle_subscribe(const Subscribe& s);
+  void handle_unsubscribe(const Unsubscribe& u);
+  void handle_pubrel(const Pubrel& r);
+  void handle_disconnect(const Disconnect& d);
+
+  void send_packet(const Packet& packet);
+  void do_write();
+  // Ends the connection. v5 and connected: a DISCONNECT with `reason` is sent first.
+  void close(ReasonCode reason, std::string_view why, bool publish_will = true);
+  void refuse_connect(ReasonCode reason, std::string_view why);
+  void finish();
+  void arm_timer(std::chrono::milliseconds after);
+  void on_timer();
+  void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
+
+  Broker& broker_;
+  AccessControl& access_;
+  std::unique_ptr<net::Transport> transport_;
+  boost::asio::steady_timer timer_;
+
+  // Strand state.
+  util::Bytes rx_;
+  size_t rx_len_ = 0;
+  bool connected_ = false;  // CONNACK success sent
+  bool closing_ = false;
+  bool finished_ = false;
+  bool publish_will_ = true;
+  Version version_ = Version::kV5;
+  ClientInfo client_;
+  std::shared_ptr<Session> session_;
+  MessagePtr will_;
+  uint32_t will_delay_ = 0;
+  uint32_t session_expiry_ = 0;
+  uint16_t keep_alive_ = 0;
+  std::chrono::steady_clock::time_point last_rx_;
+  std::unordered_map<uint16_t, std::string> in_aliases_;
+  size_t incoming_unacked_ = 0;  // QoS 2 awaiting PUBREL (QoS 1 is acked at once)
+  util::Bytes scratch_;
+
+  // Write side.
+  mutable std::mutex out_mu_;
+  util::Bytes out_pending_;
+  util::Bytes out_writing_;
+  bool write_scheduled_ = false;
+  bool dead_ = false;  // no more output accepted
+  std::atomic<size_t> pending_{0};
+};
+
+}  // namespace imet::mqtt::broker

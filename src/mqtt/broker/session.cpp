@@ -1,0 +1,330 @@
+// Session implementation: outgoing QoS flows, the queue, and packet encoding per client.
+#include "mqtt/broker/session.h"
+
+#include <algorithm>
+
+#include "mqtt/codec/encoder.h"
+#include "mqtt/codec/packet.h"
+
+namespace imet::mqtt::broker {
+
+namespace {
+size_t queued_size(const Message& m) {
+  return m.payload.size() + m.topic.size() + 64;
+}
+}  // namespace
+
+Session::Session(std::string client_id, const BrokerConfig& config, BrokerStats& stats,
+                 const util::Clock& clock)
+    : client_id_(std::move(client_id)), config_(config), stats_(stats), clock_(clock) {}
+
+void Session::kick(ReasonCode reason) {
+  std::shared_ptr<PacketSink> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::move(sink_);
+    sink_.reset();
+    if (old) disconnected_at_ms_ = clock_.now_unix_ms();
+  }
+  if (old) old->kick(reason);
+}
+
+void Session::attach(std::shared_ptr<PacketSink> sink, const LinkParams& link) {
+  std::lock_guard lock(mu_);
+  if (sink_ && sink_ != sink) sink_->kick(ReasonCode::kSessionTakenOver);
+  sink_ = std::move(sink);
+  link_ = link;
+  out_aliases_.clear();
+  next_alias_ = 1;
+  disconnected_at_ms_ = 0;
+  for (auto it = inflight_.begin(); it != inflight_.end();) {
+    if (it->pubrec_received) {
+      write_ack_locked(PacketType::kPubrel, it->packet_id, ReasonCode::kSuccess);
+      ++it;
+    } else if (write_publish_locked(*it->message, it->delivery, it->packet_id, true)) {
+      ++it;
+    } else {
+      it = inflight_.erase(it);
+    }
+  }
+  pump_locked();
+}
+
+void Session::detach(const PacketSink* sink) {
+  std::lock_guard lock(mu_);
+  if (sink_.get() != sink) return;
+  sink_.reset();
+  disconnected_at_ms_ = clock_.now_unix_ms();
+}
+
+bool Session::online() const {
+  std::lock_guard lock(mu_);
+  return sink_ != nullptr;
+}
+
+bool Session::attached_to(const PacketSink* sink) const {
+  std::lock_guard lock(mu_);
+  return sink_.get() == sink;
+}
+
+size_t Session::send_quota_locked() const {
+  return std::min<size_t>(link_.receive_maximum, config_.max_inflight);
+}
+
+bool Session::writable_locked() const {
+  return sink_ != nullptr && sink_->pending_bytes() < config_.max_out_buffer;
+}
+
+uint16_t Session::allocate_id_locked() {
+  uint16_t id = next_packet_id_;
+  if (!inflight_.empty() && id == inflight_.front().packet_id) return 0;  // wrapped onto oldest
+  next_packet_id_ = static_cast<uint16_t>(id == 65535 ? 1 : id + 1);
+  return id;
+}
+
+bool Session::expired_locked(const Message& m) const {
+  return m.expiry_at_ms != 0 && clock_.now_unix_ms() >= m.expiry_at_ms;
+}
+
+bool Session::write_publish_locked(const Message& m, const Delivery& d, uint16_t packet_id,
+                                   bool dup) {
+  if (expired_locked(m)) {
+    bump(stats_.expired);
+    return false;
+  }
+  PublishHeader h;
+  h.topic = m.topic;
+  h.qos = d.qos;
+  h.retain = d.retain;
+  h.dup = dup;
+  h.packet_id = packet_id;
+  bool new_alias = false;
+  if (link_.version == Version::kV5) {
+    h.properties = &m.properties;
+    h.subscription_identifiers = d.sub_ids;
+    if (m.expiry_at_ms != 0) {
+      const int64_t left_ms = m.expiry_at_ms - clock_.now_unix_ms();
+      h.message_expiry_interval = static_cast<uint32_t>((left_ms + 999) / 1000);
+    }
+    if (link_.topic_alias_maximum > 0) {
+      if (auto it = out_aliases_.find(m.topic); it != out_aliases_.end()) {
+        h.topic = {};
+        h.topic_alias = it->second;
+      } else if (next_alias_ <= link_.topic_alias_maximum) {
+        h.topic_alias = next_alias_;
+        new_alias = true;
+      }
+    }
+  }
+  const size_t limit = link_.max_packet_size == 0 ? kMaxPacketSize : link_.max_packet_size;
+  auto size = publish_size(h, m.payload.size(), link_.version);
+  if (!size.ok() || *size > limit) {
+    bump(stats_.publish_dropped);  // MQTT-3.1.2-25: discard a packet too large for the client
+    return false;
+  }
+  scratch_.clear();
+  if (!encode_publish_header(h, m.payload.size(), link_.version, scratch_).ok()) {
+    bump(stats_.publish_dropped);
+    return false;
+  }
+  if (new_alias) out_aliases_.emplace(m.topic, next_alias_++);
+  sink_->send(scratch_, m.payload.span());
+  bump(stats_.messages_sent);
+  bump(stats_.bytes_sent, scratch_.size() + m.payload.size());
+  return true;
+}
+
+void Session::write_ack_locked(PacketType type, uint16_t packet_id, ReasonCode reason) {
+  if (!sink_) return;
+  scratch_.clear();
+  Packet p;
+  switch (type) {
+    case PacketType::kPubrel:
+      p = Pubrel{packet_id, reason, {}};
+      break;
+    default:
+      return;
+  }
+  if (encode_packet(p, link_.version, scratch_).ok()) sink_->send(scratch_, {});
+}
+
+void Session::enqueue_locked(const MessagePtr& m, Delivery d) {
+  const size_t sz = queued_size(*m);
+  if (queue_.size() >= config_.max_queued_messages ||
+      queued_bytes_ + sz > config_.max_queued_bytes) {
+    // Make room by dropping the oldest QoS 0 message; if there is none, drop this one.
+    if (queued_qos0_ > 0) {
+      auto it = std::find_if(queue_.begin(), queue_.end(),
+                             [](const Queued& q) { return q.delivery.qos == 0; });
+      queued_bytes_ -= queued_size(*it->message);
+      --queued_qos0_;
+      queue_.erase(it);
+      bump(stats_.qos0_dropped);
+      bump(stats_.publish_dropped);
+    }
+    if (queue_.size() >= config_.max_queued_messages ||
+        queued_bytes_ + sz > config_.max_queued_bytes) {
+      bump(stats_.publish_dropped);
+      if (d.qos == 0) bump(stats_.qos0_dropped);
+      return;
+    }
+  }
+  if (d.qos == 0) ++queued_qos0_;
+  queued_bytes_ += sz;
+  queue_.push_back(Queued{m, std::move(d)});
+}
+
+void Session::deliver(const MessagePtr& message, Delivery delivery) {
+  std::lock_guard lock(mu_);
+  if (delivery.qos == 0) {
+    if (sink_ != nullptr) {
+      if (queue_.empty() && writable_locked()) {
+        write_publish_locked(*message, delivery, 0, false);
+      } else if (queue_.empty()) {
+        bump(stats_.qos0_dropped);  // the client does not keep up: QoS 0 is best effort
+        bump(stats_.publish_dropped);
+      } else {
+        enqueue_locked(message, std::move(delivery));
+      }
+    } else if (config_.queue_qos0_offline && expiry_interval_ > 0) {
+      enqueue_locked(message, std::move(delivery));
+    }
+    return;
+  }
+  if (sink_ != nullptr && queue_.empty() && inflight_.size() < send_quota_locked() &&
+      writable_locked()) {
+    const uint16_t id = allocate_id_locked();
+    if (id != 0) {
+      if (write_publish_locked(*message, delivery, id, false))
+        inflight_.push_back(Inflight{id, false, message, std::move(delivery)});
+      return;
+    }
+  }
+  enqueue_locked(message, std::move(delivery));
+}
+
+void Session::pump_locked() {
+  while (!queue_.empty() && writable_locked()) {
+    Queued& q = queue_.front();
+    if (q.delivery.qos == 0) {
+      write_publish_locked(*q.message, q.delivery, 0, false);
+      --queued_qos0_;
+    } else {
+      if (inflight_.size() >= send_quota_locked()) return;
+      const uint16_t id = allocate_id_locked();
+      if (id == 0) return;
+      if (write_publish_locked(*q.message, q.delivery, id, false))
+        inflight_.push_back(Inflight{id, false, q.message, std::move(q.delivery)});
+    }
+    queued_bytes_ -= queued_size(*q.message);
+    queue_.pop_front();
+  }
+}
+
+void Session::on_writable() {
+  std::lock_guard lock(mu_);
+  pump_locked();
+}
+
+bool Session::on_puback(uint16_t packet_id) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& f) {
+    return f.packet_id == packet_id && f.delivery.qos == 1;
+  });
+  if (it == inflight_.end()) return false;
+  inflight_.erase(it);
+  pump_locked();
+  return true;
+}
+
+bool Session::on_pubrec(uint16_t packet_id, ReasonCode reason) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& f) {
+    return f.packet_id == packet_id && f.delivery.qos == 2;
+  });
+  if (it == inflight_.end()) {
+    write_ack_locked(PacketType::kPubrel, packet_id, ReasonCode::kPacketIdentifierNotFound);
+    return false;
+  }
+  if (static_cast<uint8_t>(reason) >= 0x80) {  // the receiver refused: the flow ends here
+    inflight_.erase(it);
+    pump_locked();
+    return true;
+  }
+  it->pubrec_received = true;
+  it->message.reset();  // only the id matters from now on
+  write_ack_locked(PacketType::kPubrel, packet_id, ReasonCode::kSuccess);
+  return true;
+}
+
+bool Session::on_pubcomp(uint16_t packet_id) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& f) {
+    return f.packet_id == packet_id && f.pubrec_received;
+  });
+  if (it == inflight_.end()) return false;
+  inflight_.erase(it);
+  pump_locked();
+  return true;
+}
+
+bool Session::begin_incoming_qos2(uint16_t packet_id) {
+  std::lock_guard lock(mu_);
+  return incoming_qos2_.insert(packet_id).second;
+}
+
+bool Session::release_incoming_qos2(uint16_t packet_id) {
+  std::lock_guard lock(mu_);
+  return incoming_qos2_.erase(packet_id) > 0;
+}
+
+size_t Session::incoming_qos2_count() const {
+  std::lock_guard lock(mu_);
+  return incoming_qos2_.size();
+}
+
+std::vector<std::pair<MessagePtr, Delivery>> Session::take_shared_unacked() {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<MessagePtr, Delivery>> out;
+  for (auto it = inflight_.begin(); it != inflight_.end();) {
+    if (!it->delivery.shared_group.empty() && !it->pubrec_received) {
+      out.emplace_back(std::move(it->message), std::move(it->delivery));
+      it = inflight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (!it->delivery.shared_group.empty() && it->delivery.qos > 0) {
+      queued_bytes_ -= queued_size(*it->message);
+      out.emplace_back(std::move(it->message), std::move(it->delivery));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+void Session::set_expiry_interval(uint32_t seconds) {
+  std::lock_guard lock(mu_);
+  expiry_interval_ = seconds;
+}
+uint32_t Session::expiry_interval() const {
+  std::lock_guard lock(mu_);
+  return expiry_interval_;
+}
+int64_t Session::disconnected_at_ms() const {
+  std::lock_guard lock(mu_);
+  return disconnected_at_ms_;
+}
+size_t Session::inflight_count() const {
+  std::lock_guard lock(mu_);
+  return inflight_.size();
+}
+size_t Session::queued_count() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+}  // namespace imet::mqtt::broker

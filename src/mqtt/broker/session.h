@@ -1,0 +1,158 @@
+// Session: the MQTT session state of one client id, which outlives its network connection when
+// the session is persistent (clean_start = 0 with an expiry interval): outgoing QoS 1/2 messages in
+// flight and their packet identifiers, the queue of messages waiting for an inflight slot or for
+// the client to come back, incoming QoS 2 packet identifiers awaiting PUBREL (exactly-once), and
+// the outgoing topic aliases of the current connection. The connection it is attached to is a
+// PacketSink; the session encodes each outgoing PUBLISH itself (packet id, QoS, aliases, per-hop
+// properties) and hands the bytes to the sink.
+//
+// Thread-safety: every public method locks the session's mutex, so deliveries from any I/O thread
+// may race with acks from the owning connection. Lock order: Broker::mu_ -> Session::mu_ ->
+// the sink's internal lock; a session never calls back into the broker. subscriptions() is the
+// exception: it is owned by the broker and only touched under Broker::mu_.
+// Invariants: inflight_ is in packet-id allocation order, each id at most once, size <=
+// max(send quota, entries resent at re-attach); an id is never reused while in flight (allocation
+// refuses the oldest in-flight id); queued_bytes_ is the payload+topic size of queue_;
+// queue_.size() <= max_queued_messages; a QoS 0 message is never in inflight_.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "mqtt/broker/config.h"
+#include "mqtt/broker/message.h"
+#include "mqtt/broker/stats.h"
+#include "mqtt/codec/reason_code.h"
+#include "mqtt/codec/types.h"
+#include "util/bytes.h"
+#include "util/clock.h"
+
+namespace imet::mqtt::broker {
+
+// Where a session writes packets: the client's connection. Thread-safe.
+class PacketSink {
+ public:
+  virtual ~PacketSink() = default;
+  // Bytes queued on the connection but not yet written to the socket.
+  virtual size_t pending_bytes() const = 0;
+  // Queues one packet given as two parts (header, payload) for writing.
+  virtual void send(util::ByteSpan head, util::ByteSpan tail) = 0;
+  // The server ends the connection (5.0: DISCONNECT with `reason` first), e.g. session takeover.
+  virtual void kick(ReasonCode reason) = 0;
+};
+
+// What the client announced in CONNECT about what it can receive.
+struct LinkParams {
+  Version version = Version::kV5;
+  uint16_t receive_maximum = 65535;
+  uint32_t max_packet_size = 0;  // 0 = protocol maximum
+  uint16_t topic_alias_maximum = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::string client_id, const BrokerConfig& config, BrokerStats& stats,
+          const util::Clock& clock);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::string& client_id() const { return client_id_; }
+
+  // Attaches a new connection: resends every in-flight message (PUBLISH with DUP, or PUBREL once
+  // PUBREC was received) and then as much of the queue as the limits allow.
+  void attach(std::shared_ptr<PacketSink> sink, const LinkParams& link);
+  // Detaches the current connection and tells it to go away (5.0: DISCONNECT `reason`).
+  void kick(ReasonCode reason);
+  // Detaches `sink` if it is the attached one (a taken-over connection may detach late).
+  void detach(const PacketSink* sink);
+  bool online() const;
+  bool attached_to(const PacketSink* sink) const;
+
+  // Delivers one message: written at once when online and the limits allow, else queued (QoS > 0,
+  // or QoS 0 for offline sessions when configured), else dropped and counted.
+  void deliver(const MessagePtr& message, Delivery delivery);
+
+  // Acknowledgements from the client. False: no such packet id in flight (the caller answers per
+  // spec: ignore a stray PUBACK/PUBCOMP, PUBREL 0x92 for a stray PUBREC).
+  bool on_puback(uint16_t packet_id);
+  bool on_pubrec(uint16_t packet_id, ReasonCode reason);
+  bool on_pubcomp(uint16_t packet_id);
+  // The connection's write buffer drained: send more of the queue.
+  void on_writable();
+
+  // Exactly-once for incoming QoS 2: begin() is false when the id is already awaiting PUBREL (a
+  // retransmission: do not route the message again); release() is false when it was not.
+  bool begin_incoming_qos2(uint16_t packet_id);
+  bool release_incoming_qos2(uint16_t packet_id);
+  size_t incoming_qos2_count() const;
+
+  // Takes back the unacknowledged messages this session received through shared subscriptions
+  // (when its client goes away they go to another member of the group), removing them here.
+  std::vector<std::pair<MessagePtr, Delivery>> take_shared_unacked();
+
+  // Expiry (seconds after disconnect; 0 = ends with the connection).
+  void set_expiry_interval(uint32_t seconds);
+  uint32_t expiry_interval() const;
+  // Wall-clock ms when the last connection went away (0 while online).
+  int64_t disconnected_at_ms() const;
+
+  size_t inflight_count() const;
+  size_t queued_count() const;
+
+  // Raw filter -> options. Owned by the broker: access only under the broker's mutex.
+  std::unordered_map<std::string, SubOptions>& subscriptions() { return subscriptions_; }
+
+ private:
+  struct Inflight {
+    uint16_t packet_id = 0;
+    bool pubrec_received = false;
+    MessagePtr message;
+    Delivery delivery;
+  };
+  struct Queued {
+    MessagePtr message;
+    Delivery delivery;
+  };
+
+  size_t send_quota_locked() const;
+  bool writable_locked() const;
+  // 0 when no id is free.
+  uint16_t allocate_id_locked();
+  // Encodes and sends one PUBLISH. False if the message was dropped instead (expired, too large
+  // for the client); the caller then forgets it.
+  bool write_publish_locked(const Message& m, const Delivery& d, uint16_t packet_id, bool dup);
+  void write_ack_locked(PacketType type, uint16_t packet_id, ReasonCode reason);
+  void enqueue_locked(const MessagePtr& m, Delivery d);
+  void pump_locked();
+  bool expired_locked(const Message& m) const;
+
+  const std::string client_id_;
+  const BrokerConfig& config_;
+  BrokerStats& stats_;
+  const util::Clock& clock_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<PacketSink> sink_;
+  LinkParams link_;
+  std::unordered_map<std::string, uint16_t> out_aliases_;
+  uint16_t next_alias_ = 1;
+  std::deque<Inflight> inflight_;
+  std::deque<Queued> queue_;
+  size_t queued_bytes_ = 0;
+  size_t queued_qos0_ = 0;
+  uint16_t next_packet_id_ = 1;
+  std::unordered_set<uint16_t> incoming_qos2_;
+  uint32_t expiry_interval_ = 0;
+  int64_t disconnected_at_ms_ = 0;
+  util::Bytes scratch_;
+
+  std::unordered_map<std::string, SubOptions> subscriptions_;  // Broker::mu_
+};
+
+}  // namespace imet::mqtt::broker

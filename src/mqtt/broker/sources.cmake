@@ -1,0 +1,7 @@
+# Sources of the MQTT broker: sessions, routing, the per-connection protocol engine, listeners.
+list(APPEND MQTT_SOURCES
+  broker/broker.cpp
+  broker/connection.cpp
+  broker/server.cpp
+  broker/session.cpp
+)

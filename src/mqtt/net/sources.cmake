@@ -1,0 +1,4 @@
+# Sources of the MQTT transports (TCP; TLS and WebSocket).
+list(APPEND MQTT_SOURCES
+  net/tcp_transport.cpp
+)

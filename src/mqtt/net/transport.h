@@ -1,0 +1,39 @@
+// Transport: the byte stream under one MQTT connection (plain TCP, TLS, or WebSocket), as seen by
+// the protocol code in mqtt/broker/connection. Each transport is created on its own strand; every
+// completion handler runs on that strand, so the connection needs no lock for its read side.
+// Thread-safety: call only from the transport's strand (executor()).
+// Invariants: at most one read and one write are outstanding at a time; async_write writes the
+// whole buffer or fails; after close() every pending operation completes with an error.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace imet::mqtt::net {
+
+class Transport {
+ public:
+  using IoHandler = std::function<void(const boost::system::error_code&, size_t)>;
+  using Handler = std::function<void(const boost::system::error_code&)>;
+
+  virtual ~Transport() = default;
+  // The connection's strand.
+  virtual boost::asio::any_io_executor executor() = 0;
+  // TLS / WebSocket handshake; completes at once for plain TCP.
+  virtual void async_handshake(Handler handler) = 0;
+  virtual void async_read_some(boost::asio::mutable_buffer buffer, IoHandler handler) = 0;
+  virtual void async_write(boost::asio::const_buffer buffer, IoHandler handler) = 0;
+  // Closes the socket (no graceful TLS/WebSocket shutdown: MQTT has its own DISCONNECT).
+  virtual void close() = 0;
+  // Remote IP address as text, for limits and logs.
+  virtual const std::string& remote_ip() const = 0;
+  // "tcp", "tls" or "ws"/"wss".
+  virtual const char* kind() const = 0;
+};
+
+}  // namespace imet::mqtt::net
