@@ -550,16 +550,23 @@ util::Status MessageLog::flush() {
 
 util::Status MessageLog::sync() {
   IMET_TRY(flush());
+  return sync_flushed();
+}
+
+util::Status MessageLog::sync_flushed() {
+  if (!failed_.ok()) return failed_;
+  uint64_t flushed = 0;
   {
     std::lock_guard lk(mu_);
-    if (synced_seq_ == next_seq_) return {};
+    if (synced_seq_ == flushed_seq_) return {};
+    flushed = flushed_seq_;
   }
   if (::fdatasync(fd_) != 0) {
     return fail(util::io_error("cannot fdatasync message log segment '" + dir_ + "/" +
                                segment_file_name(open_first_seq_) + "': " + errno_text(errno)));
   }
   std::lock_guard lk(mu_);
-  synced_seq_ = next_seq_;
+  synced_seq_ = flushed;
   return {};
 }
 

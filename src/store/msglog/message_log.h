@@ -127,6 +127,10 @@ class MessageLog {
   util::Status flush();
   // flush() and fdatasync: every appended record is on stable storage when this returns OK.
   util::Status sync();
+  // fdatasync of what was flushed so far (no flush). The one writer-side call that may run on
+  // another thread, while the writer thread waits for it (the group committer overlaps it with the
+  // KvStore's synced write).
+  util::Status sync_flushed();
   // Seals the open segment now if it holds any record (e.g. before anchoring its root).
   util::Status roll();
   // Periodic work: seals the open segment if it is older than segment_max_age by the clock, then
