@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ledger/pod.h"
+
 namespace imet::ledger {
 
 namespace {
@@ -239,11 +241,7 @@ class Applier {
     return std::nullopt;
   }
 
-  TxResult apply(const PodSettle&) {
-    return err(Reject::kNotSupported,
-               "pod_settle is not enabled in this version (receipt settlement arrives with the "
-               "relay)");
-  }
+  TxResult apply(const PodSettle& p) { return apply_pod_settle(state_, p, sender_addr_, ctx_); }
 
   TxResult apply(const Notarize& n) {
     std::optional<Notarization> existing;
@@ -414,6 +412,18 @@ const char* reject_name(Reject r) {
       return "replacement_underpriced";
     case Reject::kAccountLimit:
       return "account_limit";
+    case Reject::kWrongEpoch:
+      return "wrong_epoch";
+    case Reject::kStaleReceipt:
+      return "stale_receipt";
+    case Reject::kDuplicateReceipt:
+      return "duplicate_receipt";
+    case Reject::kSameOwner:
+      return "same_owner";
+    case Reject::kBadReceiptSignature:
+      return "bad_receipt_signature";
+    case Reject::kNodeStakeTooLow:
+      return "node_stake_too_low";
   }
   return "unknown";
 }

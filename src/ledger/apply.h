@@ -53,6 +53,13 @@ enum class Reject : uint16_t {
   kMempoolFull = 33,  // mempool: full, and the fee is too low to evict anything
   kReplacementUnderpriced = 34,  // mempool: same nonce pending; the fee must rise by 10 %
   kAccountLimit = 35,            // mempool: too many pending transactions from this sender
+  // pod_settle (ledger/pod.h):
+  kWrongEpoch = 36,           // receipt epoch not the current or previous, or not its entropy's
+  kStaleReceipt = 37,         // chain_entropy is not one of the recent block hashes
+  kDuplicateReceipt = 38,     // receipt already settled (or twice in one transaction)
+  kSameOwner = 39,            // relayer and receiver are the same node or have the same owner
+  kBadReceiptSignature = 40,  // the receiver node's key did not sign the receipt
+  kNodeStakeTooLow = 41,      // the relayer node's stake is below pod.min_stake
 };
 const char* reject_name(Reject r);
 

@@ -43,8 +43,8 @@ BlockResult check_header(const Block& block, const ChainTip& parent, const Chain
   return std::nullopt;
 }
 
-util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint64_t time_ms,
-                              const ChainConfig& chain) {
+util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint64_t height,
+                              uint64_t time_ms, const ChainConfig& chain) {
   IMET_ASSIGN_OR_RETURN(std::optional<Globals> g, get_record<Globals>(state, keys::globals()));
   if (!g) return util::corruption("state has no globals record");
   uint64_t elapsed = time_ms > chain.genesis_time_ms ? time_ms - chain.genesis_time_ms : 0;
@@ -54,6 +54,7 @@ util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint
   g->pod_pool -= reward;
   g->epoch_reward += reward - to_producer;
   put_record(state, keys::globals(), *g);
+  IMET_TRY(add_to_epoch_pool(state, height, reward - to_producer, chain.params));
   IMET_ASSIGN_OR_RETURN(std::optional<Account> acc,
                         get_record<Account>(state, keys::account(producer)));
   Account a = acc.value_or(Account{});
@@ -69,6 +70,9 @@ BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip&
   BlockContext ctx{&chain.params, chain.chain_id, block.header.height, block.header.time_ms,
                    block.header.producer_address()};
   StateOverlay block_state(&state);
+  util::Status begun =
+      begin_block(block_state, block.header.height, block.header.prev_hash, chain.params);
+  if (!begun.ok()) return block_error(begun.message());
   for (size_t i = 0; i < block.txs.size(); ++i) {
     const Transaction& tx = block.txs[i];
     TxResult r = sig_ok[i] ? check_stateless(tx, chain.params, chain.chain_id, false)
@@ -80,7 +84,8 @@ BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip&
                         i, r};
     }
   }
-  util::Status st = pay_block_reward(block_state, ctx.producer, block.header.time_ms, chain);
+  util::Status st =
+      pay_block_reward(block_state, ctx.producer, ctx.height, block.header.time_ms, chain);
   if (!st.ok()) return block_error(st.message());
   block_state.merge_into(state);
   return std::nullopt;
@@ -102,6 +107,7 @@ util::Result<BuiltBlock> build_block(StateOverlay& state,
   h.slot = slot;
   BlockContext ctx{&chain.params, chain.chain_id, h.height, time_ms,
                    crypto::address_bytes_of(producer)};
+  IMET_TRY(begin_block(state, h.height, h.prev_hash, chain.params));
   for (const Transaction& tx : candidates) {
     if (out.block.txs.size() >= chain.params.max_block_txs) break;
     TxResult r = check_stateless(tx, chain.params, chain.chain_id, /*verify_signature=*/false);
@@ -112,7 +118,7 @@ util::Result<BuiltBlock> build_block(StateOverlay& state,
       out.block.txs.push_back(tx);
     }
   }
-  IMET_TRY(pay_block_reward(state, ctx.producer, time_ms, chain));
+  IMET_TRY(pay_block_reward(state, ctx.producer, h.height, time_ms, chain));
   h.tx_root = tx_root(out.block.txs);
   return out;
 }

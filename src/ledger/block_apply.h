@@ -15,6 +15,7 @@
 
 #include "ledger/apply.h"
 #include "ledger/block.h"
+#include "ledger/pod.h"
 
 namespace imet::ledger {
 
@@ -58,10 +59,11 @@ BlockResult check_header(const Block& block, const ChainTip& parent, const Chain
 BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
                         const ChainConfig& chain, const SignatureVerifier& verifier);
 
-// Pays the block reward for a block produced at time_ms by `producer`: min(reward, pool) leaves
-// the PoD pool, producer_share_pct of it to the producer, the rest to Globals::epoch_reward.
-util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint64_t time_ms,
-                              const ChainConfig& chain);
+// Pays the block reward for the block at `height` produced at time_ms by `producer`:
+// min(reward, pool) leaves the PoD pool, producer_share_pct of it to the producer, the rest to
+// Globals::epoch_reward and to the pool of the block's PoD epoch (ledger/pod.h).
+util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint64_t height,
+                              uint64_t time_ms, const ChainConfig& chain);
 
 struct BuiltBlock {
   Block block;                                     // header without state_root and signature

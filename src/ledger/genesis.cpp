@@ -109,9 +109,9 @@ constexpr FeeField kFeeFields[] = {
 };
 
 util::Status read_params(JsonReader r, const json& j, ChainParams& p) {
-  IMET_TRY(r.object(
-      j, {"fees", "year_ms", "producer_share_pct", "slot_ms", "n_min", "n_max", "max_missed_slots",
-          "max_votes", "unbonding_ms", "max_tx_bytes", "max_block_txs", "max_expiry_blocks"}));
+  IMET_TRY(r.object(j, {"fees", "year_ms", "producer_share_pct", "slot_ms", "n_min", "n_max",
+                        "max_missed_slots", "max_votes", "unbonding_ms", "max_tx_bytes",
+                        "max_block_txs", "max_expiry_blocks", "pod"}));
   IMET_ASSIGN_OR_RETURN(const json* fees, r.field(j, "fees"));
   JsonReader fr = r.child("fees");
   std::vector<const char*> names;
@@ -137,6 +137,21 @@ util::Status read_params(JsonReader r, const json& j, ChainParams& p) {
   IMET_TRY(r.uint(j, "max_tx_bytes", p.max_tx_bytes));
   IMET_TRY(r.uint(j, "max_block_txs", p.max_block_txs));
   IMET_TRY(r.uint(j, "max_expiry_blocks", p.max_expiry_blocks));
+  IMET_ASSIGN_OR_RETURN(const json* pod, r.field(j, "pod"));
+  JsonReader pr = r.child("pod");
+  IMET_TRY(pr.object(
+      *pod, {"epoch_blocks", "entropy_blocks", "tier1_weight", "tier2_weight", "tier3_weight",
+             "pair_cap", "weight_per_staked_imet", "min_stake", "warmup_epochs", "warmup_pct"}));
+  IMET_TRY(pr.uint(*pod, "epoch_blocks", p.pod.epoch_blocks));
+  IMET_TRY(pr.uint(*pod, "entropy_blocks", p.pod.entropy_blocks));
+  IMET_TRY(pr.uint(*pod, "tier1_weight", p.pod.tier1_weight));
+  IMET_TRY(pr.uint(*pod, "tier2_weight", p.pod.tier2_weight));
+  IMET_TRY(pr.uint(*pod, "tier3_weight", p.pod.tier3_weight));
+  IMET_TRY(pr.uint(*pod, "pair_cap", p.pod.pair_cap));
+  IMET_TRY(pr.uint(*pod, "weight_per_staked_imet", p.pod.weight_per_staked_imet));
+  IMET_TRY(pr.amount(*pod, "min_stake", p.pod.min_stake));
+  IMET_TRY(pr.uint(*pod, "warmup_epochs", p.pod.warmup_epochs));
+  IMET_TRY(pr.uint(*pod, "warmup_pct", p.pod.warmup_pct));
   return {};
 }
 
@@ -155,7 +170,18 @@ json params_json(const ChainParams& p) {
           {"unbonding_ms", p.unbonding_ms},
           {"max_tx_bytes", p.max_tx_bytes},
           {"max_block_txs", p.max_block_txs},
-          {"max_expiry_blocks", p.max_expiry_blocks}};
+          {"max_expiry_blocks", p.max_expiry_blocks},
+          {"pod",
+           {{"epoch_blocks", p.pod.epoch_blocks},
+            {"entropy_blocks", p.pod.entropy_blocks},
+            {"tier1_weight", p.pod.tier1_weight},
+            {"tier2_weight", p.pod.tier2_weight},
+            {"tier3_weight", p.pod.tier3_weight},
+            {"pair_cap", p.pod.pair_cap},
+            {"weight_per_staked_imet", p.pod.weight_per_staked_imet},
+            {"min_stake", format_amount(p.pod.min_stake)},
+            {"warmup_epochs", p.pod.warmup_epochs},
+            {"warmup_pct", p.pod.warmup_pct}}}};
 }
 
 }  // namespace
@@ -299,6 +325,10 @@ Genesis make_dev_genesis(const Address& delegate, uint64_t genesis_time_ms, std:
   g.params.slot_ms = 1000;
   g.params.n_min = 1;
   g.params.n_max = 1;
+  // Short PoD epochs so a dev chain shows settlement and payout within a minute.
+  g.params.pod.epoch_blocks = 20;
+  g.params.pod.entropy_blocks = 40;
+  g.params.pod.warmup_epochs = 1;
   g.pod_pool = kTotalSupply / 100 * 60;
   g.accounts.push_back({delegate, kTotalSupply - g.pod_pool, std::nullopt});
   g.delegates.push_back({delegate, "dev"});

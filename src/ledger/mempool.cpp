@@ -21,6 +21,13 @@ const Transaction* Mempool::find(const Hash& id) const {
   return &by_sender_.at(it->second.first).at(it->second.second).tx;
 }
 
+void Mempool::remove(const Hash& id) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  auto [sender, nonce] = it->second;
+  erase(sender, nonce);
+}
+
 void Mempool::erase(const Address& sender, uint64_t nonce) {
   auto qit = by_sender_.find(sender);
   if (qit == by_sender_.end()) return;

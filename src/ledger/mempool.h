@@ -35,6 +35,9 @@ class Mempool {
   // After a block: drops transactions whose nonce is used and those expired at `next_height`.
   void on_block(const StateReader& state, uint64_t next_height);
 
+  // Drops one pending transaction (e.g. one that failed to apply while building a block).
+  void remove(const Hash& id);
+
   bool contains(const Hash& id) const { return by_id_.count(id) != 0; }
   const Transaction* find(const Hash& id) const;
   size_t size() const { return by_id_.size(); }

@@ -87,6 +87,21 @@ util::Status ChainParams::validate() const {
   if (max_tx_bytes < 256) return bad("max_tx_bytes must be at least 256");
   if (max_block_txs == 0) return bad("max_block_txs must be positive");
   if (max_expiry_blocks == 0) return bad("max_expiry_blocks must be positive");
+  return pod.validate();
+}
+
+util::Status PodParams::validate() const {
+  auto bad = [](const std::string& m) { return util::invalid_argument("chain params: pod." + m); };
+  if (epoch_blocks == 0) return bad("epoch_blocks must be positive");
+  if (entropy_blocks == 0 || entropy_blocks > 1'000'000) {
+    return bad("entropy_blocks must be 1..1000000");
+  }
+  if (tier1_weight == 0 || tier2_weight == 0 || tier3_weight == 0) {
+    return bad("tier weights must be positive");
+  }
+  if (pair_cap == 0) return bad("pair_cap must be positive");
+  if (weight_per_staked_imet == 0) return bad("weight_per_staked_imet must be positive");
+  if (warmup_pct > 100) return bad("warmup_pct must be 0..100");
   return {};
 }
 

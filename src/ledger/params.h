@@ -65,6 +65,44 @@ struct FeeSchedule {
   bool operator==(const FeeSchedule&) const = default;
 };
 
+// Proof of Data (SPEC 6, docs/ledger.md "Proof of Data"). Epochs are counted in blocks from
+// genesis: epoch(h) = h / epoch_blocks. Receipts of epoch e settle during epochs e and e+1; the
+// epoch's PoD reward is shared at the first block of epoch e+2 in proportion to each relaying
+// node's counted weight (tier-weighted receipted bytes, after warm-up and caps).
+struct PodParams {
+  uint64_t epoch_blocks = 360;    // one hour at 10-second slots
+  uint32_t entropy_blocks = 720;  // a receipt's chain_entropy must be one of the last N hashes
+  uint32_t tier1_weight = 4;      // weight per byte by delivery tier (SPEC 4: tier 1 costs most)
+  uint32_t tier2_weight = 2;
+  uint32_t tier3_weight = 1;
+  uint64_t pair_cap = 16ull << 30;  // counted weight per (relayer, receiver) pair per epoch
+  uint64_t weight_per_staked_imet = 1ull << 30;  // relayer cap per epoch: stake (IMET) x this
+  Amount min_stake = imet(100);                  // a relayer node needs this stake to earn
+  uint32_t warmup_epochs = 24;  // a node registered fewer epochs ago earns a reduced share
+  uint32_t warmup_pct = 50;     // the share counted during warm-up
+
+  uint64_t epoch_of(uint64_t height) const { return height / epoch_blocks; }
+  uint32_t tier_weight(uint8_t tier) const {
+    return tier == 1 ? tier1_weight : tier == 2 ? tier2_weight : tier3_weight;
+  }
+  util::Status validate() const;
+
+  template <typename S>
+  void serde(S& s) {
+    s.u64(epoch_blocks, "epoch_blocks");
+    s.u32(entropy_blocks, "entropy_blocks");
+    s.u32(tier1_weight, "tier1_weight");
+    s.u32(tier2_weight, "tier2_weight");
+    s.u32(tier3_weight, "tier3_weight");
+    s.u64(pair_cap, "pair_cap");
+    s.u64(weight_per_staked_imet, "weight_per_staked_imet");
+    s.u64(min_stake, "min_stake");
+    s.u32(warmup_epochs, "warmup_epochs");
+    s.u32(warmup_pct, "warmup_pct");
+  }
+  bool operator==(const PodParams&) const = default;
+};
+
 struct ChainParams {
   FeeSchedule fees;
   // Block reward [MMT 7.1.2]: per block, from the PoD pool: 5, 4, 3, 2 IMET in years 1-4, then 1.
@@ -82,6 +120,7 @@ struct ChainParams {
   uint32_t max_tx_bytes = 16 * 1024;
   uint32_t max_block_txs = 10'000;
   uint32_t max_expiry_blocks = 100'000;  // expiry may be at most this far ahead
+  PodParams pod;
 
   util::Status validate() const;
   // Reward per block for a block at `elapsed_ms` since genesis time.
@@ -101,6 +140,7 @@ struct ChainParams {
     s.u32(max_tx_bytes, "max_tx_bytes");
     s.u32(max_block_txs, "max_block_txs");
     s.u32(max_expiry_blocks, "max_expiry_blocks");
+    s.object(pod, "pod");
   }
   bool operator==(const ChainParams&) const = default;
 };

@@ -4,6 +4,8 @@
 //   'a' addr20 → Account      'd' addr20 → Delegate     'n' addr20(node key) → NodeRecord
 //   'v' addr20(device key) → DeviceRecord               'm' name → NameRecord
 //   'z' hash32 → Notarization 'l' log_id → AnchorLog    'g' → Globals
+//   Proof of Data (ledger/pod.h): 'e' epoch → EpochRecord   'x' receipt id → SettledReceipt
+//   'r' block hash → RecentBlock   'R' height → RecentBlock (the recent-hash window)
 // Thread-safety: plain values. Invariants: an Account's unbonding list and votes are bounded by
 // the codec caps; LockSchedule has cliff_ms <= end_ms.
 #pragma once
@@ -168,7 +170,8 @@ struct AnchorLog {
 };
 
 // Chain-wide accounting. Supply invariant: the sum of all accounts' owned coins + node stakes +
-// pod_pool + epoch_reward == kTotalSupply (tests/unit/ledger checks it).
+// pod_pool + epoch_reward == kTotalSupply (tests/unit/ledger checks it). epoch_reward is the sum
+// of the pools of the PoD epochs not yet paid out (ledger/pod.h).
 struct Globals {
   Amount pod_pool = 0;      // not yet emitted Proof-of-Data pool
   Amount epoch_reward = 0;  // emitted, awaiting distribution to relaying nodes

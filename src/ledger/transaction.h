@@ -170,6 +170,12 @@ struct PodReceipt {
   Signature receiver_signature{};
   template <typename S>
   void serde(S& s) {
+    serde_unsigned(s);
+    s.fixed(receiver_signature, "receiver_signature");
+  }
+  // Every field but the signature: what the receiver signs (ledger/pod.h).
+  template <typename S>
+  void serde_unsigned(S& s) {
     s.fixed(relayer, "relayer");
     s.fixed(receiver, "receiver");
     s.u64(epoch, "epoch");
@@ -179,7 +185,6 @@ struct PodReceipt {
     s.u64(bytes, "bytes");
     s.fixed(batch_root, "batch_root");
     s.fixed(chain_entropy, "chain_entropy");
-    s.fixed(receiver_signature, "receiver_signature");
   }
   bool operator==(const PodReceipt&) const = default;
 };

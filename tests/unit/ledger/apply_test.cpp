@@ -228,9 +228,5 @@ TEST_F(ApplyTest, DevicesNeedSponsorConsent) {
   EXPECT_EQ(rec->owner, addr_of(alice));
 }
 
-TEST_F(ApplyTest, PodSettleIsRejectedUntilEnabled) {
-  expect_reject(send(alice, PodSettle{}), Reject::kNotSupported);
-}
-
 }  // namespace
 }  // namespace imet::ledger
