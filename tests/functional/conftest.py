@@ -79,8 +79,10 @@ def imetd(tmp_path):
 
     def start(*args, passphrase=None, name="imetd"):
         args = list(args)
-        if "--http" not in args and "--config" not in args:
-            args += ["--http", f"127.0.0.1:{free_port()}"]  # never collide with a real node
+        if "--config" not in args:  # never collide with a real node or a system mosquitto
+            for flag in ("--http", "--mqtt", "--p2p"):
+                if flag not in args:
+                    args += [flag, f"127.0.0.1:{free_port()}"]
         env = {k: v for k, v in os.environ.items() if k != "IMET_PASSPHRASE"}
         env["IMET_HOME"] = str(tmp_path / "home")
         if passphrase is not None:
