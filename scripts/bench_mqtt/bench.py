@@ -456,7 +456,9 @@ def main():
     with open(json_out, "w") as f:
         json.dump({"brokers": [b.name for b in brokers], "results": raw}, f, indent=1)
     print("written: %s, %s" % (args.out, json_out), file=sys.stderr)
-    failed = any(r.get("error") for sc in results.values() for r in sc.values())
+    # Exit status 1 if any run failed, lost a message or did not hold every idle connection.
+    failed = any(r.get("error") or r.get("lost") or ("held" in r and r["held"] < r["gen"]["conns"])
+                 for sc in results.values() for r in sc.values())
     return 1 if failed else 0
 
 
