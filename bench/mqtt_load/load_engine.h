@@ -34,7 +34,7 @@ struct LoadConfig {
   uint64_t count = 0;          // total messages over all publishers; 0: run for duration_s
   double duration_s = 10;      // publishing time when count == 0
   double rate = 0;             // total messages/s; 0: as fast as the flow control allows
-  uint32_t window = 20'000;    // deliveries (message x subscriber) published, not yet received
+  uint32_t window = 5'000;     // deliveries (message x subscriber) published, not yet received
   uint32_t inflight = 256;     // QoS 1: unacknowledged PUBLISH per publisher (1..65535)
   uint32_t batch = 256;        // messages a publisher builds per write
   double drain_timeout_s = 5;  // wait this long without progress for the last messages
