@@ -1,5 +1,6 @@
 // Micro-benchmarks of the access-point message log and the group committer.
 //   msglog_encode_frame        encode + BLAKE2b leaf hash of one record into a buffer (no log)
+//   msglog_leaf_hash, msglog_node_hash   the two BLAKE2b costs inside every append
 //   msglog_append              MessageLog::append of a 64-byte-payload record, flushed by the log's
 //                              own 1 MiB buffer, segments sealed every 64 MiB (all costs included)
 //   msglog_append_sync/N       append N records then sync() (fdatasync): the durable-batch cost
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "crypto/merkle.h"
 #include "store/group_commit.h"
 #include "store/msglog/message_log.h"
 #include "store/rocks_store.h"
@@ -99,6 +101,27 @@ void msglog_encode_frame(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(msglog_encode_frame);
+
+// The two BLAKE2b costs inside append: the leaf hash of the benchmark record's body (134 bytes, two
+// 128-byte BLAKE2b blocks with the 0x00 prefix) and one Merkle node hash (65 bytes, one block).
+void msglog_leaf_hash(benchmark::State& state) {
+  const imet::util::Bytes body = imet::store::msglog::encode_body(RecordView::of(make_record(1)));
+  for (auto _ : state) {
+    auto h = imet::crypto::merkle_leaf_hash(body);
+    benchmark::DoNotOptimize(h);
+  }
+  state.counters["body_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(msglog_leaf_hash);
+
+void msglog_node_hash(benchmark::State& state) {
+  imet::crypto::Hash256 a{}, b{};
+  for (auto _ : state) {
+    a = imet::crypto::merkle_node_hash(a, b);
+    benchmark::DoNotOptimize(a);
+  }
+}
+BENCHMARK(msglog_node_hash);
 
 void msglog_append(benchmark::State& state) {
   TempDir dir;
