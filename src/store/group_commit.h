@@ -25,7 +25,9 @@
 // the committer thread, in submit order: keep them short (e.g. post to the connection's strand) and
 // do not call stop() from one. While a GroupCommitter runs, it is the message log's only writer:
 // nobody else may call the log's writer methods (readers are fine). The KvStore may be used by
-// others concurrently (KvStore is thread-safe).
+// others concurrently (KvStore is thread-safe). The KvStore and the log must outlive the
+// GroupCommitter. After a failed log write or sync the log refuses further writes (see
+// message_log.h), so every later commit with records fails until the node reopens the log.
 //
 // Invariants: commits are applied in submit order (FIFO), so records get their seqs in submit
 // order; every callback is called exactly once, with OK only if everything the commit asked for

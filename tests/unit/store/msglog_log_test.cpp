@@ -424,6 +424,49 @@ TEST(MessageLog, RecreatesASegmentWhoseCreationWasInterrupted) {
   EXPECT_EQ(*log->append(make_record(9)), 6u);
 }
 
+TEST(MessageLog, CrashBetweenSealAndNextSegmentResumesAfterTheSealedOne) {
+  TempDir dir;
+  {
+    auto log = open_ok(dir.path());
+    append_range(*log, 0, 5);
+    ASSERT_TRUE(log->roll().ok());
+  }
+  // As if the crash came after the index was written but before seg 6 was created; also leave a
+  // temporary file of an interrupted index write behind.
+  fs::remove(dir.sub(segment_file_name(6)));
+  std::ofstream(dir.sub(index_file_name(6) + ".tmp-123-456")) << "partial";
+  auto log = open_ok(dir.path());
+  EXPECT_EQ(log->next_seq(), 6u);
+  EXPECT_EQ(log->recovery().removed_leftovers, 1u);
+  EXPECT_FALSE(fs::exists(dir.sub(index_file_name(6) + ".tmp-123-456")));
+  auto segs = log->segments();
+  ASSERT_EQ(segs.size(), 2u);
+  EXPECT_TRUE(segs[0].sealed);
+  EXPECT_EQ(segs[0].root, expected_root(1, 5, 0));
+  EXPECT_FALSE(segs[1].sealed);
+  EXPECT_EQ(*log->append(make_record(5)), 6u);
+}
+
+TEST(MessageLog, UnsealedSegmentBeforeTheLastIsReported) {
+  TempDir dir;
+  Options o;
+  o.segment_max_records = 10;
+  {
+    auto log = open_ok(dir.path(), o);
+    append_range(*log, 0, 25);
+  }
+  fs::remove(dir.sub(index_file_name(11)));
+  auto log = open_ok(dir.path(), o);
+  auto segs = log->segments();
+  ASSERT_EQ(segs.size(), 3u);
+  EXPECT_TRUE(contains(segs[1].problem, "no index"));
+  EXPECT_EQ(segs[1].count, 10u);
+  EXPECT_EQ(log->recovery().damaged_segments, 1u);
+  EXPECT_EQ(log->next_seq(), 26u);
+  EXPECT_TRUE(log->read(5).ok());
+  EXPECT_EQ(log->read(15).status().code(), StatusCode::kCorruption);
+}
+
 TEST(MessageLog, OpenSegmentWithADamagedHeaderIsReportedNotGuessed) {
   TempDir dir;
   {
