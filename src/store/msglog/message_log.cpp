@@ -143,6 +143,10 @@ MessageLog::~MessageLog() {
 
 util::Result<std::unique_ptr<MessageLog>> MessageLog::open(const std::string& dir,
                                                            const Options& options) {
+  if (options.first_seq == 0) {
+    return util::invalid_argument("message log '" + dir +
+                                  "': Options::first_seq must be at least 1 (0 means no record)");
+  }
   IMET_TRY(util::ensure_dir(dir));
   auto lock = util::FileLock::acquire(dir + "/LOCK");
   if (!lock.ok()) return lock.status().with_context("message log '" + dir + "'");

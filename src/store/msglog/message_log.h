@@ -67,7 +67,7 @@ struct Options {
   size_t write_buffer_bytes = size_t{1} << 20;
   // Re-read every sealed segment at open and check its records against its index root.
   bool verify_sealed_on_open = false;
-  // The sequence number of the first record of a new, empty log.
+  // The sequence number of the first record of a new, empty log (>= 1; 0 means "no record").
   uint64_t first_seq = 1;
   // Time source for maintain() (age-based sealing and retention). nullptr: the system clock.
   const util::Clock* clock = nullptr;

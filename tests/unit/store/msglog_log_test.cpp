@@ -146,6 +146,19 @@ TEST(MessageLog, DestructorFlushesBufferedRecords) {
   EXPECT_EQ(log->next_seq(), 6u);
 }
 
+TEST(MessageLog, FirstSeqZeroIsRefused) {
+  TempDir dir;
+  Options o;
+  o.first_seq = 0;
+  auto log = MessageLog::open(dir.path(), o);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(contains(log.status().message(), "first_seq"));
+  o.first_seq = 1000;
+  auto ok = open_ok(dir.path(), o);
+  EXPECT_EQ(ok->next_seq(), 1000u);
+}
+
 TEST(MessageLog, SecondOpenOfTheSameDirectoryIsRefused) {
   TempDir dir;
   auto log = open_ok(dir.path());
