@@ -8,6 +8,7 @@
 #include "wallet/genesis_command.h"
 #include "wallet/key_commands.h"
 #include "wallet/keystore.h"
+#include "wallet/mqtt_passwd_command.h"
 #include "wallet/tx_commands.h"
 
 int main(int argc, char** argv) {
@@ -93,6 +94,40 @@ int main(int argc, char** argv) {
   bool offline = false;
   t_transfer->add_flag("--offline", offline, "sign only (submitting from imet is not built yet)");
 
+  imet::wallet::MqttPasswdOptions mpw;
+  imet::wallet::MqttTokenOptions mtok;
+  CLI::App* mqtt = app.add_subcommand("mqtt", "MQTT broker credentials");
+  mqtt->require_subcommand(1);
+  CLI::App* m_passwd = mqtt->add_subcommand(
+      "passwd", "manage a mosquitto-format password file (new passwords: Argon2id)");
+  m_passwd->add_flag("-c", mpw.create, "create a new file (replaces an existing one)");
+  m_passwd->add_flag("-b", mpw.batch, "batch mode: the password is the third argument");
+  m_passwd->add_flag("-D", mpw.remove, "delete USER");
+  m_passwd->add_flag("--check", mpw.check, "verify USER's password (exit 1 if wrong)");
+  m_passwd->add_option("--password-file", mpw.password_file,
+                       "read the password from the first line of FILE");
+  m_passwd->add_option("file", mpw.file, "password file")->required();
+  m_passwd->add_option("user", mpw.user, "username")->required();
+  m_passwd->add_option("password", mpw.password, "password (with -b only)");
+  CLI::App* m_token =
+      mqtt->add_subcommand("token", "print a device-key login token (username and password)");
+  m_token->add_option("--key", mtok.key_name, "name of the device key")->required();
+  m_token->add_option("--client-id", mtok.client_id, "MQTT client id it is for")->required();
+  m_token->add_option("--chain-id", mtok.chain_id, "chain id of the network")->required();
+  m_token->add_option("--ttl", mtok.ttl, "lifetime: 90s, 15m, 1h (default), 1d");
+  m_token->add_option("--keydir", ctx.key_dir, "key directory");
+  m_token->add_option("--passphrase-file", ctx.passphrase.file, "passphrase file");
+  m_token->add_flag("--json", ctx.json, "print JSON");
+  imet::wallet::MqttAclCheckOptions macl;
+  CLI::App* m_acl = mqtt->add_subcommand(
+      "acl-check", "what a mosquitto-format ACL file allows one client (prints allowed/denied)");
+  m_acl->add_option("acl_file", macl.acl_file, "ACL file")->required();
+  m_acl->add_option("--client-id", macl.client_id, "client id")->required();
+  m_acl->add_option("--username", macl.username, "username (omit for an anonymous client)");
+  m_acl->add_option("--publish", macl.publish, "may it publish to TOPIC?");
+  m_acl->add_option("--receive", macl.receive, "may it receive messages on TOPIC?");
+  m_acl->add_option("--subscribe", macl.subscribe, "may it subscribe to FILTER?");
+
   CLI11_PARSE(app, argc, argv);
 
   imet::util::Status st;
@@ -114,6 +149,12 @@ int main(int argc, char** argv) {
       return 1;
     }
     st = imet::wallet::tx_transfer_offline(ctx, xfer);
+  } else if (*m_passwd) {
+    st = imet::wallet::mqtt_passwd(mpw, std::cout);
+  } else if (*m_token) {
+    st = imet::wallet::mqtt_token(ctx, mtok, imet::util::SystemClock::instance());
+  } else if (*m_acl) {
+    st = imet::wallet::mqtt_acl_check(macl, std::cout, std::cerr);
   } else if (*g_new) {
     if (gen.dev) {
       if (gen.delegates.size() != 1) {
