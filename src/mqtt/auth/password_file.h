@@ -4,10 +4,10 @@
 //   $6$<b64 salt>$<b64 hash>          SHA-512(password || salt)      (mosquitto 1.x, -H sha512)
 //   $7$<iter>$<b64 salt>$<b64 hash>   PBKDF2-HMAC-SHA512, 64 bytes    (mosquitto 2.x default)
 //   $argon2id$v=19$m=..,t=..,p=..$..  Argon2id, libsodium crypto_pwhash_str (what IMET writes)
-// Cost of one check (measured on the dev machine, see docs/mqtt-auth.md): $6$ ~1 µs, $7$ with
-// mosquitto's 101 iterations ~0.1 ms, Argon2id with the INTERACTIVE parameters IMET writes ~50 ms
-// and 64 MiB of memory. Successful checks are not cached: the broker should bound how many
-// password checks run at once.
+// Cost of one check (docs/mqtt-auth.md has the measurement): $6$ microseconds, $7$ with
+// mosquitto's 101 iterations under a millisecond, Argon2id with the INTERACTIVE parameters IMET
+// writes ~800x a $7$ check (0.1-0.6 s) and 64 MiB of memory. Successful checks are not cached:
+// the broker should run checks off its I/O threads and bound how many run at once.
 //
 // Thread-safety: a PasswordFile is a value; const methods (find, check, serialize, save) may run
 // concurrently; mutation (set, remove) needs exclusive access.
