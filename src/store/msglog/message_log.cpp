@@ -301,8 +301,8 @@ util::Status MessageLog::recover() {
       found[*i].second = true;
     } else if (name.rfind("seg-", 0) == 0 && name.find(".idx.tmp-") != std::string::npos) {
       // A seal cut short inside util::write_file_new; the segment is still unsealed.
-      fs::remove(it->path(), ec);
-      ++recovery_.removed_leftovers;
+      std::error_code remove_error;
+      if (fs::remove(it->path(), remove_error)) ++recovery_.removed_leftovers;
     }
   }
   if (ec)
