@@ -159,8 +159,9 @@ AuthDecision Authenticator::authenticate(std::string_view client_id,
 }
 
 bool Authenticator::can_publish(const ClientIdentity& who, std::string_view topic) const {
-  // mosquitto refuses client publishes to $SYS whatever the ACL says; so does IMET.
-  if (topic == "$SYS" || topic.starts_with("$SYS/")) return false;
+  // mosquitto refuses client publishes to $SYS and to $share whatever the ACL says; so does IMET
+  // ("$share/..." names a shared subscription, never a topic anyone should publish to).
+  if (topic == "$SYS" || topic.starts_with("$SYS/") || topic.starts_with("$share")) return false;
   auto snap = snapshot();
   return !snap->acl || snap->acl->can_publish(who, topic);
 }

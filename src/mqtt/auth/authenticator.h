@@ -11,8 +11,8 @@
 //    password file, unknown user, no or wrong password) is refused: unlike mosquitto with
 //    allow_anonymous and no password_file, IMET never accepts an unverified username.
 // Authorization: without an ACL file every authenticated client may publish, subscribe and
-// receive everything (except publishing to "$SYS/…", which no client may do, as in mosquitto);
-// with one, acl.h decides.
+// receive everything; with one, acl.h decides. Either way no client may publish to "$SYS/…" or
+// "$share…" (as in mosquitto).
 //
 // Thread-safety: all methods may be called concurrently from any thread. Checks take an
 // immutable snapshot (password file, ACL) under a short mutex; reload() builds a new snapshot

@@ -246,7 +246,7 @@ TEST_F(AuthenticatorTest, AuthorizationWithAcl) {
   EXPECT_FALSE(a->can_publish(alice, "$SYS/broker/x"));
 }
 
-TEST_F(AuthenticatorTest, WithoutAclEverythingButSysPublishIsAllowed) {
+TEST_F(AuthenticatorTest, WithoutAclEverythingButSysAndSharePublishIsAllowed) {
   AuthConfig c;
   c.password_file = path("passwd");
   auto a = make(c);
@@ -258,6 +258,8 @@ TEST_F(AuthenticatorTest, WithoutAclEverythingButSysPublishIsAllowed) {
   EXPECT_FALSE(a->can_publish(bob, "$SYS/broker/uptime"));
   EXPECT_FALSE(a->can_publish(bob, "$SYS"));
   EXPECT_TRUE(a->can_publish(bob, "$SYSTEM/x"));
+  EXPECT_FALSE(a->can_publish(bob, "$share/g/t"));
+  EXPECT_TRUE(a->can_publish(bob, "$other/x"));
 }
 
 TEST_F(AuthenticatorTest, ReloadSwapsFilesAndKeepsOldOnError) {
