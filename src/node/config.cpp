@@ -120,6 +120,50 @@ class Reader {
   std::set<std::string> known_tables_;
 };
 
+util::Status optional_host_port(Reader& r, const toml::table& t, const std::string& prefix,
+                                const char* key, std::optional<HostPort>& out) {
+  HostPort hp;
+  IMET_TRY(r.host_port(t, prefix, key, hp));
+  if (t.get(key) != nullptr) out = hp;
+  return {};
+}
+
+// [mqtt] TLS and WebSocket listeners: tls_listen, ws_listen, wss_listen, ws_path, tls_*.
+util::Status read_mqtt_transports(Reader& r, const toml::table& t, NodeConfig& c) {
+  const std::string p = "mqtt.";
+  IMET_TRY(optional_host_port(r, t, p, "tls_listen", c.mqtt_tls_listen));
+  IMET_TRY(optional_host_port(r, t, p, "ws_listen", c.mqtt_ws_listen));
+  IMET_TRY(optional_host_port(r, t, p, "wss_listen", c.mqtt_wss_listen));
+  IMET_TRY(r.string(t, p, "ws_path", c.mqtt_ws_path));
+  const std::string& path = c.mqtt_ws_path;
+  if (path.empty() || path.front() != '/' || path.find_first_of("?# \t\r\n") != std::string::npos) {
+    return r.error("mqtt.ws_path", "must be a URL path starting with '/' (for example \"/mqtt\")",
+                   t.get("ws_path"));
+  }
+  IMET_TRY(r.string(t, p, "tls_cert_file", c.mqtt_tls.cert_file));
+  IMET_TRY(r.string(t, p, "tls_key_file", c.mqtt_tls.key_file));
+  IMET_TRY(r.string(t, p, "tls_ca_file", c.mqtt_tls.ca_file));
+  IMET_TRY(r.boolean(t, p, "tls_require_client_cert", c.mqtt_tls.require_client_cert));
+  const toml::node* tls_listener =
+      t.get("tls_listen") != nullptr ? t.get("tls_listen") : t.get("wss_listen");
+  if (tls_listener != nullptr) {
+    if (c.mqtt_tls.cert_file.empty()) {
+      return r.error("mqtt.tls_cert_file", "must be set when mqtt.tls_listen or mqtt.wss_listen is",
+                     tls_listener);
+    }
+    if (c.mqtt_tls.key_file.empty()) {
+      return r.error("mqtt.tls_key_file", "must be set when mqtt.tls_listen or mqtt.wss_listen is",
+                     tls_listener);
+    }
+  }
+  if (c.mqtt_tls.require_client_cert && c.mqtt_tls.ca_file.empty()) {
+    return r.error("mqtt.tls_require_client_cert",
+                   "needs mqtt.tls_ca_file (the CA that signs client certificates)",
+                   t.get("tls_require_client_cert"));
+  }
+  return {};
+}
+
 util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
   const std::string p = "mqtt.";
   mqtt::broker::BrokerConfig& b = c.broker;
@@ -151,6 +195,7 @@ util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
   IMET_TRY(r.integer(t, p, "sys_interval", sys_interval, 0, 86400));
   b.sys_interval = std::chrono::seconds(sys_interval);
   IMET_TRY(r.integer(t, p, "default_tier", b.default_tier, 1, 3));
+  IMET_TRY(read_mqtt_transports(r, t, c));
   return {};
 }
 
@@ -251,6 +296,28 @@ util::Status NodeConfig::validate() const {
   if (mqtt == http || http == p2p) {
     return util::invalid_argument("http listens on the same address as another service: " +
                                   http.to_string());
+  }
+  // The MQTT TLS and WebSocket listeners share no address with each other or another service.
+  const std::pair<const char*, const std::optional<HostPort>*> extra[] = {
+      {"mqtt.tls_listen", &mqtt_tls_listen},
+      {"mqtt.ws_listen", &mqtt_ws_listen},
+      {"mqtt.wss_listen", &mqtt_wss_listen}};
+  for (size_t i = 0; i < std::size(extra); ++i) {
+    if (!*extra[i].second) continue;
+    const HostPort& a = **extra[i].second;
+    for (const HostPort* other : {&mqtt, &http, &p2p}) {
+      if (a == *other) {
+        return util::invalid_argument(
+            std::string(extra[i].first) +
+            " listens on the same address as another service: " + a.to_string());
+      }
+    }
+    for (size_t j = i + 1; j < std::size(extra); ++j) {
+      if (*extra[j].second && a == **extra[j].second) {
+        return util::invalid_argument(std::string(extra[i].first) + " and " + extra[j].first +
+                                      " listen on the same address " + a.to_string());
+      }
+    }
   }
   return {};
 }

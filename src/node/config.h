@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "mqtt/broker/config.h"
+#include "mqtt/net/tls_options.h"
 #include "util/log.h"
 #include "util/result.h"
 
@@ -47,6 +48,18 @@ struct NodeConfig {
   std::optional<bool> mqtt_allow_anonymous;
   std::string mqtt_password_file;
   std::string mqtt_acl_file;
+  // Durability: group-commit window and the access-point message log (docs/mqtt.md).
+  uint32_t mqtt_commit_window_us = 1000;
+  uint64_t msglog_segment_bytes = uint64_t{64} << 20;
+  uint64_t msglog_retention_bytes = uint64_t{10} << 30;
+  uint32_t msglog_retention_hours = 24 * 7;
+  // [mqtt] TLS and WebSocket listeners (docs/mqtt-transports.md); unset = not served. TLS and WSS
+  // use mqtt_tls (tls_cert_file, tls_key_file, tls_ca_file, tls_require_client_cert).
+  std::optional<HostPort> mqtt_tls_listen;
+  std::optional<HostPort> mqtt_ws_listen;
+  std::optional<HostPort> mqtt_wss_listen;
+  std::string mqtt_ws_path = "/mqtt";
+  mqtt::net::TlsOptions mqtt_tls;
 
   // Resolves defaults that depend on other settings (data dir, log file).
   void finalize();

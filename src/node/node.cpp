@@ -101,7 +101,21 @@ util::Status Node::start_mqtt() {
   mqtt::broker::BrokerConfig bc = cfg.broker;
   bc.version = "imetd " IMET_VERSION;
   ctx_->mqtt_access = std::make_unique<mqtt::broker::AllowAll>();
+  // The access-point message log and the group committer for the broker's durable state.
+  store::msglog::Options lo;
+  lo.segment_max_bytes = cfg.msglog_segment_bytes;
+  lo.retention_bytes = cfg.msglog_retention_bytes;
+  lo.retention_age = std::chrono::hours(cfg.msglog_retention_hours);
+  auto msglog = store::msglog::MessageLog::open(ctx_->data_dir->path() + "/msglog", lo);
+  if (!msglog.ok()) return msglog.status().with_context("cannot open the message log");
+  ctx_->msglog = std::move(msglog).value();
+  store::GroupCommitter::Options go;
+  go.window = std::chrono::microseconds(cfg.mqtt_commit_window_us);
+  ctx_->mqtt_persist =
+      std::make_unique<mqtt::broker::Persistence>(*ctx_->db, ctx_->msglog.get(), go);
   ctx_->broker = std::make_unique<mqtt::broker::Broker>(std::move(bc), ctx_->clock);
+  ctx_->broker->set_persistence(ctx_->mqtt_persist.get());
+  IMET_TRY(ctx_->broker->restore());
   ctx_->broker->start(ctx_->io);
   ctx_->mqtt =
       std::make_unique<mqtt::broker::MqttServer>(ctx_->io, *ctx_->broker, *ctx_->mqtt_access);
@@ -109,6 +123,29 @@ util::Status Node::start_mqtt() {
   if (!port.ok()) return port.status();
   log::info("MQTT broker listening",
             {{"address", cfg.mqtt.host + ":" + std::to_string(*port)}, {"transport", "tcp"}});
+  // TLS and WebSocket listeners ([mqtt] tls_listen, ws_listen, wss_listen).
+  auto serving = [](const HostPort& at, const char* transport, uint16_t bound) {
+    log::info("MQTT broker listening",
+              {{"address", at.host + ":" + std::to_string(bound)}, {"transport", transport}});
+  };
+  if (cfg.mqtt_tls_listen) {
+    auto p =
+        ctx_->mqtt->listen_tls(cfg.mqtt_tls_listen->host, cfg.mqtt_tls_listen->port, cfg.mqtt_tls);
+    if (!p.ok()) return p.status().with_context("[mqtt] tls_listen");
+    serving(*cfg.mqtt_tls_listen, "tls", *p);
+  }
+  if (cfg.mqtt_ws_listen) {
+    auto p = ctx_->mqtt->listen_ws(cfg.mqtt_ws_listen->host, cfg.mqtt_ws_listen->port,
+                                   cfg.mqtt_ws_path, std::nullopt);
+    if (!p.ok()) return p.status().with_context("[mqtt] ws_listen");
+    serving(*cfg.mqtt_ws_listen, "ws", *p);
+  }
+  if (cfg.mqtt_wss_listen) {
+    auto p = ctx_->mqtt->listen_ws(cfg.mqtt_wss_listen->host, cfg.mqtt_wss_listen->port,
+                                   cfg.mqtt_ws_path, cfg.mqtt_tls);
+    if (!p.ok()) return p.status().with_context("[mqtt] wss_listen");
+    serving(*cfg.mqtt_wss_listen, "wss", *p);
+  }
   return {};
 }
 
@@ -235,7 +272,10 @@ void Node::stop() {
   signals_.reset();
   ctx_->block_timer.reset();  // the I/O threads are joined: no handler is running
   ctx_->mqtt.reset();
+  if (ctx_->mqtt_persist) ctx_->mqtt_persist->stop();  // drains: every accepted commit lands
   ctx_->broker.reset();
+  ctx_->mqtt_persist.reset();
+  ctx_->msglog.reset();
   ctx_->mqtt_access.reset();
   ctx_->http.reset();
   if (ctx_->chain) {

@@ -19,11 +19,13 @@
 #include "crypto/ed25519.h"
 #include "mqtt/broker/access.h"
 #include "mqtt/broker/broker.h"
+#include "mqtt/broker/persistence.h"
 #include "mqtt/broker/server.h"
 #include "node/chain.h"
 #include "node/config.h"
 #include "node/data_dir.h"
 #include "store/kv_store.h"
+#include "store/msglog/message_log.h"
 #include "util/clock.h"
 
 namespace imet::node {
@@ -40,6 +42,8 @@ struct NodeContext {
   std::shared_ptr<api::HttpServer> http;                 // step 8: the JSON API
   util::SystemClock clock;
   std::unique_ptr<mqtt::broker::AccessControl> mqtt_access;  // step 9: the MQTT broker
+  std::unique_ptr<store::msglog::MessageLog> msglog;
+  std::unique_ptr<mqtt::broker::Persistence> mqtt_persist;
   std::unique_ptr<mqtt::broker::Broker> broker;
   std::unique_ptr<mqtt::broker::MqttServer> mqtt;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;

@@ -97,11 +97,17 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
       }
     }
     if (!out.session) {
-      out.session = std::make_shared<Session>(client_id, config_, stats_, clock_);
+      out.session = std::make_shared<Session>(client_id, config_, stats_, clock_, persist_);
       sessions_.emplace(client_id, out.session);
     }
     offline_.erase(out.session.get());
+    const bool was_persistent = out.session->persistent();
     out.session->set_expiry_interval(expiry_interval);
+    if (persist_ && expiry_interval > 0) {
+      persist_session_locked(*out.session, 0);
+    } else if (persist_ && was_persistent) {
+      forget_session_locked(client_id);
+    }
   }
   on_opened(out.session_present);
   out.session->attach(std::move(sink), link);
@@ -109,7 +115,42 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
   return out;
 }
 
+void Broker::persist_session_locked(const Session& s, int64_t disconnected_at_ms) {
+  store::WriteBatch b;
+  Persistence::put_session(b, s.client_id(), s.expiry_interval(), disconnected_at_ms);
+  persist_->submit(std::move(b), {}, false, nullptr);
+}
+
+void Broker::forget_session_locked(const std::string& client_id) {
+  store::WriteBatch b;
+  persist_->del_session(b, client_id);
+  persist_->submit(std::move(b), {}, false, nullptr);
+}
+
+util::Status Broker::restore() {
+  if (persist_ == nullptr) return {};
+  IMET_ASSIGN_OR_RETURN(LoadedState loaded, persist_->load());
+  std::lock_guard lock(mu_);
+  next_qid_ = loaded.max_qid + 1;
+  for (const MessagePtr& m : loaded.retained)
+    retained_.set(m->topic, m);
+  for (const StoredSession& st : loaded.sessions) {
+    auto s = std::make_shared<Session>(st.client_id, config_, stats_, clock_, persist_);
+    s->restore(st);
+    for (const auto& [filter, opts] : st.subscriptions) {
+      subs_.insert(filter, s.get(), opts);
+      s->subscriptions()[filter] = opts;
+    }
+    offline_.insert(s.get());
+    sessions_.emplace(st.client_id, std::move(s));
+  }
+  util::log::info("mqtt state restored",
+                  {{"sessions", loaded.sessions.size()}, {"retained", loaded.retained.size()}});
+  return {};
+}
+
 void Broker::remove_session_locked(const std::shared_ptr<Session>& session) {
+  if (persist_ && session->persistent()) forget_session_locked(session->client_id());
   for (const auto& [filter, opts] : session->subscriptions())
     subs_.erase(filter, session.get());
   session->subscriptions().clear();
@@ -132,6 +173,7 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
         remove_session_locked(session);
       } else {
         offline_.insert(session.get());
+        if (persist_) persist_session_locked(*session, clock_.now_unix_ms());
       }
     }
     if (will) {
@@ -186,69 +228,110 @@ std::optional<uint8_t> Broker::tier_for(std::string_view topic, const Properties
   return config_.default_tier;
 }
 
-void Broker::publish(const MessagePtr& message) {
-  if (message->retain && config_.retain_available) {
-    std::lock_guard lock(mu_);
-    if (message->payload.size() == 0) {
-      retained_.erase(message->topic);
-    } else {
-      retained_.set(message->topic, message);
-    }
-  }
-  route(message);
-}
-
-void Broker::route(const MessagePtr& message) {
-  // Collected under the lock, delivered after it: a slow sink never blocks other publishers.
-  struct Out {
-    std::shared_ptr<Session> session;
-    Delivery delivery;
-  };
-  thread_local std::vector<Target> targets;
+void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
+                     std::function<void(util::Status)> done) {
   thread_local std::vector<Out> outs;
-  targets.clear();
   outs.clear();
+  const bool durable = persist_ != nullptr && message->qos > 0;
   {
     std::lock_guard lock(mu_);
-    subs_.match(
-        message->topic,
-        [&](Session* const& s, const SubOptions& o, const auto&) {
-          if (o.no_local && s->client_id() == message->origin_client) return;
-          targets.push_back(Target{s, &o});
-        },
-        [&](auto& group) {
-          const auto* m = group.next_member(
-              [&](const auto& member) { return offline_.count(member.key) == 0; });
-          if (m == nullptr) m = group.next_member();
-          if (m == nullptr) return;
-          Delivery d;
-          d.qos = std::min(message->qos, m->value.qos);
-          d.retain = m->value.retain_as_published && message->retain;
-          if (m->value.subscription_id != 0) d.sub_ids.push_back(m->value.subscription_id);
-          d.shared_group.reserve(group.name().size() + 16);
-          d.shared_group.append("$share/").append(group.name()).append("/");
-          d.shared_group.append(group.filter().str());
-          outs.push_back(Out{m->key->shared_from_this(), std::move(d)});
-        });
-    if (targets.size() > 1) {
-      std::sort(targets.begin(), targets.end(),
-                [](const Target& a, const Target& b) { return a.session < b.session; });
-    }
-    for (size_t i = 0; i < targets.size();) {
-      Session* s = targets[i].session;
-      Delivery d;
-      for (; i < targets.size() && targets[i].session == s; ++i) {
-        const SubOptions& o = *targets[i].options;
-        d.qos = std::max(d.qos, std::min(message->qos, o.qos));
-        d.retain = d.retain || (o.retain_as_published && message->retain);
-        if (o.subscription_id != 0) d.sub_ids.push_back(o.subscription_id);
+    if (message->retain && config_.retain_available) {
+      if (message->payload.size() == 0) {
+        retained_.erase(message->topic);
+        if (persist_) Persistence::del_retained(extra, message->topic);
+      } else {
+        retained_.set(message->topic, message);
+        if (persist_) Persistence::put_retained(extra, *message);
       }
-      outs.push_back(Out{s->shared_from_this(), std::move(d)});
     }
+    collect_locked(message, outs, persist_ ? &extra : nullptr);
   }
-  for (Out& o : outs)
-    o.session->deliver(message, std::move(o.delivery));
-  outs.clear();
+  if (persist_ == nullptr) {
+    for (Out& o : outs)
+      o.session->deliver(message, std::move(o.delivery), o.qid);
+    outs.clear();
+    if (done) done({});
+    return;
+  }
+  std::vector<store::msglog::Record> records;
+  if (persist_->logging() && !message->topic.starts_with("$SYS/")) {
+    records.push_back(Persistence::log_record(*message));
+  }
+  if (!durable) {
+    // QoS 0: delivered now; logged (and any retained change written) without waiting for a sync.
+    for (Out& o : outs)
+      o.session->deliver(message, std::move(o.delivery), o.qid);
+    outs.clear();
+    if (!records.empty() || extra.size() > 0) {
+      persist_->submit(std::move(extra), std::move(records), false, nullptr);
+    }
+    if (done) done({});
+    return;
+  }
+  persist_->submit(
+      std::move(extra), std::move(records), true,
+      [message, targets = std::move(outs), done = std::move(done)](util::Status status) mutable {
+        if (status.ok()) {
+          for (Out& o : targets)
+            o.session->deliver(message, std::move(o.delivery), o.qid);
+        } else {
+          util::log::error("mqtt message not stored; not acknowledged",
+                           {{"topic", message->topic}, {"error", status.message()}});
+        }
+        if (done) done(status);
+      });
+  outs = {};
+}
+
+void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,
+                            store::WriteBatch* batch) {
+  thread_local std::vector<Target> targets;
+  targets.clear();
+  subs_.match(
+      message->topic,
+      [&](Session* const& s, const SubOptions& o, const auto&) {
+        if (o.no_local && s->client_id() == message->origin_client) return;
+        targets.push_back(Target{s, &o});
+      },
+      [&](auto& group) {
+        const auto* m =
+            group.next_member([&](const auto& member) { return offline_.count(member.key) == 0; });
+        if (m == nullptr) m = group.next_member();
+        if (m == nullptr) return;
+        Delivery d;
+        d.qos = std::min(message->qos, m->value.qos);
+        d.retain = m->value.retain_as_published && message->retain;
+        if (m->value.subscription_id != 0) d.sub_ids.push_back(m->value.subscription_id);
+        d.shared_group.reserve(group.name().size() + 16);
+        d.shared_group.append("$share/").append(group.name()).append("/");
+        d.shared_group.append(group.filter().str());
+        outs.push_back(Out{m->key->shared_from_this(), std::move(d)});
+      });
+  if (targets.size() > 1) {
+    std::sort(targets.begin(), targets.end(),
+              [](const Target& a, const Target& b) { return a.session < b.session; });
+  }
+  for (size_t i = 0; i < targets.size();) {
+    Session* s = targets[i].session;
+    Delivery d;
+    for (; i < targets.size() && targets[i].session == s; ++i) {
+      const SubOptions& o = *targets[i].options;
+      d.qos = std::max(d.qos, std::min(message->qos, o.qos));
+      d.retain = d.retain || (o.retain_as_published && message->retain);
+      if (o.subscription_id != 0) d.sub_ids.push_back(o.subscription_id);
+    }
+    outs.push_back(Out{s->shared_from_this(), std::move(d)});
+  }
+  if (batch == nullptr) return;
+  for (Out& o : outs) {
+    if (o.delivery.qos == 0 || !o.session->persistent()) continue;
+    o.qid = next_qid_++;
+    StoredDelivery sd;
+    sd.qid = o.qid;
+    sd.message = message;
+    sd.delivery = o.delivery;
+    Persistence::put_delivery(*batch, o.session->client_id(), sd);
+  }
 }
 
 std::vector<ReasonCode> Broker::subscribe(Session& session, const std::vector<Subscription>& subs,
@@ -276,6 +359,11 @@ std::vector<ReasonCode> Broker::subscribe(Session& session, const std::vector<Su
     o.subscription_id = subscription_id;
     const auto change = subs_.insert(sub.topic_filter, &session, o);
     session.subscriptions()[sub.topic_filter] = o;
+    if (persist_ && session.persistent()) {
+      store::WriteBatch b;
+      Persistence::put_subscription(b, session.client_id(), sub.topic_filter, o);
+      persist_->submit(std::move(b), {}, false, nullptr);
+    }
     codes.push_back(static_cast<ReasonCode>(o.qos));
     const bool is_new = change == decltype(subs_)::Change::kAdded;
     const bool send_retained =
@@ -300,6 +388,11 @@ std::vector<ReasonCode> Broker::unsubscribe(Session& session,
   for (const std::string& f : filters) {
     const bool had = session.subscriptions().erase(f) > 0;
     if (had) subs_.erase(f, &session);
+    if (had && persist_ && session.persistent()) {
+      store::WriteBatch b;
+      Persistence::del_subscription(b, session.client_id(), f);
+      persist_->submit(std::move(b), {}, false, nullptr);
+    }
     codes.push_back(had ? ReasonCode::kSuccess : ReasonCode::kNoSubscriptionExisted);
   }
   return codes;

@@ -29,6 +29,7 @@
 
 #include "mqtt/broker/config.h"
 #include "mqtt/broker/message.h"
+#include "mqtt/broker/persistence.h"
 #include "mqtt/broker/session.h"
 #include "mqtt/broker/stats.h"
 #include "mqtt/codec/packet.h"
@@ -48,6 +49,11 @@ class Broker {
   const BrokerConfig& config() const { return config_; }
   BrokerStats& stats() { return stats_; }
   const util::Clock& clock() const { return clock_; }
+
+  // Durability (optional; set before start()). restore() loads the sessions, subscriptions,
+  // queued messages and retained messages stored by a previous run.
+  void set_persistence(Persistence* persist) { persist_ = persist; }
+  util::Status restore();
 
   // Starts the housekeeping timer on `io`; stop() cancels it.
   void start(boost::asio::io_context& io);
@@ -78,7 +84,12 @@ class Broker {
                      MessagePtr will, uint32_t will_delay);
 
   // Routes an accepted message to every matching subscription and updates the retained store.
-  void publish(const MessagePtr& message);
+  // With persistence, the message goes to the message log, and for QoS 1/2 the retained update,
+  // the copies for persistent sessions and `extra` are made durable (group commit) before the
+  // message is delivered and `done` runs (on the committer thread). Without, `done` runs at once.
+  void publish(const MessagePtr& message, store::WriteBatch extra = {},
+               std::function<void(util::Status)> done = nullptr);
+  Persistence* persistence() const { return persist_; }
 
   // SUBSCRIBE: for each subscription a reason code (granted QoS or failure). Retained messages to
   // send after the SUBACK are appended to `retained_out`.
@@ -111,7 +122,15 @@ class Broker {
   };
 
   void remove_session_locked(const std::shared_ptr<Session>& session);
-  void route(const MessagePtr& message);
+  struct Out {
+    std::shared_ptr<Session> session;
+    Delivery delivery;
+    uint64_t qid = 0;
+  };
+  // Matches subscriptions (mu_ held); adds the stored copies for persistent sessions to `batch`.
+  void collect_locked(const MessagePtr& message, std::vector<Out>& outs, store::WriteBatch* batch);
+  void persist_session_locked(const Session& s, int64_t disconnected_at_ms);
+  void forget_session_locked(const std::string& client_id);
   void redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked);
   void publish_sys();
   void arm_timer();
@@ -128,6 +147,8 @@ class Broker {
   RetainedIndex<MessagePtr> retained_;
   std::unordered_map<std::string, PendingWill> wills_;  // client id -> delayed will
   int64_t next_sys_ms_ = 0;
+  Persistence* persist_ = nullptr;
+  uint64_t next_qid_ = 1;  // mu_
 
   std::mutex conn_mu_;
   size_t connections_ = 0;

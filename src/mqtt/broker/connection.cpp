@@ -396,14 +396,44 @@ void Connection::handle_publish(Publish& p) {
   m->properties.topic_alias.reset();
   m->properties.message_expiry_interval.reset();
   m->properties.subscription_identifiers.clear();
-  broker_.publish(m);
-  if (p.qos == 2) ++incoming_unacked_;
-  ack_publish(p.qos, p.packet_id, ReasonCode::kSuccess);
+  if (p.qos == 0) {
+    broker_.publish(m);
+    return;
+  }
+  // QoS 1/2: acknowledged once durable (PUBACK / PUBREC from the commit callback).
+  ++incoming_unacked_;
+  store::WriteBatch extra;
+  if (p.qos == 2 && broker_.persistence() != nullptr && session_->persistent()) {
+    Persistence::put_incoming(extra, client_.client_id, p.packet_id);
+  }
+  const uint8_t qos = p.qos;
+  const uint16_t id = p.packet_id;
+  broker_.publish(m, std::move(extra), [self = shared_from_this(), qos, id](util::Status st) {
+    asio::post(self->transport_->executor(), [self, qos, id, ok = st.ok()] {
+      if (self->finished_) return;
+      if (qos == 1 && self->incoming_unacked_ > 0) --self->incoming_unacked_;
+      if (!ok) {
+        if (qos == 2) self->session_->release_incoming_qos2(id);
+        if (self->version_ == Version::kV5) {
+          self->ack_publish(qos, id, ReasonCode::kUnspecifiedError);
+        } else {
+          self->close(ReasonCode::kUnspecifiedError, "message could not be stored");
+        }
+        return;
+      }
+      self->ack_publish(qos, id, ReasonCode::kSuccess);
+    });
+  });
 }
 
 void Connection::handle_pubrel(const Pubrel& r) {
   if (session_->release_incoming_qos2(r.packet_id)) {
     if (incoming_unacked_ > 0) --incoming_unacked_;
+    if (broker_.persistence() != nullptr && session_->persistent()) {
+      store::WriteBatch b;
+      Persistence::del_incoming(b, client_.client_id, r.packet_id);
+      broker_.persistence()->submit(std::move(b), {}, false, nullptr);
+    }
     send_packet(Pubcomp{r.packet_id, ReasonCode::kSuccess, {}});
   } else {
     send_packet(Pubcomp{r.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
@@ -583,6 +613,7 @@ void Connection::finish() {
   }
   will_.reset();
   broker_.release(client_.ip);
+  broker_.stats().sockets_open.fetch_sub(1);
 }
 
 void Connection::arm_timer(milliseconds after) {

@@ -5,6 +5,8 @@
 
 #include "mqtt/broker/connection.h"
 #include "mqtt/net/tcp_transport.h"
+#include "mqtt/net/tls_transport.h"
+#include "mqtt/net/ws_transport.h"
 #include "util/log.h"
 
 namespace imet::mqtt::broker {
@@ -13,8 +15,9 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct MqttServer::Listener {
-  explicit Listener(asio::io_context& io) : acceptor(io) {}
+  Listener(asio::io_context& io, MakeTransport m) : acceptor(io), make(std::move(m)) {}
   tcp::acceptor acceptor;
+  MakeTransport make;  // wraps an accepted socket in the listener's transport
   bool stopped = false;
 };
 
@@ -26,18 +29,61 @@ MqttServer::~MqttServer() {
 }
 
 util::Result<uint16_t> MqttServer::listen_tcp(const std::string& host, uint16_t port) {
+  return listen(host, port, "MQTT", [](tcp::socket socket) -> std::unique_ptr<net::Transport> {
+    return std::make_unique<net::TcpTransport>(std::move(socket));
+  });
+}
+
+util::Result<std::shared_ptr<asio::ssl::context>> MqttServer::tls_context(
+    const net::TlsOptions& tls) {
+  if (tls_context_) {
+    if (!(tls == tls_options_)) {
+      return util::invalid_argument("all MQTT TLS listeners share one certificate configuration");
+    }
+    return tls_context_;
+  }
+  IMET_ASSIGN_OR_RETURN(tls_context_, net::make_server_tls_context(tls));
+  tls_options_ = tls;
+  return tls_context_;
+}
+
+util::Result<uint16_t> MqttServer::listen_tls(const std::string& host, uint16_t port,
+                                              const net::TlsOptions& tls) {
+  IMET_ASSIGN_OR_RETURN(auto ctx, tls_context(tls));
+  return listen(host, port, "MQTT over TLS",
+                [ctx](tcp::socket socket) -> std::unique_ptr<net::Transport> {
+                  return std::make_unique<net::TlsTransport>(std::move(socket), ctx);
+                });
+}
+
+util::Result<uint16_t> MqttServer::listen_ws(const std::string& host, uint16_t port,
+                                             const std::string& path,
+                                             const std::optional<net::TlsOptions>& tls) {
+  if (!tls) {
+    return listen(host, port, "MQTT over WebSocket", [path](tcp::socket socket) {
+      return net::make_ws_transport(std::move(socket), path);
+    });
+  }
+  IMET_ASSIGN_OR_RETURN(auto ctx, tls_context(*tls));
+  return listen(host, port, "MQTT over secure WebSocket", [path, ctx](tcp::socket socket) {
+    return net::make_wss_transport(std::move(socket), ctx, path);
+  });
+}
+
+util::Result<uint16_t> MqttServer::listen(const std::string& host, uint16_t port, const char* what,
+                                          MakeTransport make) {
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
   if (ec) return util::invalid_argument("mqtt listen address '" + host + "' is not an IP address");
-  auto l = std::make_shared<Listener>(io_);
+  auto l = std::make_shared<Listener>(io_, std::move(make));
   const tcp::endpoint ep(addr, port);
   l->acceptor.open(ep.protocol(), ec);
   if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) l->acceptor.bind(ep, ec);
   if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return util::unavailable("cannot listen for MQTT on " + host + ":" + std::to_string(port) +
-                             ": " + ec.message());
+    return util::unavailable("cannot listen for " + std::string(what) + " on " + host + ":" +
+                             std::to_string(port) + ": " + ec.message());
   }
   const uint16_t bound = l->acceptor.local_endpoint().port();
   listeners_.push_back(l);
@@ -57,7 +103,7 @@ void MqttServer::accept(const std::shared_ptr<Listener>& l) {
           t->async_wait([this, l, t](const boost::system::error_code&) { accept(l); });
           return;
         }
-        auto transport = std::make_unique<net::TcpTransport>(std::move(socket));
+        auto transport = l->make(std::move(socket));
         if (!broker_.admit(transport->remote_ip())) {
           transport->close();
         } else {

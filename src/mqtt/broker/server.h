@@ -1,5 +1,5 @@
-// MqttServer: the broker's listeners. Accepts sockets (TCP now; TLS and WebSocket listeners are
-// added here as transports), applies connection admission (Broker::admit), and starts a
+// MqttServer: the broker's listeners. Accepts sockets (TCP, TLS, WebSocket and WebSocket over TLS,
+// each through its mqtt/net transport), applies connection admission (Broker::admit), and starts a
 // Connection on a fresh strand for each.
 // Thread-safety: listen_* and stop() are called from the owner's thread before/after the
 // io_context runs; accept handlers run on the io_context.
@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,13 @@
 
 #include "mqtt/broker/access.h"
 #include "mqtt/broker/broker.h"
+#include "mqtt/net/tls_options.h"
+#include "mqtt/net/transport.h"
 #include "util/result.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace imet::mqtt::broker {
 
@@ -27,16 +35,30 @@ class MqttServer {
 
   // Listens on host:port (port 0 = any free port); returns the bound port.
   util::Result<uint16_t> listen_tcp(const std::string& host, uint16_t port);
+  // MQTT over TLS. The TLS context is built from `tls` by the first TLS or WSS listener and shared
+  // by all; bad files are an error naming the option and the file (net::make_server_tls_context).
+  util::Result<uint16_t> listen_tls(const std::string& host, uint16_t port,
+                                    const net::TlsOptions& tls);
+  // MQTT over WebSocket on `path` (subprotocol "mqtt"); with `tls`, over TLS (wss).
+  util::Result<uint16_t> listen_ws(const std::string& host, uint16_t port, const std::string& path,
+                                   const std::optional<net::TlsOptions>& tls);
   void stop();
 
  private:
   struct Listener;
+  using MakeTransport =
+      std::function<std::unique_ptr<net::Transport>(boost::asio::ip::tcp::socket)>;
+  util::Result<uint16_t> listen(const std::string& host, uint16_t port, const char* what,
+                                MakeTransport make);
+  util::Result<std::shared_ptr<boost::asio::ssl::context>> tls_context(const net::TlsOptions& tls);
   void accept(const std::shared_ptr<Listener>& l);
 
   boost::asio::io_context& io_;
   Broker& broker_;
   AccessControl& access_;
   std::vector<std::shared_ptr<Listener>> listeners_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // built by the first TLS/WSS listener
+  net::TlsOptions tls_options_;                             // what tls_context_ was built from
 };
 
 }  // namespace imet::mqtt::broker

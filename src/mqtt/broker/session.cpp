@@ -15,8 +15,56 @@ size_t queued_size(const Message& m) {
 }  // namespace
 
 Session::Session(std::string client_id, const BrokerConfig& config, BrokerStats& stats,
-                 const util::Clock& clock)
-    : client_id_(std::move(client_id)), config_(config), stats_(stats), clock_(clock) {}
+                 const util::Clock& clock, Persistence* persist)
+    : client_id_(std::move(client_id)),
+      config_(config),
+      stats_(stats),
+      clock_(clock),
+      persist_(persist) {}
+
+bool Session::persistent() const {
+  std::lock_guard lock(mu_);
+  return persist_ != nullptr && expiry_interval_ > 0;
+}
+
+void Session::store_locked(const Inflight& f) {
+  if (persist_ == nullptr || f.qid == 0) return;
+  store::WriteBatch b;
+  StoredDelivery d;
+  d.qid = f.qid;
+  d.message = f.pubrec_received ? nullptr : f.message;
+  d.delivery = f.delivery;
+  d.packet_id = f.packet_id;
+  d.pubrec_received = f.pubrec_received;
+  Persistence::put_delivery(b, client_id_, d);
+  persist_->submit(std::move(b), {}, false, nullptr);
+}
+
+void Session::forget_locked(uint64_t qid) {
+  if (persist_ == nullptr || qid == 0) return;
+  store::WriteBatch b;
+  Persistence::del_delivery(b, client_id_, qid);
+  persist_->submit(std::move(b), {}, false, nullptr);
+}
+
+void Session::restore(const StoredSession& stored) {
+  std::lock_guard lock(mu_);
+  expiry_interval_ = stored.expiry_interval;
+  disconnected_at_ms_ =
+      stored.disconnected_at_ms == 0 ? clock_.now_unix_ms() : stored.disconnected_at_ms;
+  for (const StoredDelivery& d : stored.deliveries) {
+    if (d.pubrec_received || (d.delivery.qos == 2 && d.packet_id != 0)) {
+      // A QoS 2 flow the client may already know by its packet id: resume it with that id.
+      inflight_.push_back(Inflight{d.qid, d.packet_id, d.pubrec_received, d.message, d.delivery});
+      next_packet_id_ = static_cast<uint16_t>(d.packet_id == 65535 ? 1 : d.packet_id + 1);
+    } else if (d.message) {
+      queued_bytes_ += queued_size(*d.message);
+      queue_.push_back(Queued{d.qid, d.message, d.delivery});
+    }
+  }
+  for (uint16_t id : stored.incoming_qos2)
+    incoming_qos2_.insert(id);
+}
 
 void Session::kick(ReasonCode reason) {
   std::shared_ptr<PacketSink> old;
@@ -148,7 +196,7 @@ void Session::write_ack_locked(PacketType type, uint16_t packet_id, ReasonCode r
   if (encode_packet(p, link_.version, scratch_).ok()) sink_->send(scratch_, {});
 }
 
-void Session::enqueue_locked(const MessagePtr& m, Delivery d) {
+void Session::enqueue_locked(const MessagePtr& m, Delivery d, uint64_t qid) {
   const size_t sz = queued_size(*m);
   if (queue_.size() >= config_.max_queued_messages ||
       queued_bytes_ + sz > config_.max_queued_bytes) {
@@ -158,6 +206,7 @@ void Session::enqueue_locked(const MessagePtr& m, Delivery d) {
                              [](const Queued& q) { return q.delivery.qos == 0; });
       queued_bytes_ -= queued_size(*it->message);
       --queued_qos0_;
+      forget_locked(it->qid);
       queue_.erase(it);
       bump(stats_.qos0_dropped);
       bump(stats_.publish_dropped);
@@ -166,15 +215,26 @@ void Session::enqueue_locked(const MessagePtr& m, Delivery d) {
         queued_bytes_ + sz > config_.max_queued_bytes) {
       bump(stats_.publish_dropped);
       if (d.qos == 0) bump(stats_.qos0_dropped);
+      forget_locked(qid);
       return;
     }
   }
   if (d.qos == 0) ++queued_qos0_;
   queued_bytes_ += sz;
-  queue_.push_back(Queued{m, std::move(d)});
+  queue_.push_back(Queued{qid, m, std::move(d)});
 }
 
-void Session::deliver(const MessagePtr& message, Delivery delivery) {
+bool Session::send_new_locked(uint64_t qid, const MessagePtr& m, Delivery& d, uint16_t id) {
+  if (!write_publish_locked(*m, d, id, false)) {
+    forget_locked(qid);
+    return false;
+  }
+  inflight_.push_back(Inflight{qid, id, false, m, std::move(d)});
+  if (inflight_.back().delivery.qos == 2) store_locked(inflight_.back());  // remember the id
+  return true;
+}
+
+void Session::deliver(const MessagePtr& message, Delivery delivery, uint64_t qid) {
   std::lock_guard lock(mu_);
   if (delivery.qos == 0) {
     if (sink_ != nullptr) {
@@ -184,10 +244,10 @@ void Session::deliver(const MessagePtr& message, Delivery delivery) {
         bump(stats_.qos0_dropped);  // the client does not keep up: QoS 0 is best effort
         bump(stats_.publish_dropped);
       } else {
-        enqueue_locked(message, std::move(delivery));
+        enqueue_locked(message, std::move(delivery), qid);
       }
     } else if (config_.queue_qos0_offline && expiry_interval_ > 0) {
-      enqueue_locked(message, std::move(delivery));
+      enqueue_locked(message, std::move(delivery), qid);
     }
     return;
   }
@@ -195,12 +255,11 @@ void Session::deliver(const MessagePtr& message, Delivery delivery) {
       writable_locked()) {
     const uint16_t id = allocate_id_locked();
     if (id != 0) {
-      if (write_publish_locked(*message, delivery, id, false))
-        inflight_.push_back(Inflight{id, false, message, std::move(delivery)});
+      send_new_locked(qid, message, delivery, id);
       return;
     }
   }
-  enqueue_locked(message, std::move(delivery));
+  enqueue_locked(message, std::move(delivery), qid);
 }
 
 void Session::pump_locked() {
@@ -213,8 +272,7 @@ void Session::pump_locked() {
       if (inflight_.size() >= send_quota_locked()) return;
       const uint16_t id = allocate_id_locked();
       if (id == 0) return;
-      if (write_publish_locked(*q.message, q.delivery, id, false))
-        inflight_.push_back(Inflight{id, false, q.message, std::move(q.delivery)});
+      send_new_locked(q.qid, q.message, q.delivery, id);
     }
     queued_bytes_ -= queued_size(*q.message);
     queue_.pop_front();
@@ -232,6 +290,7 @@ bool Session::on_puback(uint16_t packet_id) {
     return f.packet_id == packet_id && f.delivery.qos == 1;
   });
   if (it == inflight_.end()) return false;
+  forget_locked(it->qid);
   inflight_.erase(it);
   pump_locked();
   return true;
@@ -247,12 +306,14 @@ bool Session::on_pubrec(uint16_t packet_id, ReasonCode reason) {
     return false;
   }
   if (static_cast<uint8_t>(reason) >= 0x80) {  // the receiver refused: the flow ends here
+    forget_locked(it->qid);
     inflight_.erase(it);
     pump_locked();
     return true;
   }
   it->pubrec_received = true;
   it->message.reset();  // only the id matters from now on
+  store_locked(*it);
   write_ack_locked(PacketType::kPubrel, packet_id, ReasonCode::kSuccess);
   return true;
 }
@@ -263,6 +324,7 @@ bool Session::on_pubcomp(uint16_t packet_id) {
     return f.packet_id == packet_id && f.pubrec_received;
   });
   if (it == inflight_.end()) return false;
+  forget_locked(it->qid);
   inflight_.erase(it);
   pump_locked();
   return true;
@@ -288,6 +350,7 @@ std::vector<std::pair<MessagePtr, Delivery>> Session::take_shared_unacked() {
   std::vector<std::pair<MessagePtr, Delivery>> out;
   for (auto it = inflight_.begin(); it != inflight_.end();) {
     if (!it->delivery.shared_group.empty() && !it->pubrec_received) {
+      forget_locked(it->qid);
       out.emplace_back(std::move(it->message), std::move(it->delivery));
       it = inflight_.erase(it);
     } else {
@@ -297,6 +360,7 @@ std::vector<std::pair<MessagePtr, Delivery>> Session::take_shared_unacked() {
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (!it->delivery.shared_group.empty() && it->delivery.qos > 0) {
       queued_bytes_ -= queued_size(*it->message);
+      forget_locked(it->qid);
       out.emplace_back(std::move(it->message), std::move(it->delivery));
       it = queue_.erase(it);
     } else {

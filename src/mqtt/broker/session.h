@@ -27,6 +27,7 @@
 
 #include "mqtt/broker/config.h"
 #include "mqtt/broker/message.h"
+#include "mqtt/broker/persistence.h"
 #include "mqtt/broker/stats.h"
 #include "mqtt/codec/reason_code.h"
 #include "mqtt/codec/types.h"
@@ -57,8 +58,9 @@ struct LinkParams {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // `persist` may be null (no durability); it must outlive the session.
   Session(std::string client_id, const BrokerConfig& config, BrokerStats& stats,
-          const util::Clock& clock);
+          const util::Clock& clock, Persistence* persist = nullptr);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -76,7 +78,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Delivers one message: written at once when online and the limits allow, else queued (QoS > 0,
   // or QoS 0 for offline sessions when configured), else dropped and counted.
-  void deliver(const MessagePtr& message, Delivery delivery);
+  // `qid` != 0: the message is stored for this session under that id (Persistence); the store
+  // entry is updated when the flow advances and deleted when it completes.
+  void deliver(const MessagePtr& message, Delivery delivery, uint64_t qid = 0);
+  // Restores what Persistence::load() found (before any connection attaches).
+  void restore(const StoredSession& stored);
+  // Whether messages for this session must be stored (durability on and expiry > 0).
+  bool persistent() const;
 
   // Acknowledgements from the client. False: no such packet id in flight (the caller answers per
   // spec: ignore a stray PUBACK/PUBCOMP, PUBREL 0x92 for a stray PUBREC).
@@ -110,12 +118,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   struct Inflight {
+    uint64_t qid = 0;
     uint16_t packet_id = 0;
     bool pubrec_received = false;
     MessagePtr message;
     Delivery delivery;
   };
   struct Queued {
+    uint64_t qid = 0;
     MessagePtr message;
     Delivery delivery;
   };
@@ -128,7 +138,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // for the client); the caller then forgets it.
   bool write_publish_locked(const Message& m, const Delivery& d, uint16_t packet_id, bool dup);
   void write_ack_locked(PacketType type, uint16_t packet_id, ReasonCode reason);
-  void enqueue_locked(const MessagePtr& m, Delivery d);
+  void enqueue_locked(const MessagePtr& m, Delivery d, uint64_t qid);
+  // Moves a message to in flight under a new packet id and sends it; false if it was dropped.
+  bool send_new_locked(uint64_t qid, const MessagePtr& m, Delivery& d, uint16_t id);
+  void store_locked(const Inflight& f);
+  void forget_locked(uint64_t qid);
   void pump_locked();
   bool expired_locked(const Message& m) const;
 
@@ -136,6 +150,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const BrokerConfig& config_;
   BrokerStats& stats_;
   const util::Clock& clock_;
+  Persistence* const persist_;
 
   mutable std::mutex mu_;
   std::shared_ptr<PacketSink> sink_;

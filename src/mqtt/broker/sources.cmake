@@ -1,7 +1,9 @@
-# Sources of the MQTT broker: sessions, routing, the per-connection protocol engine, listeners.
+# Sources of the MQTT broker: sessions, routing, durability, the per-connection protocol engine,
+# listeners.
 list(APPEND MQTT_SOURCES
   broker/broker.cpp
   broker/connection.cpp
+  broker/persistence.cpp
   broker/server.cpp
   broker/session.cpp
 )
