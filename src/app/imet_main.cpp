@@ -8,8 +8,8 @@
 #include "wallet/genesis_command.h"
 #include "wallet/key_commands.h"
 #include "wallet/keystore.h"
+#include "wallet/ledger_cli.h"
 #include "wallet/mqtt_passwd_command.h"
-#include "wallet/tx_commands.h"
 
 int main(int argc, char** argv) {
   imet::crypto::ensure_init();
@@ -73,26 +73,9 @@ int main(int argc, char** argv) {
   g_new->add_option("--consensus-round", gen.consensus_round, "consensus round address (6 %)");
   g_new->add_option("--angel-round", gen.angel_round, "angel round address (14 %)");
 
-  imet::wallet::TransferOptions xfer;
-  CLI::App* tx = app.add_subcommand("tx", "build and sign transactions");
-  tx->require_subcommand(1);
-  tx->add_option("--keydir", ctx.key_dir, "key directory");
-  tx->add_option("--passphrase-file", ctx.passphrase.file, "passphrase file");
-  tx->fallthrough();
-  CLI::App* t_transfer = tx->add_subcommand(
-      "transfer", "sign a transfer; --offline writes it for POST /v1/txs (docs/api.md)");
-  t_transfer->add_option("--from", xfer.key_name, "name of the sending key")->required();
-  t_transfer->add_option("--to", xfer.to, "recipient address imet1…")->required();
-  t_transfer->add_option("--amount", xfer.amount, "amount in IMET, e.g. 12.5")->required();
-  t_transfer->add_option("--fee", xfer.fee, "fee in IMET (default 0.5)");
-  t_transfer->add_option("--memo", xfer.memo, "memo (up to 256 bytes)");
-  t_transfer->add_option("--chain-id", xfer.chain_id, "chain id")->required();
-  t_transfer->add_option("--nonce", xfer.nonce, "the sender's next nonce")->required();
-  t_transfer->add_option("--expiry-height", xfer.expiry_height, "last height to include it")
-      ->required();
-  t_transfer->add_option("--out", xfer.out_file, "write to FILE instead of stdout");
-  bool offline = false;
-  t_transfer->add_flag("--offline", offline, "sign only (submitting from imet is not built yet)");
+  // tx, query, notarize, verify, verify-proof, pod: wired in wallet/ledger_cli.cpp.
+  imet::util::Status ledger_status;
+  auto ledger_cli = imet::wallet::add_ledger_commands(app, ctx, &ledger_status);
 
   imet::wallet::MqttPasswdOptions mpw;
   imet::wallet::MqttTokenOptions mtok;
@@ -143,12 +126,6 @@ int main(int argc, char** argv) {
     st = imet::wallet::keys_import(ctx, name, file, raw, unencrypted);
   } else if (*a_check) {
     st = imet::wallet::address_check(ctx, address);
-  } else if (*t_transfer) {
-    if (!offline) {
-      std::cerr << "imet: only --offline is available: POST the output to /v1/txs\n";
-      return 1;
-    }
-    st = imet::wallet::tx_transfer_offline(ctx, xfer);
   } else if (*m_passwd) {
     st = imet::wallet::mqtt_passwd(mpw, std::cout);
   } else if (*m_token) {
@@ -166,6 +143,7 @@ int main(int argc, char** argv) {
     }
     st = imet::wallet::genesis_new(gen, std::cout);
   }
+  if (st.ok()) st = ledger_status;
   if (!st.ok()) {
     std::cerr << "imet: " << st.message() << "\n";
     return 1;

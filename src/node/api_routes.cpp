@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ledger/pod.h"
 #include "ledger/smt/tree.h"
 #include "ledger/state.h"
 
@@ -53,6 +54,7 @@ json block_json(const ledger::Block& b) {
           {"tx_root", util::to_hex(h.tx_root)},
           {"state_root", util::to_hex(h.state_root)},
           {"final", true},  // one delegate: a block is final once applied
+          {"header", util::to_hex(codec::encode(h))},
           {"txs", txs}};
 }
 
@@ -82,6 +84,7 @@ class Routes {
       return get_only(r, [&] { return device(path.substr(12)); });
     }
     if (path.starts_with("/v1/names/")) return get_only(r, [&] { return name(path.substr(10)); });
+    if (path.starts_with("/v1/epochs/")) return get_only(r, [&] { return epoch(path.substr(11)); });
     if (path.starts_with("/v1/notarizations/")) {
       return get_only(r, [&] { return notarization(path.substr(18)); });
     }
@@ -98,23 +101,67 @@ class Routes {
   HttpResponse status() const {
     std::lock_guard lock(mu_);
     const store::TipRecord& t = chain_.tip();
+    const ledger::ChainParams& p = chain_.config().params;
+    json fees = json::object();
+    for (uint8_t k = 1; k <= ledger::kTxKindCount; ++k) {
+      auto kind = static_cast<ledger::TxKind>(k);
+      fees[ledger::tx_kind_name(kind)] = ledger::format_amount(p.fees.min_fee(kind));
+    }
+    json head = {{"height", t.height},
+                 {"hash", util::to_hex(t.hash)},
+                 {"time_ms", t.time_ms},
+                 {"state_root", util::to_hex(t.state_root)}};
     return reply(200, {{"chain_id", chain_.config().chain_id},
                        {"height", t.height},
-                       {"final_height", t.height},
+                       {"final_height", t.height},  // one delegate: every block is final
                        {"hash", util::to_hex(t.hash)},
                        {"time_ms", t.time_ms},
                        {"state_root", util::to_hex(t.state_root)},
+                       {"head", head},
+                       {"final", head},
+                       {"pending_txs", chain_.pending_count()},
+                       {"epoch", p.pod.epoch_of(t.height)},
+                       {"epoch_blocks", p.pod.epoch_blocks},
+                       {"min_fees", fees},
                        {"node", node_address_}});
   }
 
   HttpResponse block(std::string_view arg) const {
+    if (arg.size() == 64) {
+      auto hash = util::from_hex_fixed<32>(arg);
+      if (!hash.ok()) return error(400, "invalid_hash", hash.status().message());
+      std::lock_guard lock(mu_);
+      auto b = chain_.store().block_by_hash(*hash);
+      if (!b.ok()) return error(500, "state_error", b.status().message());
+      if (!*b) return error(404, "not_found", "no block with hash " + std::string(arg));
+      return reply(200, block_json(**b));
+    }
     auto height = parse_u64(arg);
-    if (!height) return error(400, "invalid_height", "'" + std::string(arg) + "' is not a height");
+    if (!height) {
+      return error(400, "invalid_height",
+                   "'" + std::string(arg) + "' is neither a height nor a 64-hex-digit block hash");
+    }
     std::lock_guard lock(mu_);
     auto b = chain_.store().block_at(*height);
     if (!b.ok()) return error(500, "state_error", b.status().message());
     if (!*b) return error(404, "not_found", "no block at height " + std::string(arg));
     return reply(200, block_json(**b));
+  }
+
+  // The state proof of `key` at the head, with what a client needs to check it (verify-proof):
+  // the typed key, the record bytes (absent: a non-membership proof), the height and state root.
+  // Call with mu_ held.
+  util::Result<json> proof_json(const util::Bytes& key) const {
+    const store::TipRecord& t = chain_.tip();
+    ledger::smt::SparseMerkleTree tree(chain_.store().nodes());
+    IMET_ASSIGN_OR_RETURN(auto proof, tree.prove(t.height, ledger::smt::key_of(key)));
+    IMET_ASSIGN_OR_RETURN(std::optional<util::Bytes> raw, chain_.store().state().get(key));
+    json j = {{"key", util::to_hex(key)},
+              {"height", t.height},
+              {"state_root", util::to_hex(t.state_root)},
+              {"proof", util::to_hex(codec::encode(proof.proof))}};
+    if (raw) j["record"] = util::to_hex(*raw);
+    return j;
   }
 
   HttpResponse account(std::string_view arg) const {
@@ -125,23 +172,28 @@ class Routes {
     auto acc = ledger::get_record<ledger::Account>(chain_.store().state(), key);
     if (!acc.ok()) return error(500, "state_error", acc.status().message());
     const store::TipRecord& t = chain_.tip();
-    ledger::smt::SparseMerkleTree tree(chain_.store().nodes());
-    auto proof = tree.prove(t.height, ledger::smt::key_of(key));
+    auto proof = proof_json(key);
     if (!proof.ok()) return error(500, "state_error", proof.status().message());
     ledger::Account a = acc->value_or(ledger::Account{});
     json votes = json::array();
     for (const auto& v : a.votes)
       votes.push_back(crypto::encode_address(v));
-    return reply(200, {{"address", std::string(arg)},
-                       {"exists", acc->has_value()},
-                       {"balance", ledger::format_amount(a.balance)},
-                       {"transferable", ledger::format_amount(a.transferable(t.time_ms))},
-                       {"stake", ledger::format_amount(a.stake)},
-                       {"nonce", a.nonce},
-                       {"votes", votes},
-                       {"height", t.height},
-                       {"state_root", util::to_hex(t.state_root)},
-                       {"proof", util::to_hex(codec::encode(proof->proof))}});
+    json unbonding = json::array();
+    for (const auto& u : a.unbonding) {
+      unbonding.push_back(
+          {{"amount", ledger::format_amount(u.amount)}, {"release_ms", u.release_ms}});
+    }
+    json out = {{"address", std::string(arg)},
+                {"exists", acc->has_value()},
+                {"balance", ledger::format_amount(a.balance)},
+                {"transferable", ledger::format_amount(a.transferable(t.time_ms))},
+                {"stake", ledger::format_amount(a.stake)},
+                {"unbonding", unbonding},
+                {"locked", ledger::format_amount(a.lock ? a.lock->locked_at(t.time_ms) : 0)},
+                {"nonce", a.nonce},
+                {"votes", votes}};
+    out.update(*proof);
+    return reply(200, out);
   }
 
   HttpResponse submit(const std::string& body) const {
@@ -170,13 +222,29 @@ class Routes {
     auto loc = chain_.store().tx_location(*id);
     if (!loc.ok()) return error(500, "state_error", loc.status().message());
     if (*loc) {
-      return reply(200, {{"id", std::string(arg)},
-                         {"status", "final"},
-                         {"height", (*loc)->height},
-                         {"index", (*loc)->index}});
+      json j = {{"id", std::string(arg)},
+                {"status", "final"},  // one delegate: included == final
+                {"height", (*loc)->height},
+                {"index", (*loc)->index}};
+      auto b = chain_.store().block_at((*loc)->height);
+      if (b.ok() && *b && (*loc)->index < (*b)->txs.size()) {
+        j["block_hash"] = util::to_hex((*b)->header.hash());
+        j["time_ms"] = (*b)->header.time_ms;
+        j["tx"] = tx_json((*b)->txs[(*loc)->index]);
+      }
+      return reply(200, j);
     }
     if (chain_.is_pending(*id))
       return reply(200, {{"id", std::string(arg)}, {"status", "pending"}});
+    if (auto rej = chain_.rejection(*id)) {
+      json j = {{"id", std::string(arg)},
+                {"status", "rejected"},
+                {"code", ledger::reject_name(rej->error.reason)},
+                {"reason", static_cast<int>(rej->error.reason)},
+                {"message", rej->error.message}};
+      if (rej->height > 0) j["height"] = rej->height;
+      return reply(200, j);
+    }
     return error(404, "not_found", "unknown transaction " + std::string(arg));
   }
 
@@ -209,7 +277,11 @@ class Routes {
     auto rec = ledger::get_record<T>(chain_.store().state(), key);
     if (!rec.ok()) return error(500, "state_error", rec.status().message());
     if (!*rec) return error(404, "not_found", what + " is not registered");
-    return reply(200, to_json(**rec));
+    json out = to_json(**rec);
+    auto proof = proof_json(key);
+    if (!proof.ok()) return error(500, "state_error", proof.status().message());
+    out["state_proof"] = *proof;
+    return reply(200, out);
   }
 
   HttpResponse delegates() const {
@@ -276,6 +348,35 @@ class Routes {
                                                    {"height", n.height},
                                                    {"time_ms", n.time_ms}};
                                      });
+  }
+
+  HttpResponse epoch(std::string_view arg) const {
+    auto e = parse_u64(arg);
+    if (!e) return error(400, "invalid_epoch", "'" + std::string(arg) + "' is not an epoch number");
+    std::lock_guard lock(mu_);
+    auto rec = ledger::get_record<ledger::EpochRecord>(chain_.store().state(),
+                                                       ledger::keys::pod_epoch(*e));
+    if (!rec.ok()) return error(500, "state_error", rec.status().message());
+    const ledger::PodParams& pp = chain_.config().params.pod;
+    uint64_t now = pp.epoch_of(chain_.tip().height);
+    if (!*rec) {
+      return error(404, "not_found",
+                   "epoch " + std::string(arg) +
+                       (*e + 2 <= now ? " is paid out" : " has no PoD record yet") +
+                       " (current epoch " + std::to_string(now) + ")");
+    }
+    json relayers = json::array();
+    for (const auto& r : (*rec)->relayers) {
+      relayers.push_back({{"node", crypto::encode_address(r.node)},
+                          {"owner", crypto::encode_address(r.owner)},
+                          {"weight", r.weight}});
+    }
+    return reply(200, {{"epoch", *e},
+                       {"first_height", *e * pp.epoch_blocks},
+                       {"payout_height", (*e + 2) * pp.epoch_blocks},
+                       {"pool", ledger::format_amount((*rec)->pool)},
+                       {"total_weight", (*rec)->total_weight},
+                       {"relayers", relayers}});
   }
 
   Chain& chain_;

@@ -1,9 +1,12 @@
 // The node's JSON API routes (docs/api.md), served by api::HttpServer under /v1/:
-//   GET  /v1/status                 chain id, head height/hash/state root, node address
-//   GET  /v1/blocks/{height}        a block: header fields and its transactions
+//   GET  /v1/status                 chain id, head and final block, pending count, fees, epoch
+//   GET  /v1/blocks/{height|hash}   a block: header fields, the signed header, its transactions
 //   GET  /v1/accounts/{address}     an account, with a state proof against the head's state root
 //   POST /v1/txs                    {"tx": "<hex of the canonical encoding>"} → 202 {"id": …}
-//   GET  /v1/txs/{id}               pending | final (with height and index) | 404
+//   GET  /v1/txs/{id}               pending | final (height, index, block) | rejected (reason) |
+//   404 GET  /v1/delegates, /v1/nodes   registries (lists) GET  /v1/devices/{a}, /v1/names/{n},
+//   /v1/notarizations/{h}   one record with a state proof GET  /v1/epochs/{n}             a
+//   Proof-of-Data epoch's pool and settled weights
 // Errors are {"error": {"code": "<name>", "message": "…"}} with a 4xx status; rejected
 // transactions carry the ledger's reason name and number (docs/ledger.md).
 // Thread-safety: the handler may run on several threads at once; every use of the Chain holds

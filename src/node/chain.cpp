@@ -38,7 +38,25 @@ util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv,
 }
 
 ledger::TxResult Chain::submit(const ledger::Transaction& tx) {
-  return mempool_.add(tx, store_.state(), tip_.height + 1);
+  ledger::TxResult r = mempool_.add(tx, store_.state(), tip_.height + 1);
+  // "duplicate" means the very same transaction is pending: it is not refused.
+  if (r && r->reason != ledger::Reject::kDuplicate) remember_rejection(tx.id(), *r, 0);
+  return r;
+}
+
+void Chain::remember_rejection(const ledger::Hash& id, const ledger::TxError& e, uint64_t height) {
+  auto [it, inserted] = rejections_.insert_or_assign(id, Rejection{e, height});
+  if (inserted) rejection_order_.push_back(id);
+  while (rejection_order_.size() > kMaxRejections) {
+    rejections_.erase(rejection_order_.front());
+    rejection_order_.pop_front();
+  }
+}
+
+std::optional<Chain::Rejection> Chain::rejection(const ledger::Hash& tx_id) const {
+  auto it = rejections_.find(tx_id);
+  if (it == rejections_.end()) return std::nullopt;
+  return it->second;
 }
 
 util::Status Chain::commit(const ledger::Block& block, const ledger::StateOverlay& overlay,
@@ -67,6 +85,12 @@ util::Result<ledger::Block> Chain::produce(const crypto::SigningKey& producer, u
   block.header.state_root = root.root_hash;
   block.header.sign(producer);
   IMET_TRY(commit(block, overlay, root.batch));
+  // A transaction that did not apply is dropped (it would fail again), except one that only waits
+  // for an earlier nonce of its sender that was dropped: a replacement may still fill the gap.
+  for (const auto& [id, e] : built.rejected) {
+    remember_rejection(id, e, block.header.height);
+    if (e.reason != ledger::Reject::kNonceTooHigh) mempool_.remove(id);
+  }
   return block;
 }
 

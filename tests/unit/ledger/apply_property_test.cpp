@@ -1,4 +1,5 @@
-// Property test: random sequences of transactions (valid and invalid) from a few accounts, some
+// Property test: random sequences of transactions (valid and invalid: transfers, stake, votes,
+// node registration with stake, unregistration, pod_settle, notarize) from a few accounts, some
 // with lock-ups; after every transaction: supply conserved, no balance underflow (amounts are
 // unsigned, so an underflow would show up as a supply explosion), nonces strictly sequential,
 // locked coins never leave an account.
@@ -6,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ledger/pod.h"
 #include "ledger_test_util.h"
 
 namespace imet::ledger {
@@ -26,13 +28,17 @@ TEST(ApplyProperty, RandomSequencesConserveSupplyAndRespectLocks) {
       f.fund(keys[i], imet(500), i == 0 ? std::optional(lock) : std::nullopt);
     }
     f.send(keys[1], RegisterDelegate{"d1"});
+    std::vector<crypto::SigningKey> node_keys;
+    for (uint8_t i = 0; i < 3; ++i)
+      node_keys.push_back(key_from(static_cast<uint8_t>(60 + i)));
     int applied = 0, rejected = 0;
     auto pick = [&]() -> const crypto::SigningKey& { return keys[rng() % keys.size()]; };
     for (int step = 0; step < 400; ++step) {
       const crypto::SigningKey& k = pick();
       Amount amount = rng() % 3 == 0 ? rng() % imet(600) : rng() % imet(5);
       TxBody body;
-      switch (rng() % 6) {
+      const crypto::SigningKey& node = node_keys[rng() % node_keys.size()];
+      switch (rng() % 9) {
         case 0:
         case 1:
           body = Transfer{addr_of(pick()), amount, {}};
@@ -46,6 +52,27 @@ TEST(ApplyProperty, RandomSequencesConserveSupplyAndRespectLocks) {
         case 4:
           body = Vote{{addr_of(keys[1])}};
           break;
+        case 5: {
+          RegisterNode r;
+          r.node_key = node.public_key();
+          r.info.endpoints = {"tcp://192.0.2.1:7645"};
+          r.stake = amount;
+          r.node_signature = node.sign(node_ownership_message(f.chain_id_, k.public_key()));
+          body = r;
+          break;
+        }
+        case 6:
+          body = UnregisterNode{node.public_key()};  // often unknown or someone else's
+          break;
+        case 7: {
+          PodReceipt receipt;  // never settles here: no recent block hashes in this state
+          receipt.relayer = node.public_key();
+          receipt.bytes = 1 + rng() % 1000;
+          receipt.message_count = 1;
+          sign_receipt(receipt, f.chain_id_, node_keys[rng() % node_keys.size()]);
+          body = PodSettle{{receipt}};
+          break;
+        }
         default:
           body = Notarize{crypto::blake2b_256(util::to_bytes(std::to_string(rng() % 50))), 1, {}};
       }

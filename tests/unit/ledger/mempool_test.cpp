@@ -129,5 +129,25 @@ TEST_F(MempoolTest, OnBlockDropsIncludedAndExpired) {
   EXPECT_EQ(pool.bytes(), 0u);
 }
 
+TEST_F(MempoolTest, RemoveDropsOneTransactionAndItsAccounting) {
+  Mempool pool(chain(), {});
+  Transaction a0 = at(alice, 0, half), a1 = at(alice, 1, half), b0 = at(bob, 0, half);
+  for (const Transaction& t : {a0, a1, b0})
+    ASSERT_FALSE(pool.add(t, state_, 1));
+  size_t bytes = pool.bytes();
+  pool.remove(a0.id());
+  EXPECT_FALSE(pool.contains(a0.id()));
+  EXPECT_EQ(pool.size(), 2u);
+  EXPECT_EQ(pool.bytes(), bytes - codec::encoded_size(a0));
+  // alice's nonce 1 now waits for a new nonce 0: only bob's is ready.
+  auto sel = pool.select(state_, 10);
+  ASSERT_EQ(sel.size(), 1u);
+  EXPECT_EQ(sel[0].id(), b0.id());
+  pool.remove(a0.id());  // unknown id: no effect
+  EXPECT_EQ(pool.size(), 2u);
+  ASSERT_FALSE(pool.add(at(alice, 0, imet(1)), state_, 1));  // the gap can be filled again
+  EXPECT_EQ(pool.select(state_, 10).size(), 3u);
+}
+
 }  // namespace
 }  // namespace imet::ledger

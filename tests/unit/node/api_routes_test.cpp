@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "ledger/pod.h"
+#include "ledger/smt/hash.h"
+#include "ledger/smt/proof.h"
 #include "store/memory_store.h"
 
 namespace imet::node {
@@ -27,6 +30,43 @@ class ApiRoutesTest : public ::testing::Test {
   std::mutex mu;
   api::HttpHandler handler = make_api_routes(*chain, mu, producer.public_key());
   uint64_t nonce = 0;
+  ledger::Hash first_rejected{};
+
+  ledger::Transaction make(ledger::TxBody body, const crypto::SigningKey& by) {
+    ledger::Transaction tx;
+    tx.chain_id = "t";
+    tx.nonce = 0;
+    tx.body = std::move(body);
+    tx.fee = ledger::imet(1);
+    tx.expiry_height = 100;
+    tx.sign(by);
+    return tx;
+  }
+  // Checks a {key, record?, proof, height, state_root} object the way a light client does.
+  void expect_proof_verifies(const json& p, const util::Bytes& key) {
+    EXPECT_EQ(p["key"], util::to_hex(key));
+    auto header = codec::decode<ledger::BlockHeader>(
+        util::from_hex(get("/v1/blocks/" + std::to_string(p["height"].get<uint64_t>()))
+                           .second["header"]
+                           .get<std::string>())
+            .value());
+    ASSERT_TRUE(header.ok());
+    EXPECT_TRUE(header->signature_valid());
+    EXPECT_EQ(util::to_hex(header->state_root), p["state_root"]);
+    auto proof =
+        codec::decode<ledger::smt::Proof>(util::from_hex(p["proof"].get<std::string>()).value());
+    ASSERT_TRUE(proof.ok());
+    std::optional<ledger::smt::ValueHash> value;
+    if (p.contains("record")) {
+      value = ledger::smt::value_hash_of(util::from_hex(p["record"].get<std::string>()).value());
+    }
+    EXPECT_TRUE(
+        ledger::smt::verify(header->state_root, ledger::smt::key_of(key), value, *proof).ok());
+    // Any other claim fails.
+    EXPECT_FALSE(ledger::smt::verify(header->state_root, ledger::smt::key_of(key),
+                                     ledger::smt::value_hash_of(util::to_bytes("forged")), *proof)
+                     .ok());
+  }
 
   void submit(ledger::TxBody body) {
     ledger::Transaction tx;
@@ -84,6 +124,105 @@ TEST_F(ApiRoutesTest, RegistriesAreQueryable) {
   EXPECT_EQ(get("/v1/notarizations/xyz").first, 400u);
   EXPECT_EQ(get("/v1/devices/imet1bad").first, 400u);
   EXPECT_EQ(handler({"POST", "/v1/delegates", ""}).status, 405u);
+
+  // Registry lookups carry a state proof that checks against the block header's state root.
+  expect_proof_verifies(note["state_proof"], ledger::keys::notarization(content));
+  expect_proof_verifies(name["state_proof"], ledger::keys::name("weather"));
+  auto [c6, acc] = get("/v1/accounts/" + crypto::address_of(producer.public_key()));
+  EXPECT_EQ(c6, 200u);
+  expect_proof_verifies(acc,
+                        ledger::keys::account(crypto::address_bytes_of(producer.public_key())));
+  auto [c7, none] = get("/v1/accounts/" + crypto::address_of(key(9).public_key()));
+  EXPECT_EQ(none["exists"], false);
+  EXPECT_FALSE(none.contains("record"));
+  expect_proof_verifies(none, ledger::keys::account(crypto::address_bytes_of(key(9).public_key())));
+}
+
+TEST_F(ApiRoutesTest, BlocksByHeightOrHashAndStatusHeads) {
+  ASSERT_TRUE(chain->produce(producer, 2000).ok());
+  ASSERT_TRUE(chain->produce(producer, 3000).ok());
+  auto [c1, by_height] = get("/v1/blocks/2");
+  ASSERT_EQ(c1, 200u);
+  auto [c2, by_hash] = get("/v1/blocks/" + by_height["hash"].get<std::string>());
+  EXPECT_EQ(c2, 200u);
+  EXPECT_EQ(by_hash, by_height);
+  auto header = codec::decode<ledger::BlockHeader>(
+      util::from_hex(by_height["header"].get<std::string>()).value());
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(util::to_hex(header->hash()), by_height["hash"]);
+  EXPECT_EQ(get("/v1/blocks/" + std::string(64, 'a')).first, 404u);
+  EXPECT_EQ(get("/v1/blocks/" + std::string(64, 'z')).first, 400u);
+  EXPECT_EQ(get("/v1/blocks/-1").first, 400u);
+  auto [c3, status] = get("/v1/status");
+  EXPECT_EQ(c3, 200u);
+  EXPECT_EQ(status["head"]["height"], 2);
+  EXPECT_EQ(status["head"]["hash"], by_height["hash"]);
+  EXPECT_EQ(status["final_height"], 2);
+  EXPECT_EQ(status["final"]["height"], 2);
+  EXPECT_EQ(status["min_fees"]["register_delegate"], "200");
+  EXPECT_EQ(status["pending_txs"], 0);
+}
+
+TEST_F(ApiRoutesTest, TransactionStatusKeepsRejectionReasons) {
+  // Refused at submission: the reason is remembered.
+  ledger::Transaction cheap = make(ledger::Transfer{{}, 1, {}}, producer);
+  cheap.fee = 1;
+  cheap.sign(producer);
+  ASSERT_TRUE(chain->submit(cheap));
+  auto [c1, refused] = get("/v1/txs/" + util::to_hex(cheap.id()));
+  EXPECT_EQ(c1, 200u);
+  EXPECT_EQ(refused["status"], "rejected");
+  EXPECT_EQ(refused["code"], "fee_too_low");
+  EXPECT_EQ(refused["reason"], 9);
+  EXPECT_FALSE(refused.contains("height"));
+  // Admitted (nonce and fee fine) but unable to pay when the block is built: dropped with reason.
+  crypto::SigningKey poor = key(7);
+  ledger::Transaction broke = make(ledger::Transfer{{}, ledger::imet(5), {}}, poor);
+  ASSERT_FALSE(chain->submit(broke));
+  EXPECT_EQ(get("/v1/txs/" + util::to_hex(broke.id())).second["status"], "pending");
+  auto block = chain->produce(producer, 2000);
+  ASSERT_TRUE(block.ok());
+  EXPECT_TRUE(block->txs.empty());
+  EXPECT_FALSE(chain->is_pending(broke.id())) << "a transaction that failed is dropped";
+  auto [c2, dropped] = get("/v1/txs/" + util::to_hex(broke.id()));
+  EXPECT_EQ(dropped["status"], "rejected");
+  EXPECT_EQ(dropped["code"], "insufficient_funds");
+  EXPECT_EQ(dropped["height"], 1);
+  // A final transaction names its block.
+  submit(ledger::Stake{ledger::imet(1)});
+  auto b2 = chain->produce(producer, 3000);
+  ASSERT_TRUE(b2.ok());
+  ASSERT_EQ(b2->txs.size(), 1u);
+  auto [c3, fin] = get("/v1/txs/" + util::to_hex(b2->txs[0].id()));
+  EXPECT_EQ(fin["status"], "final");
+  EXPECT_EQ(fin["height"], 2);
+  EXPECT_EQ(fin["block_hash"], util::to_hex(b2->header.hash()));
+  EXPECT_EQ(fin["tx"]["kind"], "stake");
+  EXPECT_EQ(get("/v1/txs/" + std::string(64, '0')).first, 404u);
+}
+
+TEST_F(ApiRoutesTest, RejectionMemoryIsBounded) {
+  for (size_t i = 0; i < Chain::kMaxRejections + 5; ++i) {
+    ledger::Transaction t = make(ledger::Transfer{{}, 1 + i, {}}, producer);
+    t.fee = 1;
+    t.sign(producer);
+    ASSERT_TRUE(chain->submit(t));
+    if (i == 0) {
+      EXPECT_TRUE(chain->rejection(t.id()));
+      first_rejected = t.id();
+    }
+  }
+  EXPECT_FALSE(chain->rejection(first_rejected)) << "the oldest rejection is forgotten";
+}
+
+TEST_F(ApiRoutesTest, EpochsShowThePoolUntilPaid) {
+  ASSERT_TRUE(chain->produce(producer, 2000).ok());
+  auto [c1, e0] = get("/v1/epochs/0");
+  EXPECT_EQ(c1, 200u);
+  EXPECT_EQ(e0["pool"], "4");  // 80 % of the 5 IMET block reward
+  EXPECT_EQ(e0["payout_height"], 2 * chain->config().params.pod.epoch_blocks);
+  EXPECT_EQ(get("/v1/epochs/9").first, 404u);
+  EXPECT_EQ(get("/v1/epochs/x").first, 400u);
 }
 
 }  // namespace
