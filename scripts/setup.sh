@@ -16,6 +16,7 @@ PACKAGES=(
   python3 python3-pytest
   # MQTT: real clients for functional tests, mosquitto as the benchmark's comparison broker
   mosquitto mosquitto-clients python3-paho-mqtt
+  openssl  # the TLS functional tests make their test certificates with it
   # functional tests drive real processes
   procps
 )
