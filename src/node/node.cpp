@@ -7,6 +7,7 @@
 
 #include "crypto/address.h"
 #include "ledger/genesis.h"
+#include "mqtt/broker/auth_access.h"
 #include "node/api_routes.h"
 #include "node/node_key.h"
 #include "store/rocks_store.h"
@@ -100,7 +101,31 @@ util::Status Node::start_mqtt() {
   NodeConfig& cfg = ctx_->config;
   mqtt::broker::BrokerConfig bc = cfg.broker;
   bc.version = "imetd " IMET_VERSION;
-  ctx_->mqtt_access = std::make_unique<mqtt::broker::AllowAll>();
+  // Authentication and ACL (docs/mqtt.md): mosquitto password/ACL files, device-key tokens
+  // checked against the ledger's device registry; anonymous only when allowed (default: dev only).
+  mqtt::auth::AuthConfig ac;
+  ac.allow_anonymous = cfg.mqtt_allow_anonymous.value_or(cfg.dev);
+  ac.password_file = cfg.mqtt_password_file;
+  ac.acl_file = cfg.mqtt_acl_file;
+  mqtt::auth::DeviceKeyLookup lookup;
+  if (ctx_->chain) {
+    ac.chain_id = ctx_->chain->config().chain_id;
+    lookup = [ctx = ctx_.get()](const std::string& address) -> std::optional<crypto::PublicKey> {
+      auto addr = crypto::parse_address(address);
+      if (!addr.ok()) return std::nullopt;
+      std::lock_guard lock(ctx->chain_mu);
+      auto rec = ledger::get_record<ledger::DeviceRecord>(ctx->chain->store().state(),
+                                                          ledger::keys::device(*addr));
+      if (!rec.ok() || !*rec) return std::nullopt;
+      return (*rec)->device_key;
+    };
+  }
+  auto authenticator = mqtt::auth::Authenticator::create(ac, std::move(lookup), ctx_->clock);
+  if (!authenticator.ok()) return authenticator.status().with_context("MQTT authentication");
+  ctx_->mqtt_access = std::make_unique<mqtt::broker::AuthAccess>(std::move(authenticator).value());
+  log::info("MQTT authentication", {{"allow_anonymous", ac.allow_anonymous},
+                                    {"password_file", ac.password_file},
+                                    {"acl_file", ac.acl_file}});
   // The access-point message log and the group committer for the broker's durable state.
   store::msglog::Options lo;
   lo.segment_max_bytes = cfg.msglog_segment_bytes;

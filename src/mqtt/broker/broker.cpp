@@ -87,7 +87,9 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
     if (it != sessions_.end()) {
       // Takeover: the previous connection goes away.
       std::shared_ptr<Session> old = it->second;
-      if (clean_start) {
+      // A session that ends with its connection (expiry 0, e.g. 3.1.1 clean session) is not
+      // resumed by the next connection (MQTT-3.1.2-6).
+      if (clean_start || old->expiry_interval() == 0) {
         old->kick(ReasonCode::kSessionTakenOver);
         unacked = old->take_shared_unacked();
         remove_session_locked(old);
@@ -179,7 +181,11 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
     if (will) {
       const uint32_t expiry = session->expiry_interval();
       const uint32_t delay = std::min(will_delay, expiry);
-      if (delay == 0 || !current) {
+      if (!current) {
+        // Taken over: the session goes on with the new connection, so a will with a delay is
+        // cancelled (MQTT-3.1.3-9); one without a delay is published now.
+        publish_will_now = delay == 0;
+      } else if (delay == 0) {
         publish_will_now = true;
       } else {
         wills_[session->client_id()] =

@@ -120,12 +120,26 @@ void Connection::process_input() {
     off += f.packet_size;
     if (!decoded.ok()) {
       if (!connected_) {
+        // A CONNECT that cannot be accepted: an unsupported protocol level gets the 3.1.1 CONNACK
+        // 0x01 (MQTT-3.1.2-2; what a client of any version can read); a malformed 5.0 CONNECT
+        // gets CONNACK with its reason code; a malformed 3.1.1 CONNECT only a close
+        // (MQTT-3.1.2-3, MQTT-1.5.3-1).
         const auto v = peek_connect_version(avail.first(f.packet_size));
-        if (v) version_ = *v;
-        if (decoded.reason() == ReasonCode::kUnsupportedProtocolVersion || v) {
+        if (decoded.reason() == ReasonCode::kUnsupportedProtocolVersion) {
+          version_ = Version::kV311;
           refuse_connect(decoded.reason(), decoded.message());
           break;
         }
+        if (v == Version::kV5) {
+          version_ = Version::kV5;
+          refuse_connect(decoded.reason(), decoded.message());
+          break;
+        }
+        closing_ = true;
+        util::log::debug("mqtt malformed CONNECT",
+                         {{"ip", client_.ip}, {"why", decoded.message()}});
+        finish();
+        break;
       }
       close(decoded.reason(), decoded.message());
       break;
