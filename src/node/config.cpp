@@ -195,6 +195,10 @@ util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
   IMET_TRY(r.integer(t, p, "sys_interval", sys_interval, 0, 86400));
   b.sys_interval = std::chrono::seconds(sys_interval);
   IMET_TRY(r.integer(t, p, "default_tier", b.default_tier, 1, 3));
+  IMET_TRY(r.integer(t, p, "commit_window_us", c.mqtt_commit_window_us, 0, 100'000));
+  IMET_TRY(r.integer(t, p, "log_segment_bytes", c.msglog_segment_bytes, 4096, int64_t{1} << 40));
+  IMET_TRY(r.integer(t, p, "log_retention_bytes", c.msglog_retention_bytes, 0, int64_t{1} << 50));
+  IMET_TRY(r.integer(t, p, "log_retention_hours", c.msglog_retention_hours, 0, 24 * 3650));
   IMET_TRY(read_mqtt_transports(r, t, c));
   return {};
 }

@@ -140,6 +140,7 @@ util::Status Node::start_mqtt() {
       std::make_unique<mqtt::broker::Persistence>(*ctx_->db, ctx_->msglog.get(), go);
   ctx_->broker = std::make_unique<mqtt::broker::Broker>(std::move(bc), ctx_->clock);
   ctx_->broker->set_persistence(ctx_->mqtt_persist.get());
+  ctx_->broker->set_access(ctx_->mqtt_access.get());
   IMET_TRY(ctx_->broker->restore());
   ctx_->broker->start(ctx_->io);
   ctx_->mqtt =

@@ -14,6 +14,7 @@ def setup_files(tmp_path):
     pw.write_text("")
     subprocess.run(["mosquitto_passwd", "-b", str(pw), "alice", "wonderland"], check=True)
     subprocess.run(["mosquitto_passwd", "-b", str(pw), "bob", "builder"], check=True)
+    subprocess.run(["mosquitto_passwd", "-b", str(pw), "carol", "singer"], check=True)
     acl = tmp_path / "acl"
     acl.write_text("""# anonymous clients: nothing
 user alice
@@ -21,6 +22,8 @@ topic readwrite home/#
 topic read public/#
 user bob
 topic write public/#
+user carol
+topic write secret/#
 pattern readwrite clients/%u/#
 """)
     return pw, acl
@@ -55,6 +58,15 @@ def test_password_file_acl_and_anonymous(imetd, tmp_path):
     # %u pattern: each user only under clients/<own name>/.
     bob.publish("clients/alice/x", b"not bob's", qos=1)
     alice.assert_nothing()
+    # Read rules apply to every message, not only to the filter: a wide subscription does not
+    # open topics the ACL does not let the user read.
+    wide = Client(p, username="alice", password="wonderland")
+    wide.subscribe("#")
+    carol = Client(p, username="carol", password="singer")
+    carol.publish("secret/plans", b"classified", qos=1)
+    bob.publish("public/ok", b"fine", qos=1)
+    assert wide.get().payload == b"fine"
+    wide.assert_nothing()
     b.wait_for("MQTT authentication")
 
 

@@ -77,7 +77,8 @@ void Broker::release(const std::string& ip) {
 Broker::Opened Broker::open_session(const std::string& client_id, bool clean_start,
                                     uint32_t expiry_interval, std::shared_ptr<PacketSink> sink,
                                     const LinkParams& link,
-                                    const std::function<void(bool)>& on_opened) {
+                                    const std::function<void(bool)>& on_opened,
+                                    std::optional<std::string> username) {
   std::vector<std::pair<MessagePtr, Delivery>> unacked;
   Opened out;
   {
@@ -103,6 +104,7 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
       sessions_.emplace(client_id, out.session);
     }
     offline_.erase(out.session.get());
+    out.session->username() = std::move(username);
     const bool was_persistent = out.session->persistent();
     out.session->set_expiry_interval(expiry_interval);
     if (persist_ && expiry_interval > 0) {
@@ -313,6 +315,17 @@ void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,
         d.shared_group.append(group.filter().str());
         outs.push_back(Out{m->key->shared_from_this(), std::move(d)});
       });
+  if (access_ != nullptr && access_->checks_receive()) {
+    // The ACL's read rules apply to each message, not only to the subscription filter.
+    const auto denied = [&](Session* s) {
+      ClientInfo who;
+      who.client_id = s->client_id();
+      who.username = s->username();
+      return !access_->can_receive(who, message->topic);
+    };
+    std::erase_if(targets, [&](const Target& t) { return denied(t.session); });
+    std::erase_if(outs, [&](const Out& o) { return denied(o.session.get()); });
+  }
   if (targets.size() > 1) {
     std::sort(targets.begin(), targets.end(),
               [](const Target& a, const Target& b) { return a.session < b.session; });

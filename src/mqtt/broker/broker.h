@@ -27,6 +27,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "mqtt/broker/access.h"
 #include "mqtt/broker/config.h"
 #include "mqtt/broker/message.h"
 #include "mqtt/broker/persistence.h"
@@ -53,6 +54,8 @@ class Broker {
   // Durability (optional; set before start()). restore() loads the sessions, subscriptions,
   // queued messages and retained messages stored by a previous run.
   void set_persistence(Persistence* persist) { persist_ = persist; }
+  // Read ACL applied to every delivery when it restricts reads (AccessControl::checks_receive).
+  void set_access(AccessControl* access) { access_ = access; }
   util::Status restore();
 
   // Starts the housekeeping timer on `io`; stop() cancels it.
@@ -74,7 +77,8 @@ class Broker {
   // resent or queued PUBLISH).
   Opened open_session(const std::string& client_id, bool clean_start, uint32_t expiry_interval,
                       std::shared_ptr<PacketSink> sink, const LinkParams& link,
-                      const std::function<void(bool)>& on_opened);
+                      const std::function<void(bool)>& on_opened,
+                      std::optional<std::string> username = std::nullopt);
 
   // The connection of `sink` ended. `will` (null if none or the client disconnected normally) is
   // published after `will_delay` seconds (capped by the session expiry) unless the client
@@ -148,6 +152,7 @@ class Broker {
   std::unordered_map<std::string, PendingWill> wills_;  // client id -> delayed will
   int64_t next_sys_ms_ = 0;
   Persistence* persist_ = nullptr;
+  AccessControl* access_ = nullptr;
   uint64_t next_qid_ = 1;  // mu_
 
   std::mutex conn_mu_;

@@ -19,8 +19,9 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
 namespace {
-constexpr size_t kInitialRx = 16 * 1024;
+constexpr size_t kInitialRx = 16 * 1024;  // buffered transports (TLS, WebSocket)
 constexpr size_t kMinReadRoom = 4 * 1024;
+constexpr size_t kScratch = 64 * 1024;  // per I/O thread, reactor path
 
 std::string random_client_id() {
   std::array<uint8_t, 12> r{};
@@ -60,53 +61,104 @@ void Connection::start() {
       self->finish();
       return;
     }
-    self->rx_.resize(kInitialRx);
+    if (!self->transport_->reactor_reads()) self->rx_.resize(kInitialRx);
     self->read();
   });
 }
 
 void Connection::read() {
   if (closing_) return;
-  if (rx_.size() - rx_len_ < kMinReadRoom)
-    rx_.resize(std::max(rx_.size() * 2, rx_len_ + kMinReadRoom));
   auto self = shared_from_this();
+  if (transport_->reactor_reads()) {
+    transport_->async_wait_readable(
+        [self](const boost::system::error_code& ec) { self->on_readable(ec); });
+    return;
+  }
+  if (rx_.size() - rx_len_ < kMinReadRoom) {
+    rx_.resize(std::max(rx_.size() * 2, rx_len_ + kMinReadRoom));
+  }
   transport_->async_read_some(
       asio::buffer(rx_.data() + rx_len_, rx_.size() - rx_len_),
       [self](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n); });
 }
 
+void Connection::read_failed(const boost::system::error_code& ec) {
+  if (!closing_) {
+    util::log::debug("mqtt connection lost",
+                     {{"client", client_.client_id}, {"error", ec.message()}});
+    closing_ = true;
+  }
+  finish();
+}
+
+// Buffered-stream path (TLS, WebSocket): the connection owns its read buffer.
 void Connection::on_read(const boost::system::error_code& ec, size_t n) {
   if (ec) {
-    if (!closing_) {
-      util::log::debug("mqtt connection lost",
-                       {{"client", client_.client_id}, {"error", ec.message()}});
-      closing_ = true;
-    }
-    finish();
+    read_failed(ec);
     return;
   }
   last_rx_ = std::chrono::steady_clock::now();
   bump(broker_.stats().bytes_received, n);
   rx_len_ += n;
-  process_input();
+  const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
+  std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
+  rx_len_ -= used;
   if (closing_) return;
   read();
 }
 
-void Connection::process_input() {
+// Reactor path (TCP): read into this thread's scratch buffer; only an incomplete packet is kept
+// in the connection's own buffer, so an idle connection holds no read buffer at all.
+void Connection::on_readable(const boost::system::error_code& ec) {
+  if (ec) {
+    read_failed(ec);
+    return;
+  }
+  thread_local std::vector<uint8_t> scratch(kScratch);
+  for (int rounds = 0; rounds < 16 && !closing_; ++rounds) {
+    boost::system::error_code rec;
+    const size_t n = transport_->read_now(asio::buffer(scratch), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) break;
+    if (rec) {
+      read_failed(rec);
+      return;
+    }
+    last_rx_ = std::chrono::steady_clock::now();
+    bump(broker_.stats().bytes_received, n);
+    util::ByteSpan data(scratch.data(), n);
+    if (rx_len_ > 0) {  // complete the packet started in an earlier read
+      if (rx_.size() < rx_len_ + n) rx_.resize(rx_len_ + n);
+      std::memcpy(rx_.data() + rx_len_, scratch.data(), n);
+      rx_len_ += n;
+      const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
+      std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
+      rx_len_ -= used;
+    } else {
+      const size_t used = process(data);
+      rx_len_ = n - used;
+      if (rx_len_ > 0) {
+        if (rx_.size() < rx_len_) rx_.resize(std::max<size_t>(rx_len_, 256));
+        std::memcpy(rx_.data(), scratch.data() + used, rx_len_);
+      }
+    }
+    if (rx_len_ == 0 && rx_.capacity() > 0) util::Bytes().swap(rx_);
+    if (n < scratch.size()) break;  // drained
+  }
+  if (closing_) return;
+  read();
+}
+
+size_t Connection::process(util::ByteSpan data) {
   size_t off = 0;
   const size_t max_packet = broker_.config().max_packet_size;
   DecodeOptions opts;
   opts.sender = Sender::kClient;
-  while (!closing_ && off < rx_len_) {
-    util::ByteSpan avail(rx_.data() + off, rx_len_ - off);
+  while (!closing_ && off < data.size()) {
+    const util::ByteSpan avail = data.subspan(off);
     const FrameProbe f = probe_frame(avail, max_packet);
     if (f.status == FrameStatus::kNeedMore) {
-      if (f.header_known && f.packet_size > rx_.size() - off) {
-        // Make room for the whole packet (bounded by max_packet_size).
-        std::memmove(rx_.data(), rx_.data() + off, rx_len_ - off);
-        rx_len_ -= off;
-        off = 0;
+      // Buffered path: make sure the whole packet fits (bounded by max_packet_size).
+      if (f.header_known && !transport_->reactor_reads() && f.packet_size > rx_.size()) {
         rx_.resize(f.packet_size + kMinReadRoom);
       }
       break;
@@ -146,15 +198,7 @@ void Connection::process_input() {
     }
     handle(*decoded);
   }
-  if (off > 0) {
-    std::memmove(rx_.data(), rx_.data() + off, rx_len_ - off);
-    rx_len_ -= off;
-  }
-  // Shrink a buffer grown for one large packet once it is consumed.
-  if (rx_len_ == 0 && rx_.size() > 4 * kInitialRx) {
-    rx_.resize(kInitialRx);
-    rx_.shrink_to_fit();
-  }
+  return off;
 }
 
 void Connection::handle(Packet& packet) {
@@ -302,25 +346,24 @@ void Connection::handle_connect(Connect& c) {
   connected_ = true;
   broker_.stats().clients_connected.fetch_add(1);
   arm_timer(keep_alive_ == 0 ? milliseconds(0) : milliseconds(keep_alive_ * 1500));
+  const auto send_connack = [&](bool present) {
+    Connack ack;
+    ack.session_present = present;
+    if (version_ == Version::kV5) {
+      Properties& p = ack.properties;
+      if (assigned) p.assigned_client_identifier = client_.client_id;
+      p.server_keep_alive = server_keep_alive;
+      p.receive_maximum = cfg.receive_maximum;
+      p.maximum_packet_size = cfg.max_packet_size;
+      p.topic_alias_maximum = cfg.topic_alias_maximum;
+      if (!cfg.retain_available) p.retain_available = 0;
+      if (c.properties.session_expiry_interval && expiry != *c.properties.session_expiry_interval)
+        p.session_expiry_interval = expiry;
+    }
+    send_packet(ack);
+  };
   auto opened = broker_.open_session(client_.client_id, c.clean_start, expiry, shared_from_this(),
-                                     link, [&](bool present) {
-                                       Connack ack;
-                                       ack.session_present = present;
-                                       if (version_ == Version::kV5) {
-                                         Properties& p = ack.properties;
-                                         if (assigned)
-                                           p.assigned_client_identifier = client_.client_id;
-                                         p.server_keep_alive = server_keep_alive;
-                                         p.receive_maximum = cfg.receive_maximum;
-                                         p.maximum_packet_size = cfg.max_packet_size;
-                                         p.topic_alias_maximum = cfg.topic_alias_maximum;
-                                         if (!cfg.retain_available) p.retain_available = 0;
-                                         if (c.properties.session_expiry_interval &&
-                                             expiry != *c.properties.session_expiry_interval)
-                                           p.session_expiry_interval = expiry;
-                                       }
-                                       send_packet(ack);
-                                     });
+                                     link, send_connack, client_.username);
   session_ = std::move(opened.session);
   util::log::debug("mqtt client connected", {{"client", client_.client_id},
                                              {"ip", client_.ip},
@@ -457,6 +500,12 @@ void Connection::handle_pubrel(const Pubrel& r) {
 void Connection::handle_subscribe(const Subscribe& s) {
   const uint32_t sub_id =
       s.properties.subscription_identifiers.empty() ? 0 : s.properties.subscription_identifiers[0];
+  for (const Subscription& sub : s.subscriptions) {
+    if (sub.options.no_local && split_shared_subscription(sub.topic_filter)) {
+      close(ReasonCode::kProtocolError, "No Local on a shared subscription (MQTT-3.8.3-4)");
+      return;
+    }
+  }
   std::vector<Subscription> allowed;
   std::vector<ReasonCode> codes(s.subscriptions.size(), ReasonCode::kSuccess);
   std::vector<size_t> index;

@@ -44,7 +44,10 @@ class Connection final : public PacketSink, public std::enable_shared_from_this<
  private:
   void read();
   void on_read(const boost::system::error_code& ec, size_t n);
-  void process_input();
+  void on_readable(const boost::system::error_code& ec);
+  // Processes whole packets at the start of `data`; returns the bytes consumed.
+  size_t process(util::ByteSpan data);
+  void read_failed(const boost::system::error_code& ec);
   void handle(Packet& packet);
   void handle_connect(Connect& c);
   void handle_publish(Publish& p);

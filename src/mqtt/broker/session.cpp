@@ -5,6 +5,7 @@
 
 #include "mqtt/codec/encoder.h"
 #include "mqtt/codec/packet.h"
+#include "util/log.h"
 
 namespace imet::mqtt::broker {
 
@@ -216,6 +217,14 @@ void Session::enqueue_locked(const MessagePtr& m, Delivery d, uint64_t qid) {
       bump(stats_.publish_dropped);
       if (d.qos == 0) bump(stats_.qos0_dropped);
       forget_locked(qid);
+      if (d.qos > 0) ++dropped_;
+      if (d.qos > 0 && (dropped_ & (dropped_ - 1)) == 0) {  // 1st, 2nd, 4th, 8th … drop
+        util::log::warn("mqtt session queue full: QoS 1/2 message dropped",
+                        {{"client", client_id_},
+                         {"queued", queue_.size()},
+                         {"queued_bytes", queued_bytes_},
+                         {"dropped", dropped_}});
+      }
       return;
     }
   }

@@ -17,13 +17,15 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include <boost/container/devector.hpp>
 
 #include "mqtt/broker/config.h"
 #include "mqtt/broker/message.h"
@@ -65,6 +67,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Session& operator=(const Session&) = delete;
 
   const std::string& client_id() const { return client_id_; }
+  // The username of the current (or last) connection, for per-delivery read ACL checks.
+  // Broker::mu_ guards it (set in open_session).
+  std::optional<std::string>& username() { return username_; }
 
   // Attaches a new connection: resends every in-flight message (PUBLISH with DUP, or PUBREL once
   // PUBREC was received) and then as much of the queue as the limits allow.
@@ -157,8 +162,9 @@ class Session : public std::enable_shared_from_this<Session> {
   LinkParams link_;
   std::unordered_map<std::string, uint16_t> out_aliases_;
   uint16_t next_alias_ = 1;
-  std::deque<Inflight> inflight_;
-  std::deque<Queued> queue_;
+  // devector: no allocation while empty (an idle session costs no queue memory).
+  boost::container::devector<Inflight> inflight_;
+  boost::container::devector<Queued> queue_;
   size_t queued_bytes_ = 0;
   size_t queued_qos0_ = 0;
   uint16_t next_packet_id_ = 1;
@@ -166,8 +172,10 @@ class Session : public std::enable_shared_from_this<Session> {
   uint32_t expiry_interval_ = 0;
   int64_t disconnected_at_ms_ = 0;
   util::Bytes scratch_;
+  uint64_t dropped_ = 0;  // QoS 1/2 messages dropped for a full queue (log rate limit)
 
   std::unordered_map<std::string, SubOptions> subscriptions_;  // Broker::mu_
+  std::optional<std::string> username_;                        // Broker::mu_
 };
 
 }  // namespace imet::mqtt::broker

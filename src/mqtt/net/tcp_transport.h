@@ -17,6 +17,9 @@ class TcpTransport final : public Transport {
   void async_handshake(Handler handler) override;
   void async_read_some(boost::asio::mutable_buffer buffer, IoHandler handler) override;
   void async_write(boost::asio::const_buffer buffer, IoHandler handler) override;
+  bool reactor_reads() const override { return true; }
+  void async_wait_readable(Handler handler) override;
+  size_t read_now(boost::asio::mutable_buffer buffer, boost::system::error_code& ec) override;
   void close() override;
   const std::string& remote_ip() const override { return remote_ip_; }
   const char* kind() const override { return "tcp"; }

@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
 
 namespace imet::mqtt::net {
@@ -28,6 +29,18 @@ class Transport {
   virtual void async_handshake(Handler handler) = 0;
   virtual void async_read_some(boost::asio::mutable_buffer buffer, IoHandler handler) = 0;
   virtual void async_write(boost::asio::const_buffer buffer, IoHandler handler) = 0;
+  // Reactor-style reading (plain TCP): wait until the socket is readable, then read without
+  // blocking into a buffer the caller owns only for the duration of the call (the I/O thread's
+  // scratch buffer), so an idle connection holds no read buffer. Transports with their own
+  // buffering (TLS, WebSocket) return false and are read with async_read_some.
+  virtual bool reactor_reads() const { return false; }
+  virtual void async_wait_readable(Handler handler) { (void)handler; }
+  // Bytes read (0 with ec = would_block when nothing is pending; eof when the peer closed).
+  virtual size_t read_now(boost::asio::mutable_buffer buffer, boost::system::error_code& ec) {
+    (void)buffer;
+    ec = boost::asio::error::operation_not_supported;
+    return 0;
+  }
   // Closes the socket (no graceful TLS/WebSocket shutdown: MQTT has its own DISCONNECT).
   virtual void close() = 0;
   // Remote IP address as text, for limits and logs.
