@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include "mqtt/topic/validation.h"
 #include "util/fs.h"
 
 namespace imet::node {
@@ -112,6 +113,8 @@ class Reader {
     return {};
   }
 
+  void mark_key(const std::string& prefix, const char* key) { mark(prefix, key); }
+
  private:
   void mark(const std::string& prefix, const char* key) { known_.insert(prefix + key); }
   const toml::table& root_;
@@ -164,6 +167,34 @@ util::Status read_mqtt_transports(Reader& r, const toml::table& t, NodeConfig& c
   return {};
 }
 
+// tier_rules = [ { filter = "sensors/#", tier = 3 }, ... ]: the tier of messages from clients that
+// do not set the imet-tier user property (3.1.1 devices); the first matching filter wins.
+util::Status read_tier_rules(Reader& r, const toml::table& t, mqtt::broker::BrokerConfig& b) {
+  r.mark_key("mqtt.", "tier_rules");
+  const toml::node* n = t.get("tier_rules");
+  if (n == nullptr) return {};
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) return r.error("mqtt.tier_rules", "must be an array of tables", n);
+  for (const toml::node& item : *arr) {
+    const toml::table* rule = item.as_table();
+    const toml::node* filter = rule ? rule->get("filter") : nullptr;
+    const toml::node* tier = rule ? rule->get("tier") : nullptr;
+    if (rule == nullptr || filter == nullptr || !filter->is_string() || tier == nullptr ||
+        !tier->is_integer() || rule->size() != 2) {
+      return r.error("mqtt.tier_rules",
+                     "entries must be { filter = \"topic/filter\", tier = 1|2|3 }", &item);
+    }
+    const std::string f = filter->as_string()->get();
+    const int64_t v = tier->as_integer()->get();
+    if (v < 1 || v > 3) return r.error("mqtt.tier_rules", "tier must be 1, 2 or 3", tier);
+    if (!mqtt::validate_topic_filter(f).ok()) {
+      return r.error("mqtt.tier_rules", "'" + f + "' is not a valid topic filter", filter);
+    }
+    b.tier_rules.push_back({f, static_cast<uint8_t>(v)});
+  }
+  return {};
+}
+
 util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
   const std::string p = "mqtt.";
   mqtt::broker::BrokerConfig& b = c.broker;
@@ -195,6 +226,7 @@ util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
   IMET_TRY(r.integer(t, p, "sys_interval", sys_interval, 0, 86400));
   b.sys_interval = std::chrono::seconds(sys_interval);
   IMET_TRY(r.integer(t, p, "default_tier", b.default_tier, 1, 3));
+  IMET_TRY(read_tier_rules(r, t, b));
   IMET_TRY(r.integer(t, p, "commit_window_us", c.mqtt_commit_window_us, 0, 100'000));
   IMET_TRY(r.integer(t, p, "log_segment_bytes", c.msglog_segment_bytes, 4096, int64_t{1} << 40));
   IMET_TRY(r.integer(t, p, "log_retention_bytes", c.msglog_retention_bytes, 0, int64_t{1} << 50));

@@ -335,3 +335,24 @@ def test_hostile_input_does_not_hurt_other_clients(broker):
     Client(p).publish("ok/1", b"still here")
     assert s.get().payload == b"still here"
     broker.wait_for("produced block")
+
+
+def test_tier_rules_from_config_for_v311_devices(imetd, tmp_path):
+    b = start_broker(imetd, tmp_path, 'tier_rules = [ { filter = "alarm/#", tier = 1 } ]')
+    p = b.mqtt_port
+    s = Client(p)
+    s.subscribe("#")
+    dev = Client(p, v5=False)
+    dev.publish("alarm/fire", b"x" * (65 * 1024), wait=False)  # tier 1 by rule: over 64 KiB
+    dev.disconnects.get(timeout=5)
+    s.assert_nothing()
+    Client(p, v5=False).publish("other/big", b"y" * (65 * 1024))  # default tier 2: accepted
+    assert len(s.get().payload) == 65 * 1024
+
+
+def test_bad_tier_rule_is_a_config_error(imetd, tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('dev = true\n[mqtt]\ntier_rules = [ { filter = "a/#", tier = 7 } ]\n')
+    d = imetd("--config", str(cfg), "--data-dir", str(tmp_path / "bad"))
+    assert d.proc.wait(timeout=10) != 0
+    assert "mqtt.tier_rules" in d.output() and "tier must be 1, 2 or 3" in d.output()
