@@ -19,6 +19,11 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
 namespace {
+// Encoding buffer of this I/O thread (no per-connection buffer: idle connections stay small).
+util::Bytes& encode_scratch() {
+  thread_local util::Bytes buf;
+  return buf;
+}
 constexpr size_t kInitialRx = 16 * 1024;  // buffered transports (TLS, WebSocket)
 constexpr size_t kMinReadRoom = 4 * 1024;
 constexpr size_t kScratch = 64 * 1024;  // per I/O thread, reactor path
@@ -553,9 +558,9 @@ void Connection::handle_disconnect(const Disconnect& d) {
 }
 
 void Connection::send_packet(const Packet& packet) {
-  scratch_.clear();
-  if (!encode_packet(packet, version_, scratch_).ok()) return;
-  send(scratch_, {});
+  encode_scratch().clear();
+  if (!encode_packet(packet, version_, encode_scratch()).ok()) return;
+  send(encode_scratch(), {});
 }
 
 void Connection::send(util::ByteSpan head, util::ByteSpan tail) {
@@ -592,11 +597,7 @@ void Connection::do_write() {
   transport_->async_write(
       asio::buffer(out_writing_), [self](const boost::system::error_code& ec, size_t n) {
         self->pending_.fetch_sub(self->out_writing_.size(), std::memory_order_relaxed);
-        if (self->out_writing_.capacity() > (1u << 20)) {
-          util::Bytes().swap(self->out_writing_);
-        } else {
-          self->out_writing_.clear();
-        }
+        self->out_writing_.clear();
         if (ec) {
           {
             std::lock_guard lock(self->out_mu_);
@@ -612,8 +613,13 @@ void Connection::do_write() {
         {
           std::lock_guard lock(self->out_mu_);
           more = !self->out_pending_.empty();
-          if (!more) self->write_scheduled_ = false;
+          if (!more) {
+            self->write_scheduled_ = false;
+            // Nothing more to write: give both buffers back (an idle connection holds none).
+            util::Bytes().swap(self->out_pending_);
+          }
         }
+        if (!more) util::Bytes().swap(self->out_writing_);
         if (self->closing_ && !more) {
           self->finish();
           return;

@@ -88,7 +88,6 @@ class Connection final : public PacketSink, public std::enable_shared_from_this<
   std::chrono::steady_clock::time_point last_rx_;
   std::unordered_map<uint16_t, std::string> in_aliases_;
   size_t incoming_unacked_ = 0;  // QoS 2 awaiting PUBREL (QoS 1 is acked at once)
-  util::Bytes scratch_;
 
   // Write side.
   mutable std::mutex out_mu_;

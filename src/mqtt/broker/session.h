@@ -171,7 +171,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_set<uint16_t> incoming_qos2_;
   uint32_t expiry_interval_ = 0;
   int64_t disconnected_at_ms_ = 0;
-  util::Bytes scratch_;
   uint64_t dropped_ = 0;  // QoS 1/2 messages dropped for a full queue (log rate limit)
 
   std::unordered_map<std::string, SubOptions> subscriptions_;  // Broker::mu_
