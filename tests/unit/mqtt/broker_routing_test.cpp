@@ -10,6 +10,7 @@
 // broker contract, never from the implementation's own output.
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,9 @@
 
 #include <gtest/gtest.h>
 
+#include "../store/temp_dir.h"
+#include "mqtt/auth/authenticator.h"
+#include "mqtt/broker/auth_access.h"
 #include "mqtt/broker/broker.h"
 #include "mqtt/codec/decoder.h"
 
@@ -117,17 +121,21 @@ class BrokerRoutingTest : public ::testing::Test {
   }
 
   Client connect(const std::string& id, bool clean_start = true, uint32_t expiry = 0,
-                 Version version = Version::kV5) {
+                 Version version = Version::kV5,
+                 std::optional<std::string> username = std::nullopt) {
     Client c;
     c.id = id;
     c.version = version;
     c.sink = std::make_shared<RecordingSink>();
     LinkParams link;
     link.version = version;
-    auto opened = broker().open_session(id, clean_start, expiry, c.sink, link, [&](bool present) {
-      c.frames_when_opened = c.sink->frame_count();
-      c.session_present = present;
-    });
+    auto opened = broker().open_session(
+        id, clean_start, expiry, c.sink, link,
+        [&](bool present) {
+          c.frames_when_opened = c.sink->frame_count();
+          c.session_present = present;
+        },
+        std::move(username));
     EXPECT_EQ(opened.session_present, c.session_present);
     c.session = opened.session;
     return c;
@@ -700,6 +708,59 @@ TEST_F(BrokerRoutingTest, ResubscribeReplacesOptionsAndUnsubscribeRemoves) {
   EXPECT_TRUE(c.session->on_pubcomp(pubs[0].packet_id));
   publish("t", "y", 2);
   EXPECT_EQ(c.sink->frame_count(), 0u);
+}
+
+// ---- read ACL ----
+
+// The real AccessControl (AuthAccess over an mqtt/auth ACL file): every delivery is checked
+// against the subscriber's read rights, not only the subscription filter.
+class BrokerAclTest : public BrokerRoutingTest {
+ protected:
+  void SetUp() override {
+    const std::string path = dir_.sub("acl");
+    std::ofstream(path) << "pattern read public/#\npattern read %u/#\n";
+    auth::AuthConfig cfg;
+    cfg.allow_anonymous = true;
+    cfg.acl_file = path;
+    auto a = auth::Authenticator::create(cfg, {}, clock_);
+    ASSERT_TRUE(a.ok()) << a.status().to_string();
+    access_ = std::make_unique<AuthAccess>(std::move(*a));
+    ASSERT_TRUE(access_->checks_receive());
+    broker().set_access(access_.get());
+  }
+
+  store::testing::TempDir dir_;
+  std::unique_ptr<AuthAccess> access_;
+};
+
+TEST_F(BrokerAclTest, DeliveriesFollowTheSubscribersReadRights) {
+  Client alice = connect("c-alice", true, 0, Version::kV5, "alice");
+  Client bob = connect("c-bob", true, 0, Version::kV5, "bob");
+  Client anon = connect("c-anon");
+  for (Client* c : {&alice, &bob, &anon})
+    subscribe(*c, "#", opts(1));
+  publish("public/news", "p", 1);
+  publish("alice/inbox", "a", 1);
+  publish("bob/inbox", "b", 1);
+  EXPECT_EQ(alice.payloads(), (std::vector<std::string>{"p", "a"}));
+  EXPECT_EQ(bob.payloads(), (std::vector<std::string>{"p", "b"}));
+  EXPECT_EQ(anon.payloads(), std::vector<std::string>{"p"});
+}
+
+// BUG (broker.cpp collect_locked, read ACL): the shared group picks its member round-robin first
+// and the read ACL is applied afterwards (erase_if on outs), so when the picked member may not read
+// the topic the message is dropped, although another member of the group may read it, and the drop
+// is not counted in any statistic. Here every second message to alice/inbox is lost. Expected: the
+// ACL is part of next_member's availability test (or the next readable member is tried).
+TEST_F(BrokerAclTest, DISABLED_SharedGroupMessageGoesToAMemberThatMayReadIt) {
+  Client alice = connect("c-alice", true, 0, Version::kV5, "alice");
+  Client bob = connect("c-bob", true, 0, Version::kV5, "bob");
+  subscribe(alice, "$share/g/#", opts(1));
+  subscribe(bob, "$share/g/#", opts(1));
+  for (int i = 0; i < 4; ++i)
+    publish("alice/inbox", std::to_string(i), 1);
+  EXPECT_TRUE(bob.take().empty());
+  EXPECT_EQ(alice.payloads(), (std::vector<std::string>{"0", "1", "2", "3"}));
 }
 
 // ---- tiers ----
