@@ -16,10 +16,13 @@ namespace {
 
 using nlohmann::json;
 
+// A key spec names a file when it looks like a path (a '/' or a .json/.key name) and one exists;
+// otherwise it is a key name in the key store.
 bool is_file(const std::string& path) {
+  bool looks_like_path =
+      path.find('/') != std::string::npos || path.ends_with(".json") || path.ends_with(".key");
   struct stat st {};
-  return path.find('/') != std::string::npos && ::stat(path.c_str(), &st) == 0 &&
-         S_ISREG(st.st_mode);
+  return looks_like_path && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 util::Result<KeyFile> read_key_file(const KeyCommandContext& ctx, const std::string& spec) {

@@ -228,5 +228,53 @@ TEST_F(ApplyTest, DevicesNeedSponsorConsent) {
   EXPECT_EQ(rec->owner, addr_of(alice));
 }
 
+TEST_F(ApplyTest, FieldRuleAmountAndStakeRejections) {
+  DeviceRegister bad_tier{key_from(80).public_key(), 0, alice.public_key(), std::nullopt};
+  expect_reject(send(alice, bad_tier), Reject::kMalformed, "tier must be 1, 2 or 3");
+  Vote unsorted{{addr_of(carol), addr_of(bob)}};
+  if (unsorted.delegates[0] < unsorted.delegates[1]) {
+    std::swap(unsorted.delegates[0], unsorted.delegates[1]);
+  }
+  expect_reject(send(alice, unsorted), Reject::kMalformed);
+  expect_reject(send(alice, Unstake{0}), Reject::kInvalidAmount, "must be positive");
+  crypto::SigningKey node = key_from(51);
+  RegisterNode r;
+  r.node_key = node.public_key();
+  r.stake = imet(5000);
+  r.node_signature = node.sign(node_ownership_message(chain_id_, alice.public_key()));
+  expect_reject(send(alice, r), Reject::kInsufficientFunds, "the node stake");
+  r.stake = imet(1);
+  r.info.endpoints = {""};
+  expect_reject(send(alice, r), Reject::kInvalidField, "endpoint is empty");
+  expect_reject(send(bob, UpdateNode{node.public_key(), {}}), Reject::kUnknownNode);
+  EXPECT_EQ(account(alice).nonce, 0u);
+}
+
+// A state that cannot be read rejects with state_error (not the sender's fault) and changes
+// nothing.
+TEST(ApplyStateError, UnreadableStateIsReportedNotBlamedOnTheSender) {
+  class Failing final : public StateReader {
+   public:
+    util::Result<std::optional<util::Bytes>> get(util::ByteSpan) const override {
+      return util::io_error("disk on fire");
+    }
+  };
+  Failing failing;
+  StateOverlay overlay(&failing);
+  ChainParams params;
+  BlockContext ctx{&params, "imet-test", 1, 1000, {}};
+  Transaction tx;
+  tx.chain_id = "imet-test";
+  tx.fee = imet(1);
+  tx.expiry_height = 5;
+  tx.body = Transfer{{}, 1, {}};
+  tx.sign(key_from(1));
+  TxResult r = apply_transaction(overlay, tx, ctx);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, Reject::kStateError);
+  EXPECT_NE(r->message.find("disk on fire"), std::string::npos);
+  EXPECT_TRUE(overlay.changes().empty());
+}
+
 }  // namespace
 }  // namespace imet::ledger
