@@ -8,8 +8,29 @@ namespace imet::mqtt::auth::detail {
 
 namespace {
 
+bool is_alphanumeric(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// libsodium 1.0.18's decoder maps some bytes >= 0x80 to 6-bit values instead of rejecting them
+// (found by fuzz/mqtt_auth_fuzz.cpp), so the alphabet is checked here first.
+bool only_alphabet(std::string_view text, bool url_safe) {
+  size_t end = text.size();
+  while (!url_safe && end > 0 && text[end - 1] == '=')
+    --end;  // padding: libsodium checks its amount
+  for (size_t i = 0; i < end; ++i) {
+    char c = text[i];
+    bool ok = is_alphanumeric(c) || (url_safe ? (c == '-' || c == '_') : (c == '+' || c == '/'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::optional<util::Bytes> decode(std::string_view text, int variant) {
   crypto::ensure_init();
+  bool url_safe = variant == sodium_base64_VARIANT_URLSAFE ||
+                  variant == sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  if (!only_alphabet(text, url_safe)) return std::nullopt;
   util::Bytes out(text.size() / 4 * 3 + 3);
   size_t len = 0;
   const char* end = nullptr;

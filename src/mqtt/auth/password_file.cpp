@@ -319,6 +319,10 @@ util::Status validate_username(std::string_view username) {
   if (has_control_char(username)) {
     return util::invalid_argument("username contains a control character");
   }
+  if (username.front() == '#') {
+    return util::invalid_argument("username '" + std::string(username) +
+                                  "' starts with '#' (the line would read as a comment)");
+  }
   if (trim(username) != username) {
     return util::invalid_argument("username '" + std::string(username) +
                                   "' starts or ends with a blank");
@@ -345,7 +349,10 @@ util::Result<PasswordFile> PasswordFile::parse(std::string_view text, std::strin
         text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     pos = end == std::string_view::npos ? text.size() : end + 1;
     ++line_no;
-    if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+    // CRLF files: drop every trailing '\r', so a kept comment line reads back the same after
+    // save (found by fuzz/mqtt_auth_fuzz.cpp: "# c\r\r" lost one '\r' per load/save cycle).
+    while (!raw.empty() && raw.back() == '\r')
+      raw.remove_suffix(1);
     auto fail = [&](const std::string& what) {
       return util::invalid_argument(std::string(source) + ":" + std::to_string(line_no) + ": " +
                                     what);

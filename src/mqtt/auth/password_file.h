@@ -12,10 +12,10 @@
 // Thread-safety: a PasswordFile is a value; const methods (find, check, serialize, save) may run
 // concurrently; mutation (set, remove) needs exclusive access.
 // Invariants: usernames are unique, non-empty, at most kMaxUsernameBytes, contain no ':' and no
-// control characters, and have no leading/trailing blanks; every entry's hash parsed successfully,
-// and its cost parameters are within the k*Max bounds below, so a hostile file cannot make a
-// check run (or allocate) without bound. Entries keep their original text: an existing $6$/$7$
-// entry is written back byte for byte.
+// control characters, do not start with '#', and have no leading/trailing blanks; every entry's
+// hash parsed successfully, and its cost parameters are within the k*Max bounds below, so a hostile
+// file cannot make a check run (or allocate) without bound. Entries keep their original text: an
+// existing $6$/$7$ entry is written back byte for byte.
 #pragma once
 
 #include <cstdint>

@@ -241,6 +241,8 @@ TEST(MqttAcl, SubstitutePattern) {
   EXPECT_EQ(substitute_pattern("%%c%", "id", std::nullopt), "%id%");
   EXPECT_EQ(substitute_pattern("x%cy", "id", std::nullopt), "xidy");
   EXPECT_EQ(substitute_pattern("%x/%", "id", std::nullopt), "%x/%");
+  // One pass: substituted text is not scanned again.
+  EXPECT_EQ(substitute_pattern("u/%u/%c", "%u", std::string("%c")), "u/%c/%u");
 }
 
 TEST(MqttAclFilters, Intersection) {

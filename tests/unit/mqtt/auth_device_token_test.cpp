@@ -110,6 +110,12 @@ TEST_F(DeviceTokenTest, ParseRejections) {
   std::string plus = sig;
   plus[0] = '+';  // standard-alphabet character
   EXPECT_EQ(msg("imet-dt1.5." + plus), bad_sig);
+  // Bytes outside the alphabet, including ones >= 0x80 (libsodium 1.0.18 decodes some of those).
+  for (char c : {'\xe2', '\x80', '\xff', '=', ' ', '.'}) {
+    std::string odd = sig;
+    odd[29] = c;
+    EXPECT_EQ(msg("imet-dt1.5." + odd), bad_sig) << static_cast<int>(c);
+  }
   EXPECT_TRUE(parse_device_token("imet-dt1.0." + sig).ok());
 }
 

@@ -157,6 +157,11 @@ TEST(MqttPasswordFile, CommentsBlankLinesAndWhitespace) {
   auto no_newline = PasswordFile::parse("bob:" + bob.encoded, "pw.txt");
   ASSERT_TRUE(no_newline.ok());
   EXPECT_TRUE(no_newline->contains("bob"));
+  // Serializing is a fixed point, also for comments ending in several '\r'.
+  auto crs = PasswordFile::parse("# c\r\r\r\nbob:" + bob.encoded + "\r\n", "pw.txt");
+  ASSERT_TRUE(crs.ok());
+  EXPECT_EQ(crs->serialize(), "# c\nbob:" + bob.encoded + "\n");
+  EXPECT_EQ(PasswordFile::parse(crs->serialize(), "again")->serialize(), crs->serialize());
   auto empty = PasswordFile::parse("", "pw.txt");
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->size(), 0u);
@@ -211,6 +216,10 @@ TEST(MqttPasswordFile, MosquittoHashRejections) {
   EXPECT_EQ(msg("$6$$" + digest), "the salt must be 1 to 64 bytes, got 0");
   EXPECT_EQ(msg("$6$" + salt + "$AAAA"), "the hash must be 64 bytes (SHA-512), got 3");
   EXPECT_EQ(msg("$6$" + salt + "$A===="), "malformed hash: the hash is not valid base64");
+  std::string high_bit = "c2FsdHNhbHRzYWx" + std::string("\xe2");
+  EXPECT_EQ(msg("$6$" + high_bit + "$" + digest), "malformed hash: the salt is not valid base64");
+  EXPECT_EQ(msg("$6$" + salt + "$" + digest.substr(0, 40) + "-" + digest.substr(41)),
+            "malformed hash: the hash is not valid base64");  // base64url character
   // Accepted: the same with and without padding.
   EXPECT_TRUE(parse_password_hash("$6$" + salt + "$" + digest).ok());
   EXPECT_TRUE(parse_password_hash("$6$" + salt + "$" + std::string(86, 'A')).ok());
@@ -276,6 +285,7 @@ TEST(MqttPasswordFile, SetRemoveAndUsernameRules) {
   EXPECT_EQ(err("a:b"), "username 'a:b' contains ':' (the password file's separator)");
   EXPECT_EQ(err("a\nb"), "username contains a control character");
   EXPECT_EQ(err(" a"), "username ' a' starts or ends with a blank");
+  EXPECT_EQ(err("#a"), "username '#a' starts with '#' (the line would read as a comment)");
   EXPECT_EQ(err("\xff\xfe"), "username is not valid UTF-8");
   EXPECT_EQ(err(std::string(65536, 'u')), "username longer than 65535 bytes");
   EXPECT_EQ(err("carol", ""), "empty password");
