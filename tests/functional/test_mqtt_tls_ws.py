@@ -175,9 +175,29 @@ def mosquitto(tool, port, *args, certs=None, client_cert=None):
     return argv + list(args)
 
 
-def sub_process(port, *args, **kw):
-    return subprocess.Popen(mosquitto("mosquitto_sub", port, *args, **kw), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+class Sub:
+    """mosquitto_sub, started and subscribed: with -d (line-buffered) it reports the SUBACK, and the
+    constructor returns once it has one, so nothing published after it can be missed."""
+
+    def __init__(self, port, *args, **kw):
+        argv = ["stdbuf", "-oL"] + mosquitto("mosquitto_sub", port, "-d", *args, **kw)
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.head = []
+        while True:
+            line = self.p.stdout.readline()
+            if not line:
+                break  # it ended (the caller's assertions on returncode say why)
+            self.head.append(line)
+            if "received SUBACK" in line:
+                break
+
+    def communicate(self, timeout):
+        """(message lines without the debug lines, stderr); sets returncode."""
+        out, err = self.p.communicate(timeout=timeout)
+        self.returncode = self.p.returncode
+        lines = "".join(self.head).splitlines() + out.splitlines()
+        debug = ("Client ", "Subscribed (mid")
+        return [x for x in lines if not x.startswith(debug)], err
 
 
 def pub(port, *args, **kw):
@@ -297,15 +317,14 @@ def subscribe_packet(packet_id, topic, v5=True):
 @pytest.mark.parametrize("version", ["mqttv311", "mqttv5"])
 def test_mosquitto_clients_over_tls(node, certs, version):
     port = node.ports["tls"]
-    sub = sub_process(port, "-V", version, "-q", "1", "-t", "secure/#", "-v", "-C", "2", "-W",
-                      "10", certs=certs)
-    time.sleep(0.5)
+    sub = Sub(port, "-V", version, "-q", "1", "-t", "secure/#", "-v", "-C", "2", "-W", "10",
+              certs=certs)
     for i in range(2):
         r = pub(port, "-V", version, "-q", "1", "-t", f"secure/{i}", "-m", f"v{i}", certs=certs)
         assert r.returncode == 0, r.stderr
     out, err = sub.communicate(timeout=15)
     assert sub.returncode == 0, err
-    assert out.splitlines() == ["secure/0 v0", "secure/1 v1"]
+    assert out == ["secure/0 v0", "secure/1 v1"]
 
 
 def test_tls_client_without_ca_trust_fails(node, certs):
@@ -338,9 +357,7 @@ def test_client_certificate_required(imetd, tmp_path, certs):
     d = start_node(imetd, tmp_path, certs, ws=False, wss=False, require_client_cert=True)
     port = d.ports["tls"]
     good = (certs.client_crt, certs.client_key)
-    sub = sub_process(port, "-t", "devices/#", "-C", "1", "-W", "10", certs=certs,
-                      client_cert=good)
-    time.sleep(0.5)
+    sub = Sub(port, "-t", "devices/#", "-C", "1", "-W", "10", certs=certs, client_cert=good)
     # Without a certificate, or with one from an untrusted CA: the handshake fails.
     r = pub(port, "-t", "devices/1", "-m", "no cert", certs=certs)
     assert r.returncode != 0
@@ -351,7 +368,7 @@ def test_client_certificate_required(imetd, tmp_path, certs):
     assert r.returncode == 0, r.stderr
     out, err = sub.communicate(timeout=15)
     assert sub.returncode == 0, err
-    assert out.splitlines() == ["with cert"]
+    assert out == ["with cert"]
     # paho with the client certificate, too.
     c = Client(port, "tls", certs, client_cert=good)
     assert c.rc == 0
@@ -489,11 +506,9 @@ def test_message_crosses_transports(node, certs):
     ws_sub.subscribe("cross/#", qos=1)
     wss_sub = Client(node.ports["wss"], "wss", certs, client_id="wss-sub")
     wss_sub.subscribe("cross/#", qos=1)
-    tls_sub = sub_process(node.ports["tls"], "-t", "cross/#", "-v", "-q", "1", "-C", "2", "-W",
-                          "15", certs=certs)
-    tcp_sub = sub_process(node.ports["tcp"], "-t", "cross/#", "-v", "-q", "1", "-C", "2", "-W",
-                          "15")
-    time.sleep(0.7)
+    tls_sub = Sub(node.ports["tls"], "-t", "cross/#", "-v", "-q", "1", "-C", "2", "-W", "15",
+                  certs=certs)
+    tcp_sub = Sub(node.ports["tcp"], "-t", "cross/#", "-v", "-q", "1", "-C", "2", "-W", "15")
     # A TCP publisher reaches WebSocket, WSS and TLS subscribers ...
     r = pub(node.ports["tcp"], "-t", "cross/from-tcp", "-m", "hello", "-q", "1")
     assert r.returncode == 0, r.stderr
@@ -506,7 +521,7 @@ def test_message_crosses_transports(node, certs):
     for proc in (tls_sub, tcp_sub):
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
-        assert sorted(out.splitlines()) == ["cross/from-tcp hello", "cross/from-ws world"]
+        assert sorted(out) == ["cross/from-tcp hello", "cross/from-ws world"]
     for c in (ws_pub, ws_sub, wss_sub):
         c.close()
 
