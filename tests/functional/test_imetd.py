@@ -85,7 +85,7 @@ listen = "127.0.0.1:28645"
     d.wait_for("imetd running")
     out = d.output()
     assert f"data_dir={tmp_path / 'fromfile'}" in out
-    assert "mqtt=127.0.0.1:31883" in out  # flag beats file
+    assert "MQTT broker listening address=127.0.0.1:31883" in out  # flag beats file
     assert "HTTP API listening address=127.0.0.1:28645" in out  # file beats default
     assert d.stop() == 0
 
