@@ -115,7 +115,7 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
   }
   on_opened(out.session_present);
   out.session->attach(std::move(sink), link);
-  redistribute(std::move(unacked));
+  redistribute(std::move(unacked), nullptr);
   return out;
 }
 
@@ -196,29 +196,55 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
     }
   }
   if (publish_will_now) publish(will);
-  redistribute(std::move(unacked));
+  redistribute(std::move(unacked), session);
 }
 
-void Broker::redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked) {
+void Broker::redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked,
+                          const std::shared_ptr<Session>& owner) {
   for (auto& [message, delivery] : unacked) {
-    // Deliver to another online member of the same shared group.
+    // Deliver to another online member of the same shared group that may read the topic.
     std::shared_ptr<Session> target;
+    uint64_t qid = 0;
     const std::string& group_filter = delivery.shared_group;  // "$share/<group>/<filter>"
     {
       std::lock_guard lock(mu_);
       for (const auto& [id, s] : sessions_) {
-        if (offline_.count(s.get()) == 0 && s->subscriptions().count(group_filter) > 0) {
+        if (s != owner && offline_.count(s.get()) == 0 &&
+            s->subscriptions().count(group_filter) > 0 &&
+            may_receive_locked(s.get(), message->topic)) {
           target = s;
           break;
         }
       }
+      if (!target && owner) {
+        auto it = sessions_.find(owner->client_id());
+        if (it != sessions_.end() && it->second == owner) target = owner;  // keep it for its client
+      }
+      if (target && persist_ && delivery.qos > 0 && target->persistent()) {
+        qid = next_qid_++;
+        store::WriteBatch b;
+        StoredDelivery sd;
+        sd.qid = qid;
+        sd.message = message;
+        sd.delivery = delivery;
+        Persistence::put_delivery(b, target->client_id(), sd);
+        persist_->submit(std::move(b), {}, false, nullptr);
+      }
     }
     if (target) {
-      target->deliver(message, std::move(delivery));
+      target->deliver(message, std::move(delivery), qid);
     } else {
       bump(stats_.publish_dropped);
     }
   }
+}
+
+bool Broker::may_receive_locked(Session* s, const std::string& topic) const {
+  if (access_ == nullptr || !access_->checks_receive()) return true;
+  ClientInfo who;
+  who.client_id = s->client_id();
+  who.username = s->username();
+  return access_->can_receive(who, topic);
 }
 
 std::optional<uint8_t> Broker::tier_for(std::string_view topic, const Properties& props) const {
@@ -302,9 +328,13 @@ void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,
         targets.push_back(Target{s, &o});
       },
       [&](auto& group) {
-        const auto* m =
-            group.next_member([&](const auto& member) { return offline_.count(member.key) == 0; });
-        if (m == nullptr) m = group.next_member();
+        const auto* m = group.next_member([&](const auto& member) {
+          return offline_.count(member.key) == 0 && may_receive_locked(member.key, message->topic);
+        });
+        if (m == nullptr) {
+          m = group.next_member(
+              [&](const auto& member) { return may_receive_locked(member.key, message->topic); });
+        }
         if (m == nullptr) return;
         Delivery d;
         d.qos = std::min(message->qos, m->value.qos);
@@ -317,14 +347,8 @@ void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,
       });
   if (access_ != nullptr && access_->checks_receive()) {
     // The ACL's read rules apply to each message, not only to the subscription filter.
-    const auto denied = [&](Session* s) {
-      ClientInfo who;
-      who.client_id = s->client_id();
-      who.username = s->username();
-      return !access_->can_receive(who, message->topic);
-    };
-    std::erase_if(targets, [&](const Target& t) { return denied(t.session); });
-    std::erase_if(outs, [&](const Out& o) { return denied(o.session.get()); });
+    std::erase_if(targets,
+                  [&](const Target& t) { return !may_receive_locked(t.session, message->topic); });
   }
   if (targets.size() > 1) {
     std::sort(targets.begin(), targets.end(),

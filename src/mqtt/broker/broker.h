@@ -135,7 +135,11 @@ class Broker {
   void collect_locked(const MessagePtr& message, std::vector<Out>& outs, store::WriteBatch* batch);
   void persist_session_locked(const Session& s, int64_t disconnected_at_ms);
   void forget_session_locked(const std::string& client_id);
-  void redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked);
+  // Hands unacknowledged shared-subscription messages to another online member of their group;
+  // with none online they go back to `owner` (if it lives on) to wait for its client.
+  void redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked,
+                    const std::shared_ptr<Session>& owner);
+  bool may_receive_locked(Session* s, const std::string& topic) const;
   void publish_sys();
   void arm_timer();
 

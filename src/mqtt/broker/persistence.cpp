@@ -281,6 +281,13 @@ util::Result<LoadedState> Persistence::load() const {
                           rest.subspan(n + 1));
   };
   util::Status bad;
+  const auto damaged = [&](util::ByteSpan k, std::string_view what) {
+    if (bad.ok()) {
+      bad = util::corruption("MQTT state key '" +
+                             std::string(reinterpret_cast<const char*>(k.data()), k.size()) +
+                             "' is damaged: " + std::string(what));
+    }
+  };
   IMET_TRY(store::scan_prefix(
       kv_, util::as_bytes(std::string_view("mq/s/")), [&](util::ByteSpan k, util::ByteSpan v) {
         In r{v};
@@ -289,7 +296,11 @@ util::Result<LoadedState> Persistence::load() const {
         r.u8();
         s.expiry_interval = r.u32();
         s.disconnected_at_ms = static_cast<int64_t>(r.u64());
-        if (r.ok) sessions.emplace(s.client_id, std::move(s));
+        if (r.ok && r.pos == v.size()) {
+          sessions.emplace(s.client_id, std::move(s));
+        } else {
+          damaged(k, "session record");
+        }
         return true;
       }));
   IMET_TRY(store::scan_prefix(
@@ -307,7 +318,9 @@ util::Result<LoadedState> Persistence::load() const {
         o.retain_as_published = flags & 2;
         o.retain_handling = r.u8();
         o.subscription_id = r.u32();
-        if (r.ok) {
+        if (!r.ok || r.pos != v.size()) {
+          damaged(k, "subscription options");
+        } else {
           it->second.subscriptions.emplace_back(
               std::string(reinterpret_cast<const char*>(cr->second.data()), cr->second.size()), o);
         }
@@ -334,11 +347,14 @@ util::Result<LoadedState> Persistence::load() const {
                                 const size_t n = r.u8();
                                 for (size_t i = 0; i < n; ++i)
                                   d.delivery.sub_ids.push_back(r.u32());
-                                if (!r.ok) return true;
+                                if (!r.ok) {
+                                  damaged(k, "queued message header");
+                                  return true;
+                                }
                                 if (!d.pubrec_received) {
                                   auto m = decode_message(r.rest());
                                   if (!m.ok()) {
-                                    bad = m.status();
+                                    damaged(k, m.status().message());
                                     return true;
                                   }
                                   d.message = *m;
@@ -357,12 +373,12 @@ util::Result<LoadedState> Persistence::load() const {
                                 return true;
                               }));
   IMET_TRY(store::scan_prefix(kv_, util::as_bytes(std::string_view("mq/r/")),
-                              [&](util::ByteSpan, util::ByteSpan v) {
+                              [&](util::ByteSpan k, util::ByteSpan v) {
                                 auto m = decode_message(v);
                                 if (m.ok()) {
                                   out.retained.push_back(*m);
                                 } else {
-                                  bad = m.status();
+                                  damaged(k, m.status().message());
                                 }
                                 return true;
                               }));

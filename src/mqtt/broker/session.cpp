@@ -206,8 +206,9 @@ void Session::enqueue_locked(const MessagePtr& m, Delivery d, uint64_t qid) {
   const size_t sz = queued_size(*m);
   if (queue_.size() >= config_.max_queued_messages ||
       queued_bytes_ + sz > config_.max_queued_bytes) {
-    // Make room by dropping the oldest QoS 0 message; if there is none, drop this one.
-    if (queued_qos0_ > 0) {
+    // Make room by dropping the oldest QoS 0 messages; if that is not enough, drop this one.
+    while (queued_qos0_ > 0 && (queue_.size() >= config_.max_queued_messages ||
+                                queued_bytes_ + sz > config_.max_queued_bytes)) {
       auto it = std::find_if(queue_.begin(), queue_.end(),
                              [](const Queued& q) { return q.delivery.qos == 0; });
       queued_bytes_ -= queued_size(*it->message);

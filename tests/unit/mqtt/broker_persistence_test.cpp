@@ -494,7 +494,7 @@ TEST_P(BrokerPersistenceStoreTest, DamagedQueuedMessageFailsLoad) {
 // BUG (persistence.cpp load): the error for a damaged value does not name it. The message is
 // "MQTT state in the node database is damaged: stored MQTT message: bad PUBLISH encoding", without
 // the key (which client's queue, which retained topic), so an operator cannot find or remove it.
-TEST_P(BrokerPersistenceStoreTest, DISABLED_DamagedValueErrorNamesTheKey) {
+TEST_P(BrokerPersistenceStoreTest, DamagedValueErrorNamesTheKey) {
   ASSERT_TRUE(kv().put(bytes("mq/r/some/topic"), bytes("\x01garbage")).ok());
   auto loaded = load();
   ASSERT_FALSE(loaded.ok());
@@ -506,7 +506,7 @@ TEST_P(BrokerPersistenceStoreTest, DISABLED_DamagedValueErrorNamesTheKey) {
 // length) is skipped silently (`if (r.ok) ...` / `if (!r.ok) return true;`): the session and its
 // queued QoS 1/2 messages, already acknowledged to their publishers, vanish without an error.
 // Expected: load() fails naming the key, as it does for a damaged message body.
-TEST_P(BrokerPersistenceStoreTest, DISABLED_DamagedSessionValueFailsLoad) {
+TEST_P(BrokerPersistenceStoreTest, DamagedSessionValueFailsLoad) {
   store::WriteBatch b;
   StoredDelivery d;
   d.qid = 1;
@@ -521,7 +521,7 @@ TEST_P(BrokerPersistenceStoreTest, DISABLED_DamagedSessionValueFailsLoad) {
       << loaded.status().message();
 }
 
-TEST_P(BrokerPersistenceStoreTest, DISABLED_DamagedSubscriptionValueFailsLoad) {
+TEST_P(BrokerPersistenceStoreTest, DamagedSubscriptionValueFailsLoad) {
   store::WriteBatch b;
   Persistence::put_session(b, "c", 60, kT0);
   write(kv(), b);
@@ -787,7 +787,7 @@ TEST_P(BrokerPersistenceStoreTest, QidsKeepIncreasingAcrossRestarts) {
 // departing member (take_shared_unacked deletes its stored copy) is delivered to the next member
 // with qid 0, i.e. never stored for it. If the node crashes before that member acknowledges it,
 // the QoS 1 message (acknowledged to its publisher) is lost: SPEC 4 durability.
-TEST_P(BrokerPersistenceStoreTest, DISABLED_RedistributedSharedMessageIsStoredForTheNewMember) {
+TEST_P(BrokerPersistenceStoreTest, RedistributedSharedMessageIsStoredForTheNewMember) {
   Broker& b = start();
   Opened a = open_client(b, "a", false, 60);
   Opened c = open_client(b, "c", false, 60);

@@ -407,7 +407,7 @@ TEST_F(BrokerRoutingTest, UnackedSharedMessageGoesToAnotherMemberWhenItsClientLe
 // (publish_dropped++). A QoS 1 message already acknowledged to its publisher is lost although the
 // session survives and the client resends on reconnect would deliver it (MQTT 5 §4.8.2 allows
 // waiting for the client; it only suggests another member when the *session* ends).
-TEST_F(BrokerRoutingTest, DISABLED_UnackedSharedMessageIsKeptWhenNoOtherMemberIsOnline) {
+TEST_F(BrokerRoutingTest, UnackedSharedMessageIsKeptWhenNoOtherMemberIsOnline) {
   Client a = connect("a", false, 3600);
   subscribe(a, "$share/g/t", opts(1));
   publish("t", "job", 1);
@@ -752,7 +752,7 @@ TEST_F(BrokerAclTest, DeliveriesFollowTheSubscribersReadRights) {
 // the topic the message is dropped, although another member of the group may read it, and the drop
 // is not counted in any statistic. Here every second message to alice/inbox is lost. Expected: the
 // ACL is part of next_member's availability test (or the next readable member is tried).
-TEST_F(BrokerAclTest, DISABLED_SharedGroupMessageGoesToAMemberThatMayReadIt) {
+TEST_F(BrokerAclTest, SharedGroupMessageGoesToAMemberThatMayReadIt) {
   Client alice = connect("c-alice", true, 0, Version::kV5, "alice");
   Client bob = connect("c-bob", true, 0, Version::kV5, "bob");
   subscribe(alice, "$share/g/#", opts(1));

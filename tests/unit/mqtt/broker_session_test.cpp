@@ -515,7 +515,7 @@ TEST_F(SessionTest, QueueByteLimitIsEnforced) {
 // when that is not enough under max_queued_bytes it then drops the new message as well, so a QoS 0
 // message is lost for nothing and the QoS 1 message (that dropping the other QoS 0 would have
 // fitted) is lost too. Expected: drop oldest QoS 0 messages until the new one fits, or none.
-TEST_F(SessionTest, DISABLED_ByteLimitDropsEnoughQos0ToFitAQos1Message) {
+TEST_F(SessionTest, ByteLimitDropsEnoughQos0ToFitAQos1Message) {
   config_.queue_qos0_offline = true;
   config_.max_queued_bytes = 3000;
   auto s = make_session(/*expiry=*/60);
