@@ -42,9 +42,11 @@ std::string reason_hex(ReasonCode r) {
 }  // namespace
 
 Connection::Connection(Broker& broker, AccessControl& access,
-                       std::unique_ptr<net::Transport> transport)
+                       std::unique_ptr<net::Transport> transport,
+                       boost::asio::thread_pool* auth_pool)
     : broker_(broker),
       access_(access),
+      auth_pool_(auth_pool),
       transport_(std::move(transport)),
       timer_(transport_->executor()) {
   client_.ip = transport_->remote_ip();
@@ -108,7 +110,7 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n) {
   const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
   std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
   rx_len_ -= used;
-  if (closing_) return;
+  if (closing_ || auth_pending_) return;  // resume_reading() continues after the auth check
   read();
 }
 
@@ -147,9 +149,9 @@ void Connection::on_readable(const boost::system::error_code& ec) {
       }
     }
     if (rx_len_ == 0 && rx_.capacity() > 0) util::Bytes().swap(rx_);
-    if (n < scratch.size()) break;  // drained
+    if (n < scratch.size() || auth_pending_) break;  // drained, or paused for the auth check
   }
-  if (closing_) return;
+  if (closing_ || auth_pending_) return;  // resume_reading() continues after the auth check
   read();
 }
 
@@ -158,7 +160,7 @@ size_t Connection::process(util::ByteSpan data) {
   const size_t max_packet = broker_.config().max_packet_size;
   DecodeOptions opts;
   opts.sender = Sender::kClient;
-  while (!closing_ && off < data.size()) {
+  while (!closing_ && !auth_pending_ && off < data.size()) {
     const util::ByteSpan avail = data.subspan(off);
     const FrameProbe f = probe_frame(avail, max_packet);
     if (f.status == FrameStatus::kNeedMore) {
@@ -292,8 +294,45 @@ void Connection::handle_connect(Connect& c) {
       return;
     }
   }
+  assigned_id_ = assigned;
+  server_keep_alive_ = server_keep_alive;
+  if (auth_pool_ != nullptr && c.password) {
+    // Password hashes (Argon2id, PBKDF2) are slow by design: check them on the auth pool so an
+    // I/O thread never stalls; reading pauses until the answer is back on this strand.
+    auth_pending_ = true;
+    auto connect = std::make_shared<Connect>(std::move(c));
+    boost::asio::post(*auth_pool_, [self = shared_from_this(), connect] {
+      auto why = std::make_shared<std::string>();
+      const ReasonCode auth = self->access_.authenticate(self->client_, connect->password, *why);
+      asio::post(self->transport_->executor(), [self, connect, auth, why] {
+        self->auth_pending_ = false;
+        if (self->closing_) return;
+        self->continue_connect(*connect, auth, *why);
+        self->resume_reading();
+      });
+    });
+    return;
+  }
   std::string why;
   const ReasonCode auth = access_.authenticate(client_, c.password, why);
+  continue_connect(c, auth, why);
+}
+
+void Connection::resume_reading() {
+  if (closing_) return;
+  if (rx_len_ > 0) {
+    const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
+    std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
+    rx_len_ -= used;
+    if (closing_ || auth_pending_) return;
+  }
+  read();
+}
+
+void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string& why) {
+  const BrokerConfig& cfg = broker_.config();
+  const bool assigned = assigned_id_;
+  const std::optional<uint16_t> server_keep_alive = server_keep_alive_;
   if (auth != ReasonCode::kSuccess) {
     bump(broker_.stats().auth_failures);
     refuse_connect(auth, why.empty() ? "not authorized" : why);

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "mqtt/broker/access.h"
 #include "mqtt/broker/broker.h"
@@ -29,7 +30,9 @@ namespace imet::mqtt::broker {
 
 class Connection final : public PacketSink, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Broker& broker, AccessControl& access, std::unique_ptr<net::Transport> transport);
+  // `auth_pool` (may be null: checks run inline) runs password checks off the I/O threads.
+  Connection(Broker& broker, AccessControl& access, std::unique_ptr<net::Transport> transport,
+             boost::asio::thread_pool* auth_pool = nullptr);
   ~Connection() override;
 
   // Starts the handshake and the read loop. The broker admission slot for the remote IP must have
@@ -50,6 +53,8 @@ class Connection final : public PacketSink, public std::enable_shared_from_this<
   void read_failed(const boost::system::error_code& ec);
   void handle(Packet& packet);
   void handle_connect(Connect& c);
+  void continue_connect(Connect& c, ReasonCode auth, const std::string& why);
+  void resume_reading();
   void handle_publish(Publish& p);
   void handle_subscribe(const Subscribe& s);
   void handle_unsubscribe(const Unsubscribe& u);
@@ -68,6 +73,7 @@ class Connection final : public PacketSink, public std::enable_shared_from_this<
 
   Broker& broker_;
   AccessControl& access_;
+  boost::asio::thread_pool* const auth_pool_;
   std::unique_ptr<net::Transport> transport_;
   boost::asio::steady_timer timer_;
 
@@ -78,6 +84,9 @@ class Connection final : public PacketSink, public std::enable_shared_from_this<
   bool closing_ = false;
   bool finished_ = false;
   bool publish_will_ = true;
+  bool auth_pending_ = false;  // a password check runs on the auth pool; reading is paused
+  bool assigned_id_ = false;
+  std::optional<uint16_t> server_keep_alive_;
   Version version_ = Version::kV5;
   ClientInfo client_;
   std::shared_ptr<Session> session_;

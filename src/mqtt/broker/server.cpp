@@ -92,25 +92,25 @@ util::Result<uint16_t> MqttServer::listen(const std::string& host, uint16_t port
 }
 
 void MqttServer::accept(const std::shared_ptr<Listener>& l) {
-  l->acceptor.async_accept(
-      asio::make_strand(io_), [this, l](const boost::system::error_code& ec, tcp::socket socket) {
-        if (l->stopped) return;
-        if (ec) {
-          if (ec == asio::error::operation_aborted) return;
-          util::log::warn("mqtt accept failed", {{"error", ec.message()}});
-          // Out of file descriptors and the like: retry later, do not spin.
-          auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
-          t->async_wait([this, l, t](const boost::system::error_code&) { accept(l); });
-          return;
-        }
-        auto transport = l->make(std::move(socket));
-        if (!broker_.admit(transport->remote_ip())) {
-          transport->close();
-        } else {
-          std::make_shared<Connection>(broker_, access_, std::move(transport))->start();
-        }
-        accept(l);
-      });
+  l->acceptor.async_accept(asio::make_strand(io_), [this, l](const boost::system::error_code& ec,
+                                                             tcp::socket socket) {
+    if (l->stopped) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      util::log::warn("mqtt accept failed", {{"error", ec.message()}});
+      // Out of file descriptors and the like: retry later, do not spin.
+      auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      t->async_wait([this, l, t](const boost::system::error_code&) { accept(l); });
+      return;
+    }
+    auto transport = l->make(std::move(socket));
+    if (!broker_.admit(transport->remote_ip())) {
+      transport->close();
+    } else {
+      std::make_shared<Connection>(broker_, access_, std::move(transport), &auth_pool_)->start();
+    }
+    accept(l);
+  });
 }
 
 void MqttServer::stop() {
@@ -120,6 +120,7 @@ void MqttServer::stop() {
     l->acceptor.close(ec);
   }
   listeners_.clear();
+  auth_pool_.join();  // no password check outlives the server
 }
 
 }  // namespace imet::mqtt::broker

@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "mqtt/broker/access.h"
 #include "mqtt/broker/broker.h"
@@ -57,6 +58,8 @@ class MqttServer {
   Broker& broker_;
   AccessControl& access_;
   std::vector<std::shared_ptr<Listener>> listeners_;
+  // Password checks (Argon2id, PBKDF2) run here, never on the I/O threads.
+  boost::asio::thread_pool auth_pool_{2};
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // built by the first TLS/WSS listener
   net::TlsOptions tls_options_;                             // what tls_context_ was built from
 };
