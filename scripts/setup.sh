@@ -37,10 +37,17 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "setup.sh: all ${#PACKAGES[@]} packages already installed"
-  exit 0
+else
+  echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Debian starts the mosquitto service on install where systemd runs. IMET needs only the binary (the
+# benchmark starts its own instance on a free port); a system mosquitto on 1883 would keep a dev
+# node from binding its MQTT port, so it is stopped and disabled.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  echo "setup.sh: stopping and disabling the system mosquitto service (port 1883 is imetd's)"
+  $SUDO systemctl disable --now mosquitto || true
+fi
