@@ -148,7 +148,10 @@ class WsTransport final : public Transport {
       return;
     }
     ws_.async_accept(req, [this, h = std::move(handler)](const boost::system::error_code& ec) {
+      // The request is no longer needed: free its memory for the connection's lifetime.
       parser_.reset();
+      buffer_.clear();
+      buffer_.shrink_to_fit();
       h(ec);
     });
   }
