@@ -272,7 +272,9 @@ util::Status query(const KeyCommandContext& ctx, const std::string& node_url,
 util::Status notarize_file(const KeyCommandContext& ctx, TxOptions opts, const std::string& file,
                            const std::string& metadata) {
   IMET_ASSIGN_OR_RETURN(auto hashed, hash_file(file));
-  auto [hash, size] = hashed;
+  // Plain variables, not a structured binding: clang 14 cannot capture bindings in a lambda.
+  const auto hash = hashed.first;
+  const auto size = hashed.second;
   if (metadata.size() > ledger::kMaxMetadata) {
     return util::invalid_argument("--metadata is " + std::to_string(metadata.size()) +
                                   " bytes; the limit is " + std::to_string(ledger::kMaxMetadata));
