@@ -1,5 +1,6 @@
 #include "mqtt/auth/acl.h"
 
+#include "mqtt/auth/encoding.h"
 #include "mqtt/topic/matching.h"
 #include "mqtt/topic/validation.h"
 #include "util/fs.h"
@@ -30,20 +31,6 @@ std::string_view next_word(std::string_view& s) {
   std::string_view word = s.substr(0, end);
   s = trim(s.substr(end));
   return word;
-}
-
-std::vector<std::string_view> split_levels(std::string_view filter) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = filter.find('/', start);
-    if (pos == std::string_view::npos) {
-      out.push_back(filter.substr(start));
-      return out;
-    }
-    out.push_back(filter.substr(start, pos - start));
-    start = pos + 1;
-  }
 }
 
 bool is_wildcard(std::string_view level) {
@@ -98,8 +85,8 @@ std::string_view acl_access_name(AclAccess access) {
 }
 
 std::optional<std::string> intersect_filters(std::string_view a, std::string_view b) {
-  auto la = split_levels(a);
-  auto lb = split_levels(b);
+  auto la = detail::split(a, '/');
+  auto lb = detail::split(b, '/');
   if (dollar_conflict(la[0], lb[0])) return std::nullopt;
   std::vector<std::string_view> out;
   for (size_t i = 0;; ++i) {
@@ -127,8 +114,8 @@ std::optional<std::string> intersect_filters(std::string_view a, std::string_vie
 }
 
 bool filter_covers(std::string_view outer, std::string_view inner) {
-  auto lo = split_levels(outer);
-  auto li = split_levels(inner);
+  auto lo = detail::split(outer, '/');
+  auto li = detail::split(inner, '/');
   if (is_wildcard(lo[0]) && starts_with_dollar(li[0])) return false;
   for (size_t i = 0;; ++i) {
     if (i < lo.size() && lo[i] == "#") return true;

@@ -73,4 +73,18 @@ std::string encode_base64url(util::ByteSpan data) {
   return encode(data, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    const size_t pos = text.find(sep, start);
+    if (pos == std::string_view::npos) {
+      out.push_back(text.substr(start));
+      return out;
+    }
+    out.push_back(text.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
 }  // namespace imet::mqtt::auth::detail

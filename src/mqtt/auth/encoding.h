@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/bytes.h"
 
@@ -20,5 +21,9 @@ std::string encode_base64(util::ByteSpan data);
 // URL-safe alphabet ('-', '_'), no padding.
 std::optional<util::Bytes> decode_base64url(std::string_view text);
 std::string encode_base64url(util::ByteSpan data);
+
+// Splits on `sep`, keeping empty fields ("a//b" -> "a", "", "b"; "" -> ""). The views point into
+// `text`.
+std::vector<std::string_view> split(std::string_view text, char sep);
 
 }  // namespace imet::mqtt::auth::detail

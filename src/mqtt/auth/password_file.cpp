@@ -44,21 +44,6 @@ bool has_control_char(std::string_view s) {
   });
 }
 
-// Splits on '$' keeping empty fields ("$7$101$a$b" -> "", "7", "101", "a", "b").
-std::vector<std::string_view> split_dollar(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find('$', start);
-    if (pos == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, pos - start));
-    start = pos + 1;
-  }
-}
-
 // A decimal number of at most `max_digits` digits and no sign.
 std::optional<uint64_t> parse_decimal(std::string_view s, size_t max_digits = 19) {
   if (s.empty() || s.size() > max_digits) return std::nullopt;
@@ -80,7 +65,7 @@ std::string scheme_tag(std::string_view text) {
 
 util::Result<PasswordHash> parse_mosquitto_hash(std::string_view text, HashScheme scheme) {
   // "$6$salt$hash" -> "", "6", salt, hash; "$7$iter$salt$hash" -> "", "7", iter, salt, hash.
-  auto parts = split_dollar(text);
+  auto parts = detail::split(text, '$');
   bool pbkdf2 = scheme == HashScheme::kPbkdf2Sha512;
   size_t want = pbkdf2 ? 5 : 4;
   std::string shape =
@@ -123,7 +108,7 @@ util::Result<PasswordHash> parse_argon2id(std::string_view text) {
   const std::string shape =
       "malformed Argon2id hash: expected $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<base64 "
       "salt>$<base64 hash>";
-  auto parts = split_dollar(text);  // "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
+  auto parts = detail::split(text, '$');  // "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
   if (parts.size() != 6 || !parts[2].starts_with("v=")) return util::invalid_argument(shape);
   if (parts[2] != "v=19") {
     return util::invalid_argument("Argon2 version '" + std::string(parts[2].substr(0, 12)) +
