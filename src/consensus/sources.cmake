@@ -1,0 +1,1 @@
+list(APPEND CONSENSUS_SOURCES chain_view.cpp)

@@ -1,0 +1,106 @@
+#include "ledger/vote.h"
+
+#include <algorithm>
+
+namespace imet::ledger {
+
+const char* vote_type_name(VoteType t) {
+  return t == VoteType::kPrepare ? "prepare" : "commit";
+}
+
+util::Bytes WitnessVote::signing_bytes() const {
+  util::Bytes out = util::to_bytes("IMET/vote/v1");
+  out.push_back(0);
+  codec::Writer w(out);
+  const_cast<WitnessVote*>(this)->serde_unsigned(w);
+  return out;
+}
+
+void WitnessVote::sign(const crypto::SigningKey& key) {
+  voter = key.public_key();
+  signature = key.sign(signing_bytes());
+}
+
+bool WitnessVote::signature_valid() const {
+  return crypto::verify(voter, signing_bytes(), signature);
+}
+
+WitnessVote FinalityCertificate::vote_of(std::string_view chain_id, size_t i) const {
+  WitnessVote v;
+  v.chain_id = std::string(chain_id);
+  v.type = VoteType::kCommit;
+  v.height = height;
+  v.attempt = attempt;
+  v.block_hash = block_hash;
+  v.voter = commits[i].voter;
+  v.signature = commits[i].signature;
+  return v;
+}
+
+util::Status FinalityCertificate::verify(std::string_view chain_id,
+                                         std::span<const Address> witnesses) const {
+  const auto n = static_cast<uint32_t>(witnesses.size());
+  if (block_hash == Hash{}) return util::invalid_argument("certificate for a nil block");
+  if (commits.size() < quorum(n)) {
+    return util::invalid_argument("certificate for height " + std::to_string(height) + " has " +
+                                  std::to_string(commits.size()) + " commits, quorum is " +
+                                  std::to_string(quorum(n)) + " of " + std::to_string(n));
+  }
+  for (size_t i = 0; i < commits.size(); ++i) {
+    if (i > 0 && !(commits[i - 1].voter < commits[i].voter)) {
+      return util::invalid_argument("certificate commits are not sorted and unique (entry " +
+                                    std::to_string(i) + ")");
+    }
+    const Address who = crypto::address_bytes_of(commits[i].voter);
+    if (std::find(witnesses.begin(), witnesses.end(), who) == witnesses.end()) {
+      return util::invalid_argument("certificate commit " + std::to_string(i) + " is from " +
+                                    crypto::encode_address(who) + ", not a witness");
+    }
+    if (!vote_of(chain_id, i).signature_valid()) {
+      return util::invalid_argument("certificate commit " + std::to_string(i) + " from " +
+                                    crypto::encode_address(who) + " has a bad signature");
+    }
+  }
+  return {};
+}
+
+std::optional<Evidence> make_evidence(const WitnessVote& x, const WitnessVote& y) {
+  if (x.chain_id != y.chain_id || x.type != y.type || x.height != y.height ||
+      x.attempt != y.attempt || x.voter != y.voter || x.block_hash == y.block_hash) {
+    return std::nullopt;
+  }
+  if (x.block_hash < y.block_hash) return Evidence{x, y};
+  return Evidence{y, x};
+}
+
+util::Status Evidence::check(std::string_view chain_id) const {
+  if (a.chain_id != chain_id || b.chain_id != chain_id) {
+    return util::invalid_argument("evidence votes are for another chain");
+  }
+  if (a.voter != b.voter) return util::invalid_argument("evidence votes are from two voters");
+  if (a.type != b.type || a.height != b.height || a.attempt != b.attempt) {
+    return util::invalid_argument("evidence votes are for different type/height/attempt");
+  }
+  if (!(a.block_hash < b.block_hash)) {
+    return util::invalid_argument("evidence votes do not conflict or are not in canonical order");
+  }
+  if (!a.signature_valid() || !b.signature_valid()) {
+    return util::invalid_argument("evidence vote signature is invalid");
+  }
+  return {};
+}
+
+Hash Evidence::offence_id() const {
+  util::Bytes buf = util::to_bytes("IMET/offence/v1");
+  buf.push_back(0);
+  codec::Writer w(buf);
+  PublicKey voter = a.voter;
+  uint64_t height = a.height;
+  uint32_t attempt = a.attempt;
+  w.fixed(voter);
+  w.u64(height);
+  w.u32(attempt);
+  return crypto::blake2b_256(buf);
+}
+
+}  // namespace imet::ledger
