@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--mqtt", mqtt, "MQTT listen address HOST:PORT (default 0.0.0.0:1883)");
   app.add_option("--http", http, "HTTP API listen address HOST:PORT (default 127.0.0.1:8645)");
   app.add_option("--p2p", p2p, "P2P listen address HOST:PORT (default 0.0.0.0:7645)");
+  std::vector<std::string> seeds;
+  app.add_option("--seed", seeds, "peer to dial, HOST:PORT (repeatable; adds to p2p.seeds)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)");
   app.add_option("--log-file", log_file, "log file (default <data-dir>/imetd.log)");
   std::string genesis_file;
@@ -66,6 +68,11 @@ int main(int argc, char** argv) {
     auto hp = imet::node::parse_host_port(a.text);
     if (!hp.ok()) return fail(hp.status().with_context(a.flag));
     a.target = *hp;
+  }
+  for (const std::string& seed : seeds) {
+    auto hp = imet::node::parse_host_port(seed);
+    if (!hp.ok()) return fail(hp.status().with_context("--seed"));
+    config.p2p_seeds.push_back(*hp);
   }
   if (auto st = config.validate(); !st.ok()) return fail(st);
   return imet::node::run_node(std::move(config));

@@ -235,6 +235,27 @@ util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
   return {};
 }
 
+// [p2p]: listen, seeds = ["HOST:PORT", ...], max_outbound, max_inbound, ban_seconds.
+util::Status read_p2p(Reader& r, const toml::table& t, NodeConfig& c) {
+  IMET_TRY(r.host_port(t, "p2p.", "listen", c.p2p));
+  r.mark_key("p2p.", "seeds");
+  if (const toml::node* n = t.get("seeds")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) return r.error("p2p.seeds", "must be an array of \"HOST:PORT\" strings", n);
+    c.p2p_seeds.clear();
+    for (const toml::node& item : *arr) {
+      if (!item.is_string()) return r.error("p2p.seeds", "entries must be strings", &item);
+      auto hp = parse_host_port(item.as_string()->get());
+      if (!hp.ok()) return r.error("p2p.seeds", hp.status().message(), &item);
+      c.p2p_seeds.push_back(*hp);
+    }
+  }
+  IMET_TRY(r.uint(t, "p2p.", "max_outbound", c.p2p_max_outbound, 1000));
+  IMET_TRY(r.uint(t, "p2p.", "max_inbound", c.p2p_max_inbound, 10000));
+  IMET_TRY(r.integer(t, "p2p.", "ban_seconds", c.p2p_ban_seconds, 0, 30 * 24 * 3600));
+  return {};
+}
+
 util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
   IMET_TRY(r.string(root, "", "data_dir", c.data_dir));
   IMET_TRY(r.boolean(root, "", "dev", c.dev));
@@ -261,7 +282,7 @@ util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
   IMET_ASSIGN_OR_RETURN(const toml::table* http, r.table("http"));
   if (http) IMET_TRY(r.host_port(*http, "http.", "listen", c.http));
   IMET_ASSIGN_OR_RETURN(const toml::table* p2p, r.table("p2p"));
-  if (p2p) IMET_TRY(r.host_port(*p2p, "p2p.", "listen", c.p2p));
+  if (p2p) IMET_TRY(read_p2p(r, *p2p, c));
   return r.check_unknown();
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mqtt/broker/config.h"
 #include "mqtt/net/tls_options.h"
@@ -40,6 +41,11 @@ struct NodeConfig {
   HostPort mqtt{"0.0.0.0", kDefaultMqttPort};
   HostPort http{"127.0.0.1", kDefaultHttpPort};
   HostPort p2p{"0.0.0.0", kDefaultP2pPort};
+  // [p2p] (docs/running-a-network.md): peers dialled at start, connection counts, ban time.
+  std::vector<HostPort> p2p_seeds;
+  unsigned p2p_max_outbound = 8;
+  unsigned p2p_max_inbound = 32;
+  uint32_t p2p_ban_seconds = 600;
   std::string genesis_file;  // empty: <data_dir>/genesis.json (created for a dev node)
   std::string node_key_passphrase_file;
   bool unencrypted_node_key = false;  // implied by dev

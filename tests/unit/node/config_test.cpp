@@ -36,6 +36,10 @@ listen = "127.0.0.1:11883"
 listen = "127.0.0.1:18645"
 [p2p]
 listen = "[::]:17645"
+seeds = ["127.0.0.1:17646", "[::1]:17647"]
+max_outbound = 4
+max_inbound = 9
+ban_seconds = 60
 )",
                         "test");
   ASSERT_TRUE(c.ok()) << c.status().to_string();
@@ -48,6 +52,20 @@ listen = "[::]:17645"
   EXPECT_EQ(c->mqtt.port, 11883);
   EXPECT_EQ(c->http.port, 18645);
   EXPECT_EQ(c->p2p, (HostPort{"::", 17645}));
+  ASSERT_EQ(c->p2p_seeds.size(), 2u);
+  EXPECT_EQ(c->p2p_seeds[1], (HostPort{"::1", 17647}));
+  EXPECT_EQ(c->p2p_max_outbound, 4u);
+  EXPECT_EQ(c->p2p_max_inbound, 9u);
+  EXPECT_EQ(c->p2p_ban_seconds, 60u);
+}
+
+TEST(Config, BadSeedIsNamed) {
+  auto c = parse_config("[p2p]\nseeds = [\"nohost\"]\n", "test");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("p2p.seeds"), std::string::npos) << c.status().message();
+  auto d = parse_config("[p2p]\nseeds = \"1.2.3.4:5\"\n", "test");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("must be an array"), std::string::npos);
 }
 
 TEST(Config, EmptyFileKeepsBase) {
