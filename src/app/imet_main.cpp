@@ -10,6 +10,7 @@
 #include "wallet/keystore.h"
 #include "wallet/ledger_cli.h"
 #include "wallet/mqtt_passwd_command.h"
+#include "wallet/testnet_command.h"
 
 int main(int argc, char** argv) {
   imet::crypto::ensure_init();
@@ -111,6 +112,26 @@ int main(int argc, char** argv) {
   m_acl->add_option("--receive", macl.receive, "may it receive messages on TOPIC?");
   m_acl->add_option("--subscribe", macl.subscribe, "may it subscribe to FILTER?");
 
+  imet::wallet::TestnetOptions tn;
+  CLI::App* testnet = app.add_subcommand("testnet", "run a local multi-node network on 127.0.0.1");
+  testnet->require_subcommand(1);
+  testnet->fallthrough();
+  testnet->add_option("--dir", tn.dir, "network directory (default $IMET_HOME/testnet)");
+  CLI::App* t_start = testnet->add_subcommand(
+      "start", "create a network of N witnesses (first time) and start its nodes");
+  t_start->add_option("--nodes", tn.nodes, "number of nodes, each a witness (default 4)");
+  t_start->add_option("--slot-ms", tn.slot_ms, "slot interval in ms (default 500)");
+  t_start->add_option("--base-port", tn.base_port,
+                      "node i listens on BASE+10i (p2p), +1 (API), +2 (MQTT); default 27000");
+  t_start->add_option("--imetd", tn.imetd, "imetd binary (default: next to imet, else PATH)");
+  t_start->add_flag("--reset", tn.reset, "delete the (stopped) network in --dir and create anew");
+  t_start->add_option("--node", tn.node, "start only this node (0-based)");
+  CLI::App* t_status = testnet->add_subcommand("status", "show each node's heights and peers");
+  t_status->add_flag("--json", tn.json, "print JSON");
+  CLI::App* t_stop = testnet->add_subcommand("stop", "stop the network's nodes");
+  t_stop->add_option("--node", tn.node, "stop only this node (0-based)");
+  t_stop->add_flag("--kill", tn.kill, "SIGKILL (like a crash) instead of SIGTERM");
+
   CLI11_PARSE(app, argc, argv);
 
   imet::util::Status st;
@@ -132,6 +153,12 @@ int main(int argc, char** argv) {
     st = imet::wallet::mqtt_token(ctx, mtok, imet::util::SystemClock::instance());
   } else if (*m_acl) {
     st = imet::wallet::mqtt_acl_check(macl, std::cout, std::cerr);
+  } else if (*t_start) {
+    st = imet::wallet::testnet_start(tn, std::cout);
+  } else if (*t_status) {
+    st = imet::wallet::testnet_status(tn, std::cout);
+  } else if (*t_stop) {
+    st = imet::wallet::testnet_stop(tn, std::cout);
   } else if (*g_new) {
     if (gen.dev) {
       if (gen.delegates.size() != 1) {
