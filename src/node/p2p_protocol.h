@@ -1,0 +1,82 @@
+// The node's application messages on the P2P network (message types >= net::kFirstAppMessageType):
+// transaction gossip, consensus traffic (consensus/messages.h), chain status and block sync.
+//   kTx        ledger::Transaction          gossip: relayed once accepted into the mempool
+//   kConsensus consensus::ConsensusMessage  gossip: relayed once the engine accepts it
+//   kStatus    StatusMsg                    to each peer on connect and after each final block
+//   kGetBlocks GetBlocksMsg                 request: final blocks from a height
+//   kBlocks    BlocksMsg                    response: blocks with their finality certificates
+// Every payload uses the canonical codec with hard caps; decode errors say which field is wrong.
+// Thread-safety: plain values and pure functions. Invariants: decode(encode(m)) == m; a decoded
+// BlocksMsg holds at most kMaxSyncBlocks entries in ascending consecutive height order.
+#pragma once
+
+#include <vector>
+
+#include "codec/serialize.h"
+#include "ledger/block.h"
+#include "ledger/vote.h"
+
+namespace imet::node::p2p {
+
+enum MessageType : uint8_t {
+  kTx = 16,
+  kConsensus = 17,
+  kStatus = 18,
+  kGetBlocks = 19,
+  kBlocks = 20,
+};
+
+inline constexpr uint32_t kMaxSyncBlocks = 256;
+
+struct StatusMsg {
+  uint64_t final_height = 0;
+  ledger::Hash final_hash{};
+  template <typename S>
+  void serde(S& s) {
+    s.u64(final_height, "final_height");
+    s.fixed(final_hash, "final_hash");
+  }
+  bool operator==(const StatusMsg&) const = default;
+};
+
+struct GetBlocksMsg {
+  uint64_t from_height = 1;
+  uint32_t max_blocks = 64;
+  template <typename S>
+  void serde(S& s) {
+    s.u64(from_height, "from_height");
+    s.u32(max_blocks, "max_blocks");
+    s.require(from_height >= 1, "from_height must be at least 1", "from_height");
+    s.require(max_blocks >= 1 && max_blocks <= kMaxSyncBlocks, "max_blocks must be 1-256",
+              "max_blocks");
+  }
+  bool operator==(const GetBlocksMsg&) const = default;
+};
+
+struct FinalBlock {
+  ledger::Block block;
+  ledger::FinalityCertificate cert;
+  template <typename S>
+  void serde(S& s) {
+    s.object(block, "block");
+    s.object(cert, "cert");
+  }
+  bool operator==(const FinalBlock&) const = default;
+};
+
+struct BlocksMsg {
+  std::vector<FinalBlock> blocks;
+  template <typename S>
+  void serde(S& s) {
+    s.vector(blocks, kMaxSyncBlocks, "blocks");
+    if constexpr (S::kDecoding) {
+      for (size_t i = 1; i < blocks.size() && s.ok(); ++i) {
+        s.require(blocks[i].block.header.height == blocks[i - 1].block.header.height + 1,
+                  "blocks must have consecutive heights", "blocks");
+      }
+    }
+  }
+  bool operator==(const BlocksMsg&) const = default;
+};
+
+}  // namespace imet::node::p2p
