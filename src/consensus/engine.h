@@ -1,0 +1,227 @@
+// Engine: the DSFT finality state machine of one node (SPEC 3, docs/consensus.md). It runs the
+// Tendermint algorithm (Buchman, Kwon, Milosevic 2018) in SPEC's words: for each height after the
+// final tip, attempts 0, 1, ... (Tendermint's rounds; attempt a is the slot of
+// ChainView::producer(a), so attempt 1 is the missed-slot takeover by the next slot's producer,
+// built on the last final block); in each attempt the producer sends a Proposal (pre-prepare),
+// witnesses send PREPARE (prevote) and, on a PREPARE quorum for the block, lock on it and send
+// COMMIT (precommit); a COMMIT quorum for a block decides it, the COMMITs form its
+// FinalityCertificate and the block is committed through ChainView::commit(). Quorum is
+// ledger::quorum(n) (more than two thirds); honest_threshold(n) messages of a later attempt make a
+// node skip to it.
+//
+// Deterministic: the engine reads no clock and no randomness; every input carries now_ms, and the
+// same inputs in the same order give the same outputs (the simulation in tests/sim relies on it).
+// Every input returns an Output: messages to broadcast, blocks committed, equivocation evidence
+// found, a verdict on the input (so the owner can score the peer that sent it) and, when the
+// engine signed something, the SignerState the owner must persist before broadcasting (so a
+// restarted node never signs a conflicting vote and keeps its lock).
+// The owner calls on_timer() at next_timer_ms() (or later).
+//
+// Thread-safety: not thread-safe; the owner serialises all calls (one strand), together with all
+// calls into the ChainView. Invariants: height() == chain.final_tip().height + 1 between calls;
+// the engine signs at most one proposal and one vote of each type per (height, attempt), across
+// restarts when the owner persists and restores SignerState; once locked on a block at attempt a,
+// it PREPAREs another block at a later attempt only on a PREPARE quorum for it at an attempt >= a
+// (Tendermint's locking rule).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/chain_view.h"
+#include "consensus/messages.h"
+#include "consensus/signature_check.h"
+#include "consensus/vote_book.h"
+
+namespace imet::consensus {
+
+// What the engine made of one input, for peer scoring.
+enum class Verdict : uint8_t {
+  kAccepted,       // new and valid (or a timer/start/sync call that went through)
+  kBuffered,       // valid-looking message for the next height, kept for later
+  kDuplicate,      // already had it
+  kIgnoredOld,     // for a height already final (the sender may be behind: offer it sync)
+  kIgnoredFuture,  // too far ahead (height > next + 1, or attempt beyond the window)
+  kInvalid,        // malformed, wrongly signed, from a non-witness or non-producer: score down
+};
+const char* verdict_name(Verdict v);
+
+// The signing state that must survive a restart (persist it before sending what was signed).
+enum class SignedStep : uint8_t { kNone = 0, kProposed = 1, kPrepared = 2, kCommitted = 3 };
+constexpr bool is_valid(SignedStep s) {
+  return static_cast<uint8_t>(s) <= 3;
+}
+
+struct SignerState {
+  uint64_t height = 0;
+  uint32_t attempt = 0;
+  SignedStep step = SignedStep::kNone;  // the furthest step signed at (height, attempt)
+  int64_t locked_attempt = -1;
+  std::optional<ledger::Block> locked_block;
+
+  template <typename S>
+  void serde(S& s) {
+    s.u64(height, "height");
+    s.u32(attempt, "attempt");
+    s.enumeration(step, "step");
+    s.i64(locked_attempt, "locked_attempt");
+    s.optional(locked_block, "locked_block");
+    s.require(locked_block.has_value() == (locked_attempt >= 0),
+              "locked_block present iff locked_attempt >= 0", "locked_block");
+  }
+  bool operator==(const SignerState&) const = default;
+};
+
+struct Committed {
+  ledger::Block block;
+  ledger::FinalityCertificate cert;
+  bool via_sync = false;  // from on_synced_block rather than from our own vote count
+};
+
+struct Output {
+  Verdict verdict = Verdict::kAccepted;
+  std::string reason;  // why, for anything but kAccepted
+  std::vector<ConsensusMessage> broadcast;
+  std::vector<Committed> committed;
+  std::vector<ledger::Evidence> evidence;
+  std::optional<SignerState> signer_state;  // persist before sending `broadcast`
+  util::Status error;                       // a ChainView failure (build/commit); not the peer's
+};
+
+struct EngineOptions {
+  // PREPARE and COMMIT waits (Tendermint's timeoutPrevote/timeoutPrecommit) after a quorum of
+  // mixed votes: slot_ms * vote_wait_pct / 100 * (1 + attempt).
+  uint32_t vote_wait_pct = 25;
+  // Growth of all timeouts stops at this attempt (keeps the arithmetic bounded).
+  uint32_t max_timeout_attempt = 1'000;
+  // Votes and proposals for attempts beyond attempt() + this are ignored.
+  uint32_t max_attempts_ahead = 64;
+  // Messages for height() + 1 kept until that height starts.
+  size_t max_buffered_per_sender = 8;
+  size_t max_buffered_total = 4'096;
+  // Re-send own messages of the current attempt every slot_ms while undecided (lost messages).
+  bool rebroadcast = true;
+};
+
+class Engine {
+ public:
+  enum class Step : uint8_t { kPropose, kPrepare, kCommit };
+
+  // `key`: this node's signing key (nullopt: an observer that follows and decides but never
+  // signs). `checker` must outlive the engine. `restored`: the last persisted SignerState.
+  Engine(ChainView& chain, std::optional<crypto::SigningKey> key, const SignatureChecker& checker,
+         EngineOptions options = {}, std::optional<SignerState> restored = std::nullopt);
+
+  Output start(uint64_t now_ms);
+  Output on_message(const ConsensusMessage& msg, uint64_t now_ms);
+  Output on_proposal(const Proposal& proposal, uint64_t now_ms);
+  Output on_vote(const ledger::WitnessVote& vote, uint64_t now_ms);
+  Output on_timer(uint64_t now_ms);
+  // A final block fetched by sync for height(): the certificate is checked against the schedule,
+  // the block validated and committed, and the next height started.
+  Output on_synced_block(const ledger::Block& block, const ledger::FinalityCertificate& cert,
+                         uint64_t now_ms);
+
+  // When on_timer() should next be called (absolute ms); nullopt before start().
+  std::optional<uint64_t> next_timer_ms() const;
+
+  uint64_t height() const { return height_; }
+  uint32_t attempt() const { return attempt_; }
+  Step step() const { return step_; }
+  int64_t locked_attempt() const { return locked_attempt_; }
+  const std::vector<ledger::Evidence>& pending_evidence() const { return pending_evidence_; }
+  const ledger::RoundSchedule& schedule() const { return schedule_; }
+  bool is_witness() const { return is_witness_; }
+  size_t buffered() const { return buffered_count_; }
+
+ private:
+  struct BlockCheck {
+    bool time_ok = false;   // after the parent, at most one slot ahead of the clock at receipt
+    bool chain_ok = false;  // ChainView::validate() accepted it
+    std::string reason;
+    bool ok() const { return time_ok && chain_ok; }
+  };
+  struct ProposalEntry {
+    Proposal proposal;
+    ledger::Hash hash{};
+  };
+  struct Buffered {
+    std::vector<ConsensusMessage> msgs;
+  };
+
+  void start_height(uint64_t now, Output& out);
+  void start_attempt(uint32_t attempt, uint64_t now);
+  void advance(uint64_t now, Output& out);  // applies every enabled rule until none is
+  bool try_decide(uint64_t now, Output& out);
+  void propose(uint64_t now, Output& out);
+  void sign_vote(ledger::VoteType type, const ledger::Hash& hash, Output& out);
+  void record_signed(SignedStep step, Output& out);
+  const BlockCheck& check_block(const ledger::Block& block, uint64_t now);
+  const ledger::Block* block_by_hash(const ledger::Hash& h) const;
+  Verdict handle_proposal(const Proposal& p, uint64_t now, Output& out);
+  Verdict handle_vote(const ledger::WitnessVote& v, Output& out);
+  Verdict buffer(const ConsensusMessage& msg, const ledger::PublicKey& sender, Output& out);
+  bool commit_block(const ledger::Block& block, const ledger::FinalityCertificate& cert,
+                    bool via_sync, uint64_t now, Output& out);
+  std::optional<ledger::Address> producer(uint32_t attempt);
+  bool is_own_producer_slot();
+  uint64_t propose_timeout(uint32_t attempt) const;
+  uint64_t vote_wait(uint32_t attempt) const;
+  void note_evidence(const ledger::Evidence& e, Output& out);
+
+  ChainView& chain_;
+  std::optional<crypto::SigningKey> key_;
+  const SignatureChecker& checker_;
+  EngineOptions options_;
+  std::optional<SignerState> restored_;
+  SignerState signer_;
+  bool started_ = false;
+
+  // Current height.
+  uint64_t height_ = 0;
+  ledger::ChainTip parent_;
+  ledger::RoundSchedule schedule_;
+  std::set<ledger::Address> witnesses_;
+  bool is_witness_ = false;
+  uint64_t height_start_ms_ = 0;
+  uint32_t quorum_ = 1;
+  uint32_t honest_ = 1;
+
+  // Tendermint state.
+  uint32_t attempt_ = 0;
+  Step step_ = Step::kPropose;
+  int64_t locked_attempt_ = -1;
+  std::optional<ledger::Block> locked_block_;
+  int64_t valid_attempt_ = -1;
+  std::optional<ledger::Block> valid_block_;
+
+  std::map<uint32_t, ProposalEntry> proposals_;
+  std::map<ledger::Hash, BlockCheck> checked_;
+  std::map<uint32_t, std::optional<ledger::Address>> producers_;  // cache of chain_.producer()
+  VoteBook votes_;
+
+  // Per-attempt progress flags and timers.
+  bool proposed_ = false;         // own proposal sent at attempt_
+  bool prepare_waiting_ = false;  // PREPARE quorum of mixed votes seen (timer armed)
+  bool commit_waiting_ = false;   // COMMIT quorum of mixed votes seen (timer armed)
+  bool locked_this_attempt_ = false;
+  uint64_t propose_at_ms_ = 0;
+  uint64_t propose_deadline_ms_ = 0;
+  uint64_t prepare_deadline_ms_ = 0;
+  uint64_t commit_deadline_ms_ = 0;
+  uint64_t rebroadcast_at_ms_ = 0;
+  std::vector<ConsensusMessage> own_messages_;  // sent at attempt_ (for rebroadcast)
+
+  // Messages for height_ + 1, per sender key.
+  std::map<ledger::PublicKey, Buffered> buffer_;
+  size_t buffered_count_ = 0;
+
+  std::vector<ledger::Evidence> pending_evidence_;
+  std::set<ledger::Hash> known_offences_;
+};
+
+}  // namespace imet::consensus
