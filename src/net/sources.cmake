@@ -1,0 +1,9 @@
+# Sources of the net layer (paths relative to src/net).
+list(APPEND NET_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/addr_book.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/frame.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hello.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/link.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/seen_cache.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/wire.cpp)

@@ -1,0 +1,131 @@
+// The host's pure parts: token bucket, seen cache, address book, ban list.
+#include <gtest/gtest.h>
+
+#include "net/addr_book.h"
+#include "net/ban_list.h"
+#include "net/seen_cache.h"
+#include "net/token_bucket.h"
+
+namespace imet::net {
+namespace {
+
+PeerId pid(uint8_t b) {
+  PeerId p{};
+  p.fill(b);
+  return p;
+}
+
+TEST(TokenBucket, BurstThenRate) {
+  TokenBucket tb(10, 5, 0);  // 10/s, burst 5
+  for (int i = 0; i < 5; ++i)
+    EXPECT_TRUE(tb.take(1, 0));
+  EXPECT_FALSE(tb.take(1, 0));
+  EXPECT_FALSE(tb.take(1, 50));                            // 0.5 token
+  EXPECT_TRUE(tb.take(1, 100));                            // 1 token after 100 ms
+  EXPECT_TRUE(tb.take(4, 10'000) && !tb.take(2, 10'000));  // refill capped at burst
+  EXPECT_TRUE(tb.take(1, 5'000));                          // the one token left
+  EXPECT_FALSE(tb.take(1, 5'000));                         // time going backwards adds nothing
+}
+
+TEST(SeenCache, ReceiveOnceBroadcastOnce) {
+  SeenCache c(100);
+  const auto k = SeenCache::key(20, util::Bytes{1, 2, 3});
+  EXPECT_NE(k, SeenCache::key(21, util::Bytes{1, 2, 3}));  // type is part of the key
+  EXPECT_TRUE(c.on_received(k, pid(1)));
+  EXPECT_FALSE(c.on_received(k, pid(2)));
+  std::vector<PeerId> holders;
+  EXPECT_TRUE(c.on_broadcast(k, &holders));  // relay of received gossip
+  EXPECT_EQ(holders, (std::vector<PeerId>{pid(1), pid(2)}));
+  EXPECT_FALSE(c.on_broadcast(k, &holders));
+  const auto k2 = SeenCache::key(20, util::Bytes{9});
+  EXPECT_TRUE(c.on_broadcast(k2, nullptr));
+  EXPECT_FALSE(c.on_received(k2, pid(1)));  // our own message coming back
+}
+
+TEST(SeenCache, BoundedFifo) {
+  SeenCache c(3);
+  for (uint8_t i = 0; i < 5; ++i)
+    c.on_received(SeenCache::key(20, util::Bytes{i}), pid(1));
+  EXPECT_EQ(c.size(), 3u);
+  EXPECT_FALSE(c.contains(SeenCache::key(20, util::Bytes{0})));
+  EXPECT_FALSE(c.contains(SeenCache::key(20, util::Bytes{1})));
+  EXPECT_TRUE(c.contains(SeenCache::key(20, util::Bytes{4})));
+}
+
+TEST(AddrBook, BackoffDoublesUpToTheMax) {
+  AddrBook b(10, 100, 350);
+  std::mt19937_64 rng(1);
+  const Endpoint e{"10.0.0.1", 1};
+  ASSERT_TRUE(b.add(e, AddrSource::kSeed));
+  EXPECT_EQ(b.due(0, 5, rng).size(), 1u);
+  b.attempt(e);
+  EXPECT_TRUE(b.due(0, 5, rng).empty());  // in use while dialling
+  b.failed(e, 1000);
+  EXPECT_TRUE(b.due(1099, 5, rng).empty());
+  EXPECT_EQ(b.due(1100, 5, rng).size(), 1u);
+  b.failed(e, 2000);  // second failure: 200 ms
+  EXPECT_TRUE(b.due(2199, 5, rng).empty());
+  EXPECT_EQ(b.due(2200, 5, rng).size(), 1u);
+  b.failed(e, 3000);  // 400 capped at 350
+  EXPECT_EQ(b.due(3350, 5, rng).size(), 1u);
+  b.connected(e);
+  EXPECT_EQ(b.failures(e), 0);
+  b.disconnected(e, 4000);
+  EXPECT_TRUE(b.due(4099, 5, rng).empty());
+  EXPECT_EQ(b.due(4100, 5, rng).size(), 1u);
+}
+
+TEST(AddrBook, SelfNeverDialledOrShared) {
+  AddrBook b(10, 100, 1000);
+  std::mt19937_64 rng(1);
+  const Endpoint e{"10.0.0.1", 1};
+  b.add(e, AddrSource::kPeer);
+  b.mark_self(e);
+  EXPECT_TRUE(b.due(0, 5, rng).empty());
+  EXPECT_TRUE(b.sample(5, rng).empty());
+  EXPECT_TRUE(b.is_self(e));
+}
+
+TEST(AddrBook, SeedsFirstAndSourcesUpgrade) {
+  AddrBook b(10, 100, 1000);
+  std::mt19937_64 rng(3);
+  for (uint16_t p = 1; p <= 5; ++p)
+    b.add({"10.0.0.1", p}, AddrSource::kPeer);
+  b.add({"10.0.0.9", 9}, AddrSource::kSeed);
+  EXPECT_FALSE(b.add({"10.0.0.1", 1}, AddrSource::kPeer));  // already known
+  EXPECT_TRUE(b.add({"10.0.0.1", 2}, AddrSource::kNode));   // upgraded
+  const auto due = b.due(0, 2, rng);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0], (Endpoint{"10.0.0.9", 9}));
+  EXPECT_EQ(due[1], (Endpoint{"10.0.0.1", 2}));
+}
+
+TEST(AddrBook, PeerEntriesCappedGoodOnesKept) {
+  AddrBook b(2, 100, 1000);
+  EXPECT_TRUE(b.add({"a", 1}, AddrSource::kPeer));
+  EXPECT_TRUE(b.add({"a", 2}, AddrSource::kPeer));
+  EXPECT_FALSE(b.add({"a", 3}, AddrSource::kPeer));  // full of never-failed entries
+  b.failed({"a", 1}, 0);
+  EXPECT_TRUE(b.add({"a", 3}, AddrSource::kPeer));  // evicts the failed one
+  EXPECT_FALSE(b.contains({"a", 1}));
+  EXPECT_TRUE(b.add({"s", 1}, AddrSource::kSeed));  // seeds are never refused
+  EXPECT_EQ(b.size(), 3u);
+}
+
+TEST(BanList, ExpiresAndExtends) {
+  BanList bl;
+  bl.ban_id(pid(1), 1000);
+  bl.ban_ip("10.0.0.1", 500);
+  EXPECT_TRUE(bl.id_banned(pid(1), 999));
+  EXPECT_FALSE(bl.id_banned(pid(1), 1000));
+  EXPECT_FALSE(bl.id_banned(pid(2), 0));
+  EXPECT_TRUE(bl.ip_banned("10.0.0.1", 0));
+  bl.ban_id(pid(1), 800);  // never shortens
+  EXPECT_TRUE(bl.id_banned(pid(1), 900));
+  bl.expire(600);
+  EXPECT_EQ(bl.size(), 1u);
+  EXPECT_FALSE(bl.ip_banned("10.0.0.1", 0));
+}
+
+}  // namespace
+}  // namespace imet::net
