@@ -69,15 +69,18 @@ void AddrBook::failed(const Endpoint& e, int64_t now_ms) {
 
 void AddrBook::connected(const Endpoint& e) {
   auto it = entries_.find(e);
-  if (it == entries_.end()) return;
-  it->second.in_use = true;
-  it->second.failures = 0;
+  if (it != entries_.end()) it->second.in_use = true;
 }
 
-void AddrBook::disconnected(const Endpoint& e, int64_t now_ms) {
+void AddrBook::disconnected(const Endpoint& e, int64_t now_ms, bool stable) {
   auto it = entries_.find(e);
   if (it == entries_.end()) return;
+  if (!stable) {
+    failed(e, now_ms);
+    return;
+  }
   it->second.in_use = false;
+  it->second.failures = 0;
   it->second.next_try_ms = now_ms + backoff_min_ms_;
 }
 

@@ -35,7 +35,10 @@ class AddrBook {
   void attempt(const Endpoint& e);
   void failed(const Endpoint& e, int64_t now_ms);
   void connected(const Endpoint& e);
-  void disconnected(const Endpoint& e, int64_t now_ms);
+  // `stable`: the connection lasted long enough to count as a success (failures reset, retry
+  // after the minimum backoff); otherwise it counts as one more failure (a peer that accepts and
+  // then drops us, e.g. because it banned us, is not redialled in a tight loop).
+  void disconnected(const Endpoint& e, int64_t now_ms, bool stable);
   // The endpoint reached this host itself: never dial it again.
   void mark_self(const Endpoint& e);
   // Marks an endpoint as used by a live connection (e.g. an inbound peer's listen address).

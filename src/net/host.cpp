@@ -354,14 +354,18 @@ void Host::on_link_ready(const std::shared_ptr<Link>& link) {
   }
   const PeerId id = link->id();
   const int64_t now = steady_now_ms();
+  bool banned;
   {
     std::lock_guard lock(mu_);
     ++stats_.handshakes_ok;
-    if (bans_.id_banned(id, now)) {
-      ++stats_.refused_banned;
-      link->close("identity is banned");
-      return;
-    }
+    banned = bans_.id_banned(id, now);
+    if (banned) ++stats_.refused_banned;
+  }
+  if (banned) {
+    util::log::info("p2p refused a banned peer",
+                    {{"peer", peer_id_short(id)}, {"address", link->remote_address()}});
+    link->close("identity is banned");
+    return;
   }
   auto it = peers_.find(id);
   if (it != peers_.end()) {
@@ -396,6 +400,7 @@ void Host::on_link_ready(const std::shared_ptr<Link>& link) {
          TokenBucket(config_.rate_messages_per_second, config_.rate_messages_burst, now),
          TokenBucket(config_.rate_bytes_per_second, config_.rate_bytes_burst, now),
          {},
+         now,
          now,
          0,
          now,
@@ -476,8 +481,10 @@ void Host::on_link_closed(const std::shared_ptr<Link>& link) {
   auto it = peers_.find(link->id());
   if (it == peers_.end() || it->second.link != link) return;  // a replaced duplicate
   Peer& p = it->second;
+  // A connection shorter than a handshake timeout counts as a failed dial (backoff grows).
+  const bool stable = now - p.connected_ms >= config_.handshake_timeout_ms;
   for (const auto& e : p.endpoints)
-    book_.disconnected(e, now);
+    book_.disconnected(e, now, stable);
   util::log::info("p2p peer disconnected", {{"peer", peer_id_short(link->id())},
                                             {"address", link->remote_address()},
                                             {"reason", link->close_reason()}});

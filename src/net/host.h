@@ -112,6 +112,7 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
     TokenBucket messages;
     TokenBucket bytes;
     std::vector<Endpoint> endpoints;  // addresses in the book that lead to this peer
+    int64_t connected_ms = 0;         // steady clock
     int64_t last_ping_ms = 0;
     uint64_t ping_nonce = 0;
     int64_t last_decay_ms = 0;

@@ -69,10 +69,15 @@ TEST(AddrBook, BackoffDoublesUpToTheMax) {
   b.failed(e, 3000);  // 400 capped at 350
   EXPECT_EQ(b.due(3350, 5, rng).size(), 1u);
   b.connected(e);
+  EXPECT_TRUE(b.due(3350, 5, rng).empty());   // in use while connected
+  b.disconnected(e, 4000, /*stable=*/false);  // dropped at once: a fourth failure
+  EXPECT_EQ(b.failures(e), 4);
+  EXPECT_TRUE(b.due(4349, 5, rng).empty());
+  b.connected(e);
+  b.disconnected(e, 5000, /*stable=*/true);
   EXPECT_EQ(b.failures(e), 0);
-  b.disconnected(e, 4000);
-  EXPECT_TRUE(b.due(4099, 5, rng).empty());
-  EXPECT_EQ(b.due(4100, 5, rng).size(), 1u);
+  EXPECT_TRUE(b.due(5099, 5, rng).empty());
+  EXPECT_EQ(b.due(5100, 5, rng).size(), 1u);
 }
 
 TEST(AddrBook, SelfNeverDialledOrShared) {
