@@ -114,8 +114,7 @@ util::Result<std::shared_ptr<Host>> Host::start(asio::io_context& io, NetConfig 
 }
 
 Host::Host(asio::io_context& io, std::shared_ptr<const LinkSettings> settings, Handler& handler)
-    : io_(io),
-      strand_(asio::make_strand(io)),
+    : strand_(asio::make_strand(io)),
       settings_(std::move(settings)),
       config_(settings_->config),
       handler_(handler),

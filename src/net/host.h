@@ -146,7 +146,6 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   size_t outbound_in_use() const;
   size_t inbound_links() const;
 
-  boost::asio::io_context& io_;
   Strand strand_;
   std::shared_ptr<const LinkSettings> settings_;
   const NetConfig& config_;
