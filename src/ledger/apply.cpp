@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "ledger/delegates.h"
 #include "ledger/pod.h"
+#include "ledger/schedule.h"
 
 namespace imet::ledger {
 
@@ -25,6 +27,7 @@ class Applier {
   TxResult run() {
     sender_addr_ = tx_.sender_address();
     if (auto e = load_account(sender_addr_, sender_)) return e;
+    sender_stored_ = sender_;
     sender_.release_unbonded(ctx_.time_ms);
     if (ctx_.height > tx_.expiry_height) {
       return err(Reject::kExpired, "expired at height " + std::to_string(tx_.expiry_height) +
@@ -43,7 +46,7 @@ class Applier {
     if (auto e = spend(tx_.fee, "the fee")) return e;
     sender_.nonce++;
     if (auto e = std::visit([this](const auto& body) { return apply(body); }, tx_.body)) return e;
-    save_account(sender_addr_, sender_);
+    if (auto e = save_sender()) return e;
     if (tx_.fee > 0) return credit(ctx_.producer, tx_.fee);
     return std::nullopt;
   }
@@ -58,21 +61,25 @@ class Applier {
     out = r->value_or(Account{});
     return std::nullopt;
   }
-  void save_account(const Address& a, const Account& acc) {
-    if (acc.empty()) {
-      state_.erase(keys::account(a));
-    } else {
-      put_record(state_, keys::account(a), acc);
-    }
+  // Stores an account through write_account() (which keeps the delegates' tallies exact).
+  TxResult save_account(const Address& a, const Account& before, const Account& after) {
+    util::Status st = write_account(state_, a, before, after);
+    if (!st.ok()) return state_error(st);
+    return std::nullopt;
+  }
+  TxResult save_sender() {
+    if (auto e = save_account(sender_addr_, sender_stored_, sender_)) return e;
+    sender_stored_ = sender_;
+    return std::nullopt;
   }
   TxResult credit(const Address& a, Amount amount) {
     Account acc;
     if (auto e = load_account(a, acc)) return e;
+    const Account before = acc;
     auto sum = add(acc.balance, amount);
     if (!sum) return err(Reject::kInvalidAmount, "balance of " + addr(a) + " would overflow");
     acc.balance = *sum;
-    save_account(a, acc);
-    return std::nullopt;
+    return save_account(a, before, acc);
   }
   // Debits `amount` of transferable (unlocked) coins from the sender.
   TxResult spend(Amount amount, const char* what) {
@@ -118,9 +125,11 @@ class Applier {
       sender_.balance += t.amount;
       return std::nullopt;
     }
-    save_account(sender_addr_, sender_);
+    if (auto e = save_sender()) return e;
     if (auto e = credit(t.to, t.amount)) return e;
-    return load_account(sender_addr_, sender_);
+    if (auto e = load_account(sender_addr_, sender_)) return e;
+    sender_stored_ = sender_;
+    return std::nullopt;
   }
 
   TxResult apply(const Vote& v) {
@@ -147,7 +156,15 @@ class Applier {
     if (auto e = load(keys::delegate(sender_addr_), existing)) return e;
     if (existing)
       return err(Reject::kAlreadyDelegate, "already a delegate ('" + existing->name + "')");
-    put_record(state_, keys::delegate(sender_addr_), Delegate{r.name, ctx_.height});
+    util::Status listed = list_delegate(state_, sender_addr_);
+    if (!listed.ok()) {
+      if (listed.code() != util::StatusCode::kInvalidArgument) return state_error(listed);
+      return err(Reject::kDelegateLimit, listed.message());
+    }
+    Delegate d;
+    d.name = r.name;
+    d.registered_height = ctx_.height;
+    put_record(state_, keys::delegate(sender_addr_), d);
     return std::nullopt;
   }
 
@@ -155,6 +172,17 @@ class Applier {
     std::optional<Delegate> existing;
     if (auto e = load(keys::delegate(sender_addr_), existing)) return e;
     if (!existing) return err(Reject::kNotDelegate, "not a registered delegate");
+    // A jailed delegate may not leave (and come back unjailed by registering again).
+    auto sched = get_record<RoundSchedule>(state_, keys::schedule());
+    if (!sched.ok()) return state_error(sched.status());
+    const uint64_t round = *sched ? (*sched)->round : 0;
+    if (!eligible_for(*existing, round + 1)) {
+      return err(Reject::kJailed, "jailed until round " +
+                                      std::to_string(existing->jailed_until_round) +
+                                      "; unregister after that");
+    }
+    util::Status unlisted = unlist_delegate(state_, sender_addr_);
+    if (!unlisted.ok()) return state_error(unlisted);
     state_.erase(keys::delegate(sender_addr_));
     return std::nullopt;
   }
@@ -336,6 +364,7 @@ class Applier {
   const ChainParams& params_;
   Address sender_addr_{};
   Account sender_;
+  Account sender_stored_;  // what the overlay holds for the sender (write_account's `before`)
 };
 
 }  // namespace
@@ -424,6 +453,10 @@ const char* reject_name(Reject r) {
       return "bad_receipt_signature";
     case Reject::kNodeStakeTooLow:
       return "node_stake_too_low";
+    case Reject::kDelegateLimit:
+      return "delegate_limit";
+    case Reject::kJailed:
+      return "jailed";
   }
   return "unknown";
 }

@@ -60,6 +60,8 @@ enum class Reject : uint16_t {
   kSameOwner = 39,            // relayer and receiver are the same node or have the same owner
   kBadReceiptSignature = 40,  // the receiver node's key did not sign the receipt
   kNodeStakeTooLow = 41,      // the relayer node's stake is below pod.min_stake
+  kDelegateLimit = 42,        // register_delegate: the delegate list is full (kMaxDelegates)
+  kJailed = 43,               // unregister_delegate: the delegate is jailed (ledger/schedule.h)
 };
 const char* reject_name(Reject r);
 

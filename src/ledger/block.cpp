@@ -35,4 +35,27 @@ Hash tx_root(const std::vector<Transaction>& txs) {
   return crypto::merkle_root(leaves);
 }
 
+namespace {
+// The block body's consensus part, encoded for consensus_root().
+struct ConsensusPart {
+  std::optional<FinalityCertificate> last_cert;
+  std::vector<Evidence> evidence;
+  template <typename S>
+  void serde(S& s) {
+    s.optional(last_cert, "last_cert");
+    s.vector(evidence, kMaxBlockEvidence, "evidence");
+  }
+};
+}  // namespace
+
+Hash consensus_root(const std::optional<FinalityCertificate>& last_cert,
+                    const std::vector<Evidence>& evidence) {
+  util::Bytes buf = util::to_bytes("IMET/consensus/v1");
+  buf.push_back(0);
+  ConsensusPart part{last_cert, evidence};
+  codec::Writer w(buf);
+  part.serde(w);
+  return crypto::blake2b_256(buf);
+}
+
 }  // namespace imet::ledger

@@ -1,5 +1,8 @@
 #include "ledger/block_apply.h"
 
+#include "ledger/consensus_apply.h"
+#include "ledger/delegates.h"
+
 namespace imet::ledger {
 
 namespace {
@@ -36,9 +39,30 @@ BlockResult check_header(const Block& block, const ChainTip& parent, const Chain
     return block_error("block has " + std::to_string(block.txs.size()) +
                        " transactions; the limit is " + std::to_string(chain.params.max_block_txs));
   }
+  if (block.evidence.size() > kMaxBlockEvidence) {
+    return block_error("block has " + std::to_string(block.evidence.size()) +
+                       " evidence entries; the limit is " + std::to_string(kMaxBlockEvidence));
+  }
+  if (h.height == 1 && block.last_cert) {
+    return block_error("block 1 carries a parent certificate (genesis has none)");
+  }
+  if (h.height >= 2) {
+    if (!block.last_cert) {
+      return block_error("block at height " + std::to_string(h.height) +
+                         " has no finality certificate of its parent");
+    }
+    if (block.last_cert->height != parent.height || block.last_cert->block_hash != parent.hash) {
+      return block_error("the parent certificate is for height " +
+                         std::to_string(block.last_cert->height) + " block " +
+                         util::to_hex(block.last_cert->block_hash) + ", not the parent");
+    }
+  }
   if (!h.signature_valid()) return block_error("the producer signature does not verify");
   if (tx_root(block.txs) != h.tx_root) {
     return block_error("transaction root does not match the transactions");
+  }
+  if (consensus_root(block.last_cert, block.evidence) != h.consensus_root) {
+    return block_error("consensus root does not match the certificate and evidence");
   }
   return std::nullopt;
 }
@@ -57,10 +81,10 @@ util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint
   IMET_TRY(add_to_epoch_pool(state, height, reward - to_producer, chain.params));
   IMET_ASSIGN_OR_RETURN(std::optional<Account> acc,
                         get_record<Account>(state, keys::account(producer)));
-  Account a = acc.value_or(Account{});
+  Account before = acc.value_or(Account{});
+  Account a = before;
   a.balance += to_producer;
-  put_record(state, keys::account(producer), a);
-  return {};
+  return write_account(state, producer, before, a);
 }
 
 BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
@@ -70,6 +94,8 @@ BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip&
   BlockContext ctx{&chain.params, chain.chain_id, block.header.height, block.header.time_ms,
                    block.header.producer_address()};
   StateOverlay block_state(&state);
+  util::Status cons = begin_consensus(block_state, block, parent, chain, /*check_producer=*/true);
+  if (!cons.ok()) return block_error(cons.message());
   util::Status begun =
       begin_block(block_state, block.header.height, block.header.prev_hash, chain.params);
   if (!begun.ok()) return block_error(begun.message());
@@ -87,6 +113,8 @@ BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip&
   util::Status st =
       pay_block_reward(block_state, ctx.producer, ctx.height, block.header.time_ms, chain);
   if (!st.ok()) return block_error(st.message());
+  st = end_consensus(block_state, block, chain);
+  if (!st.ok()) return block_error(st.message());
   block_state.merge_into(state);
   return std::nullopt;
 }
@@ -95,8 +123,12 @@ util::Result<BuiltBlock> build_block(StateOverlay& state,
                                      const std::vector<Transaction>& candidates,
                                      const ChainTip& parent, const ChainConfig& chain,
                                      const PublicKey& producer, uint64_t time_ms, uint64_t round,
-                                     uint32_t slot) {
+                                     uint32_t slot,
+                                     const std::optional<FinalityCertificate>& last_cert,
+                                     const std::vector<Evidence>& evidence) {
   BuiltBlock out;
+  out.block.last_cert = last_cert;
+  out.block.evidence = evidence;
   BlockHeader& h = out.block.header;
   h.chain_id = chain.chain_id;
   h.height = parent.height + 1;
@@ -105,8 +137,10 @@ util::Result<BuiltBlock> build_block(StateOverlay& state,
   h.producer = producer;
   h.round = round;
   h.slot = slot;
+  h.consensus_root = consensus_root(last_cert, evidence);
   BlockContext ctx{&chain.params, chain.chain_id, h.height, time_ms,
                    crypto::address_bytes_of(producer)};
+  IMET_TRY(begin_consensus(state, out.block, parent, chain, /*check_producer=*/false));
   IMET_TRY(begin_block(state, h.height, h.prev_hash, chain.params));
   for (const Transaction& tx : candidates) {
     if (out.block.txs.size() >= chain.params.max_block_txs) break;
@@ -119,6 +153,7 @@ util::Result<BuiltBlock> build_block(StateOverlay& state,
     }
   }
   IMET_TRY(pay_block_reward(state, ctx.producer, h.height, time_ms, chain));
+  IMET_TRY(end_consensus(state, out.block, chain));
   h.tx_root = tx_root(out.block.txs);
   return out;
 }

@@ -32,18 +32,6 @@ class SerialVerifier final : public SignatureVerifier {
   std::vector<bool> verify(std::span<const Transaction> txs) const override;
 };
 
-struct ChainTip {
-  uint64_t height = 0;
-  Hash hash{};
-  uint64_t time_ms = 0;
-};
-
-struct ChainConfig {
-  std::string chain_id;
-  uint64_t genesis_time_ms = 0;
-  ChainParams params;
-};
-
 struct BlockError {
   std::string message;
   std::optional<size_t> tx_index;  // set when a transaction made the block invalid
@@ -52,10 +40,13 @@ struct BlockError {
 using BlockResult = std::optional<BlockError>;
 
 // Header checks that need no state: chain id, height and parent hash, timestamp after the parent,
-// producer signature, transaction count, transaction root.
+// producer signature, transaction and evidence counts, transaction root, consensus root, and that
+// the parent certificate is present from height 2 on and names the parent.
 BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain);
 
-// Full validation and application (check_header included).
+// Full validation and application (check_header included; the consensus rules of
+// ledger/consensus_apply.h: schedule rotation, producer, parent certificate, missed slots,
+// evidence, DEC counters).
 BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
                         const ChainConfig& chain, const SignatureVerifier& verifier);
 
@@ -74,10 +65,13 @@ struct BuiltBlock {
 // priority order): each candidate that applies is included, the others are reported; stops at
 // params.max_block_txs. Applies everything (and the reward) into `state`. Candidates' signatures
 // must have been checked (the mempool admits only transactions whose signature verifies).
-util::Result<BuiltBlock> build_block(StateOverlay& state,
-                                     const std::vector<Transaction>& candidates,
-                                     const ChainTip& parent, const ChainConfig& chain,
-                                     const PublicKey& producer, uint64_t time_ms, uint64_t round,
-                                     uint32_t slot);
+// `round` must be the round of the schedule in force at the new height (next_schedule()); `slot`
+// is the consensus attempt; `last_cert` (required from height 2) and `evidence` go into the body
+// (an invalid one is an error). The producer is not checked (apply_block() does).
+util::Result<BuiltBlock> build_block(
+    StateOverlay& state, const std::vector<Transaction>& candidates, const ChainTip& parent,
+    const ChainConfig& chain, const PublicKey& producer, uint64_t time_ms, uint64_t round,
+    uint32_t slot, const std::optional<FinalityCertificate>& last_cert = std::nullopt,
+    const std::vector<Evidence>& evidence = {});
 
 }  // namespace imet::ledger

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ledger/apply.h"
+#include "ledger/delegates.h"
+#include "ledger/schedule.h"
 
 namespace imet::ledger {
 
@@ -109,9 +111,27 @@ constexpr FeeField kFeeFields[] = {
 };
 
 util::Status read_params(JsonReader r, const json& j, ChainParams& p) {
-  IMET_TRY(r.object(j, {"fees", "year_ms", "producer_share_pct", "slot_ms", "n_min", "n_max",
-                        "max_missed_slots", "max_votes", "unbonding_ms", "max_tx_bytes",
-                        "max_block_txs", "max_expiry_blocks", "pod"}));
+  IMET_TRY(r.object(j, {"fees",
+                        "year_ms",
+                        "producer_share_pct",
+                        "slot_ms",
+                        "n_min",
+                        "n_max",
+                        "max_missed_slots",
+                        "max_votes",
+                        "jail_rounds",
+                        "evidence_max_age_blocks",
+                        "slash_pct",
+                        "dec_full_pct",
+                        "dec_idle_pct",
+                        "dec_congested_pct",
+                        "dec_shrink_rounds",
+                        "dec_grow_rounds",
+                        "unbonding_ms",
+                        "max_tx_bytes",
+                        "max_block_txs",
+                        "max_expiry_blocks",
+                        "pod"}));
   IMET_ASSIGN_OR_RETURN(const json* fees, r.field(j, "fees"));
   JsonReader fr = r.child("fees");
   std::vector<const char*> names;
@@ -133,6 +153,14 @@ util::Status read_params(JsonReader r, const json& j, ChainParams& p) {
   IMET_TRY(r.uint(j, "n_max", p.n_max));
   IMET_TRY(r.uint(j, "max_missed_slots", p.max_missed_slots));
   IMET_TRY(r.uint(j, "max_votes", p.max_votes));
+  IMET_TRY(r.uint(j, "jail_rounds", p.jail_rounds));
+  IMET_TRY(r.uint(j, "evidence_max_age_blocks", p.evidence_max_age_blocks));
+  IMET_TRY(r.uint(j, "slash_pct", p.slash_pct));
+  IMET_TRY(r.uint(j, "dec_full_pct", p.dec_full_pct));
+  IMET_TRY(r.uint(j, "dec_idle_pct", p.dec_idle_pct));
+  IMET_TRY(r.uint(j, "dec_congested_pct", p.dec_congested_pct));
+  IMET_TRY(r.uint(j, "dec_shrink_rounds", p.dec_shrink_rounds));
+  IMET_TRY(r.uint(j, "dec_grow_rounds", p.dec_grow_rounds));
   IMET_TRY(r.uint(j, "unbonding_ms", p.unbonding_ms));
   IMET_TRY(r.uint(j, "max_tx_bytes", p.max_tx_bytes));
   IMET_TRY(r.uint(j, "max_block_txs", p.max_block_txs));
@@ -167,6 +195,14 @@ json params_json(const ChainParams& p) {
           {"n_max", p.n_max},
           {"max_missed_slots", p.max_missed_slots},
           {"max_votes", p.max_votes},
+          {"jail_rounds", p.jail_rounds},
+          {"evidence_max_age_blocks", p.evidence_max_age_blocks},
+          {"slash_pct", p.slash_pct},
+          {"dec_full_pct", p.dec_full_pct},
+          {"dec_idle_pct", p.dec_idle_pct},
+          {"dec_congested_pct", p.dec_congested_pct},
+          {"dec_shrink_rounds", p.dec_shrink_rounds},
+          {"dec_grow_rounds", p.dec_grow_rounds},
           {"unbonding_ms", p.unbonding_ms},
           {"max_tx_bytes", p.max_tx_bytes},
           {"max_block_txs", p.max_block_txs},
@@ -197,13 +233,15 @@ util::Status Genesis::validate() const {
     if (!seen.insert(a.address).second) {
       return bad("account " + crypto::encode_address(a.address) + " is listed twice");
     }
-    if (a.lock && a.lock->total > a.balance) {
-      return bad("account " + crypto::encode_address(a.address) + " locks more than its balance");
+    if (a.lock && a.lock->total > detail::U128{a.balance} + a.stake) {
+      return bad("account " + crypto::encode_address(a.address) +
+                 " locks more than its balance and stake");
     }
     if (a.lock && a.lock->cliff_ms > a.lock->end_ms) {
       return bad("account " + crypto::encode_address(a.address) + ": lock cliff after its end");
     }
     sum += a.balance;
+    sum += a.stake;
   }
   if (sum != kTotalSupply) {
     return bad("allocations sum to " +
@@ -231,16 +269,32 @@ Hash Genesis::hash() const {
 }
 
 void Genesis::apply(StateOverlay& state) const {
+  // No account votes at genesis, so every tally is zero and no 'T' record is written.
   for (const GenesisAccount& a : accounts) {
     Account acc;
     acc.balance = a.balance;
     acc.lock = a.lock;
+    acc.stake = a.stake;
     put_record(state, keys::account(a.address), acc);
   }
+  DelegateList list;
+  std::vector<std::pair<Address, Amount>> ranked;
   for (const GenesisDelegate& d : delegates) {
-    put_record(state, keys::delegate(d.address), Delegate{d.name, 0});
+    Delegate rec;
+    rec.name = d.name;
+    put_record(state, keys::delegate(d.address), rec);
+    list.delegates.push_back(d.address);
+    ranked.emplace_back(d.address, 0);
   }
+  std::sort(list.delegates.begin(), list.delegates.end());
+  put_record(state, keys::delegate_list(), list);
   put_record(state, keys::globals(), Globals{pod_pool, 0});
+  RoundSchedule s;
+  s.round = 0;
+  s.start_height = 1;
+  const size_t n = std::clamp<size_t>(delegates.size(), 1, params.n_max);
+  s.witnesses = elect(std::move(ranked), n, hash(), 0);
+  put_record(state, keys::schedule(), s);
 }
 
 util::Result<Genesis> parse_genesis_json(std::string_view text) {
@@ -261,10 +315,13 @@ util::Result<Genesis> parse_genesis_json(std::string_view text) {
   for (size_t i = 0; i < accounts->size(); ++i) {
     const json& a = (*accounts)[i];
     JsonReader ar = r.child("accounts[" + std::to_string(i) + "]");
-    IMET_TRY(ar.object(a, {"address", "balance", "lock"}));
+    IMET_TRY(ar.object(a, {"address", "balance", "lock", "stake"}));
     GenesisAccount ga;
     IMET_TRY(ar.address(a, "address", ga.address));
     IMET_TRY(ar.amount(a, "balance", ga.balance));
+    if (a.contains("stake")) {
+      IMET_TRY(ar.amount(a, "stake", ga.stake));
+    }
     if (a.contains("lock")) {
       JsonReader lr = ar.child("lock");
       const json& l = a["lock"];
@@ -298,6 +355,7 @@ std::string genesis_to_json(const Genesis& g) {
   for (const GenesisAccount& a : g.accounts) {
     json ja = {{"address", crypto::encode_address(a.address)},
                {"balance", format_amount(a.balance)}};
+    if (a.stake > 0) ja["stake"] = format_amount(a.stake);
     if (a.lock) {
       ja["lock"] = {{"amount", format_amount(a.lock->total)},
                     {"cliff_ms", a.lock->cliff_ms},
@@ -330,7 +388,7 @@ Genesis make_dev_genesis(const Address& delegate, uint64_t genesis_time_ms, std:
   g.params.pod.entropy_blocks = 40;
   g.params.pod.warmup_epochs = 1;
   g.pod_pool = kTotalSupply / 100 * 60;
-  g.accounts.push_back({delegate, kTotalSupply - g.pod_pool, std::nullopt});
+  g.accounts.push_back({delegate, kTotalSupply - g.pod_pool, std::nullopt, 0});
   g.delegates.push_back({delegate, "dev"});
   return g;
 }
@@ -344,10 +402,10 @@ Genesis make_default_genesis(const DefaultAllocation& alloc, uint64_t genesis_ti
   g.pod_pool = 60 * pct;
   const uint64_t two_years = 730 * kDayMs;
   LockSchedule lock{10 * pct, genesis_time_ms + two_years, genesis_time_ms + 2 * two_years};
-  g.accounts = {{alloc.foundation, 10 * pct, lock},
-                {alloc.team, 10 * pct, lock},
-                {alloc.consensus_round, 6 * pct, std::nullopt},
-                {alloc.angel_round, 14 * pct, std::nullopt}};
+  g.accounts = {{alloc.foundation, 10 * pct, lock, 0},
+                {alloc.team, 10 * pct, lock, 0},
+                {alloc.consensus_round, 6 * pct, std::nullopt, 0},
+                {alloc.angel_round, 14 * pct, std::nullopt, 0}};
   g.delegates = alloc.delegates;
   return g;
 }

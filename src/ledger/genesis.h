@@ -20,12 +20,14 @@ namespace imet::ledger {
 struct GenesisAccount {
   Address address{};
   Amount balance = 0;
-  std::optional<LockSchedule> lock;
+  std::optional<LockSchedule> lock;  // total <= balance + stake
+  Amount stake = 0;                  // initial stake (testnet witnesses are slashable from block 1)
   template <typename S>
   void serde(S& s) {
     s.fixed(address, "address");
     s.u64(balance, "balance");
     s.optional(lock, "lock");
+    s.u64(stake, "stake");
   }
   bool operator==(const GenesisAccount&) const = default;
 };
@@ -54,7 +56,9 @@ struct Genesis {
 
   util::Status validate() const;
   Hash hash() const;  // BLAKE2b-256 of the canonical encoding
-  // Writes the initial state: accounts, delegates, globals.
+  // Writes the initial state: accounts, delegates (and the delegate list), globals, and the
+  // schedule of round 0 (start height 1, n = clamp(#delegates, 1, n_max), ranked by address since
+  // nobody has voted yet, shuffled with the genesis hash as seed).
   void apply(StateOverlay& state) const;
 
   template <typename S>

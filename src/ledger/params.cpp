@@ -84,6 +84,17 @@ util::Status ChainParams::validate() const {
   if (n_min == 0 || n_min > n_max) return bad("need 1 <= n_min <= n_max");
   if (max_missed_slots == 0) return bad("max_missed_slots must be positive");
   if (max_votes == 0 || max_votes > 100) return bad("max_votes must be 1..100");
+  if (n_max > 1'000) return bad("n_max must be at most 1000");
+  if (slash_pct > 100) return bad("slash_pct must be 0..100");
+  if (evidence_max_age_blocks == 0) return bad("evidence_max_age_blocks must be positive");
+  if (dec_full_pct == 0 || dec_full_pct > 100) return bad("dec_full_pct must be 1..100");
+  if (dec_idle_pct >= dec_full_pct) return bad("dec_idle_pct must be below dec_full_pct");
+  if (dec_congested_pct == 0 || dec_congested_pct > 100) {
+    return bad("dec_congested_pct must be 1..100");
+  }
+  if (dec_shrink_rounds == 0 || dec_grow_rounds == 0) {
+    return bad("dec_shrink_rounds and dec_grow_rounds must be positive");
+  }
   if (max_tx_bytes < 256) return bad("max_tx_bytes must be at least 256");
   if (max_block_txs == 0) return bad("max_block_txs must be positive");
   if (max_expiry_blocks == 0) return bad("max_expiry_blocks must be positive");

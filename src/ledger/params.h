@@ -114,6 +114,23 @@ struct ChainParams {
   uint32_t n_max = 108;
   uint32_t max_missed_slots = 3;
   uint32_t max_votes = 30;
+  // Witness discipline (docs/ledger.md "Consensus state"): a witness that misses max_missed_slots
+  // slots in a row is jailed: it stops producing at once and is left out of the next jail_rounds
+  // elections. Equivocation evidence at most evidence_max_age_blocks old slashes slash_pct % of the
+  // offender's stake (to the PoD pool) and jails it the same way.
+  uint32_t jail_rounds = 2;
+  uint64_t evidence_max_age_blocks = 10'000;
+  uint32_t slash_pct = 10;
+  // DEC (dynamic epoch circle): a block is full when its tx count is >= dec_full_pct % of
+  // max_block_txs and busy when above dec_idle_pct %; a round is congested when at least
+  // dec_congested_pct % of its blocks are full, idle when none is busy. N_active shrinks by
+  // max(1, N/4) after dec_shrink_rounds congested rounds in a row, grows by max(1, N/8) after
+  // dec_grow_rounds idle rounds in a row.
+  uint32_t dec_full_pct = 90;
+  uint32_t dec_idle_pct = 25;
+  uint32_t dec_congested_pct = 50;
+  uint32_t dec_shrink_rounds = 2;
+  uint32_t dec_grow_rounds = 3;
   // Stake: unbonding period, in milliseconds of block time.
   uint64_t unbonding_ms = 21ull * 24 * 3600 * 1000;
   // Limits.
@@ -136,6 +153,14 @@ struct ChainParams {
     s.u32(n_max, "n_max");
     s.u32(max_missed_slots, "max_missed_slots");
     s.u32(max_votes, "max_votes");
+    s.u32(jail_rounds, "jail_rounds");
+    s.u64(evidence_max_age_blocks, "evidence_max_age_blocks");
+    s.u32(slash_pct, "slash_pct");
+    s.u32(dec_full_pct, "dec_full_pct");
+    s.u32(dec_idle_pct, "dec_idle_pct");
+    s.u32(dec_congested_pct, "dec_congested_pct");
+    s.u32(dec_shrink_rounds, "dec_shrink_rounds");
+    s.u32(dec_grow_rounds, "dec_grow_rounds");
     s.u64(unbonding_ms, "unbonding_ms");
     s.u32(max_tx_bytes, "max_tx_bytes");
     s.u32(max_block_txs, "max_block_txs");

@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "ledger/delegates.h"
+
 namespace imet::ledger {
 
 namespace {
@@ -69,9 +71,10 @@ util::Status pay_epoch(StateOverlay& state, uint64_t epoch) {
       if (share == 0) continue;
       IMET_ASSIGN_OR_RETURN(std::optional<Account> acc,
                             get_record<Account>(state, keys::account(r.owner)));
-      Account a = acc.value_or(Account{});
+      Account before = acc.value_or(Account{});
+      Account a = before;
       a.balance += share;  // cannot overflow: bounded by the total supply
-      put_record(state, keys::account(r.owner), a);
+      IMET_TRY(write_account(state, r.owner, before, a));
       paid += share;
     }
   }

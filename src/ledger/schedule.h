@@ -12,12 +12,24 @@
 // Producer of (height, attempt): witnesses[(height - start_height + attempt) mod n], skipping
 // witnesses jailed during the round (they stop producing at once but keep voting until the round
 // ends; the voter set of a height never changes).
+// Precisely: the witnesses not jailed at `height` (jailed_at()) keep their order, and the producer
+// is active[(height - start_height + attempt) mod active.size()]; a witness jailed by block J is
+// skipped from height J + 1 on, so the producers of a height depend only on the state before it.
+// When every witness is jailed none is skipped (the chain must not halt).
+// Election (at each rotation): the registered delegates not jailed for the new round, ranked by
+// tally (ledger/delegates.h) descending, then by address; the first N_active (DEC below, capped by
+// the number of eligible delegates, never below 1) are shuffled with a seed from the hash of the
+// previous round's last block (Fisher-Yates over a BLAKE2b stream, shuffle_witnesses()). When no
+// delegate is eligible every registered delegate is; with no delegate at all the witnesses stay.
+// DEC: docs/ledger.md "Consensus state" and dec_next().
 // Thread-safety: pure functions over a StateReader. Invariants: a stored RoundSchedule has
 // 1 <= witnesses.size() <= n_max, no duplicates, and start_height >= 1.
 #pragma once
 
 #include <vector>
 
+#include "ledger/block.h"
+#include "ledger/state.h"
 #include "ledger/state_view.h"
 #include "ledger/transaction.h"
 
@@ -34,6 +46,8 @@ struct RoundSchedule {
   uint32_t full_blocks = 0;  // of which were congested (full)
   uint32_t congested_streak = 0;
   uint32_t idle_streak = 0;
+  uint32_t busy_blocks = 0;  // blocks of this round more than dec_idle_pct % full
+  Address last_producer{};   // producer of the last applied block (all zero before block 1)
 
   uint32_t size() const { return static_cast<uint32_t>(witnesses.size()); }
   uint64_t end_height() const { return start_height + witnesses.size(); }  // exclusive
@@ -48,8 +62,54 @@ struct RoundSchedule {
     s.u32(full_blocks, "full_blocks");
     s.u32(congested_streak, "congested_streak");
     s.u32(idle_streak, "idle_streak");
+    s.u32(busy_blocks, "busy_blocks");
+    s.fixed(last_producer, "last_producer");
   }
   bool operator==(const RoundSchedule&) const = default;
 };
+
+namespace keys {
+util::Bytes schedule();  // 'w'
+}  // namespace keys
+
+// The schedule record in `state` (kCorruption when absent: genesis writes it).
+util::Result<RoundSchedule> current_schedule(const StateReader& state);
+
+// Deterministic Fisher-Yates shuffle driven by BLAKE2b("IMET/shuffle/v1" 0 seed round_le64 || i).
+void shuffle_witnesses(std::vector<Address>& witnesses, const Hash& seed, uint64_t round);
+// Ranks (address, weight) candidates by weight descending then address ascending, keeps the first
+// n and shuffles them (seed, round).
+std::vector<Address> elect(std::vector<std::pair<Address, Amount>> candidates, size_t n,
+                           const Hash& seed, uint64_t round);
+
+// DEC. A block is full when txs * 100 >= max_block_txs * dec_full_pct, busy when
+// txs * 100 > max_block_txs * dec_idle_pct.
+bool block_full(size_t txs, const ChainParams& p);
+bool block_busy(size_t txs, const ChainParams& p);
+struct DecOutcome {
+  uint32_t n = 1;  // N_active of the next round, within [n_min, n_max], before the eligible cap
+  uint32_t congested_streak = 0;
+  uint32_t idle_streak = 0;
+};
+// From the ending round: congested when full_blocks * 100 >= blocks_seen * dec_congested_pct,
+// idle when busy_blocks == 0; a congested round extends the congested streak and ends the idle
+// one, an idle round the reverse, any other round ends both. At dec_shrink_rounds congested
+// rounds in a row N shrinks by max(1, N/4), at dec_grow_rounds idle rounds it grows by
+// max(1, N/8), and that streak restarts.
+DecOutcome dec_next(const RoundSchedule& ending, const ChainParams& p);
+
+// Whether delegate `d` is skipped as a producer at `height` of round `round`.
+bool jailed_at(const Delegate& d, uint64_t height, uint64_t round);
+// Whether `d` may be elected for round `round`.
+bool eligible_for(const Delegate& d, uint64_t round);
+
+// The schedule in force at tip.height + 1: the stored one while tip.height + 1 is inside its
+// round, else the next round's (election, DEC, shuffle seeded by tip.hash). Pure: block
+// application and the producer both call it.
+util::Result<RoundSchedule> next_schedule(const StateReader& state, const ChainTip& tip,
+                                          const ChainParams& params);
+// The producer of (height, attempt) under schedule `s` (height inside s's round).
+util::Result<Address> producer_of(const StateReader& state, const RoundSchedule& s, uint64_t height,
+                                  uint32_t attempt);
 
 }  // namespace imet::ledger

@@ -6,6 +6,8 @@
 //   'z' hash32 → Notarization 'l' log_id → AnchorLog    'g' → Globals
 //   Proof of Data (ledger/pod.h): 'e' epoch → EpochRecord   'x' receipt id → SettledReceipt
 //   'r' block hash → RecentBlock   'R' height → RecentBlock (the recent-hash window)
+//   Consensus (ledger/schedule.h, ledger/delegates.h): 'w' → RoundSchedule
+//   'D' → DelegateList   'T' addr20 → Tally (votes' weight)   'o' offence id → SettledOffence
 // Thread-safety: plain values. Invariants: an Account's unbonding list and votes are bounded by
 // the codec caps; LockSchedule has cliff_ms <= end_ms.
 #pragma once
@@ -79,10 +81,18 @@ struct Account {
 struct Delegate {
   std::string name;
   uint64_t registered_height = 0;
+  // Witness discipline (ledger/schedule.h): consecutive missed slots, and the last jailing: the
+  // block that jailed it (0: never) and the first round it may be elected in again.
+  uint32_t missed = 0;
+  uint64_t jailed_height = 0;
+  uint64_t jailed_until_round = 0;
   template <typename S>
   void serde(S& s) {
     s.string(name, kMaxDelegateName, "name");
     s.u64(registered_height, "registered_height");
+    s.u32(missed, "missed");
+    s.u64(jailed_height, "jailed_height");
+    s.u64(jailed_until_round, "jailed_until_round");
   }
   bool operator==(const Delegate&) const = default;
 };

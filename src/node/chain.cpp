@@ -1,5 +1,6 @@
 #include "node/chain.h"
 
+#include "ledger/schedule.h"
 #include "ledger/smt/tree.h"
 #include "ledger/state_root.h"
 
@@ -11,11 +12,39 @@ ledger::ChainTip as_tip(const store::TipRecord& t) {
 }
 }  // namespace
 
-Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip)
-    : config_(std::move(config)), store_(kv), tip_(tip), mempool_(config_, {}) {}
+std::vector<bool> Chain::KnownSignatureVerifier::verify(
+    std::span<const ledger::Transaction> txs) const {
+  std::vector<bool> out(txs.size(), true);
+  std::vector<ledger::Transaction> unknown;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < txs.size(); ++i) {
+    if (chain_.verified_.count(txs[i].id()) != 0) continue;
+    unknown.push_back(txs[i]);
+    where.push_back(i);
+  }
+  if (unknown.empty()) return out;
+  std::vector<bool> checked = chain_.inner_verifier_->verify(unknown);
+  for (size_t k = 0; k < where.size(); ++k)
+    out[where[k]] = checked[k];
+  return out;
+}
+
+Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip, Options options)
+    : config_(std::move(config)), store_(kv), tip_(tip), mempool_(config_, {}) {
+  if (options.serial_verifier) {
+    inner_verifier_ = std::make_unique<ledger::SerialVerifier>();
+  } else {
+    inner_verifier_ = std::make_unique<ParallelVerifier>();
+  }
+}
 
 util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv,
                                                  const ledger::Genesis& genesis) {
+  return open(kv, genesis, Options{});
+}
+
+util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv, const ledger::Genesis& genesis,
+                                                 Options options) {
   IMET_TRY(genesis.validate());
   store::ChainStore probe(kv);
   IMET_ASSIGN_OR_RETURN(std::optional<store::TipRecord> tip, probe.tip());
@@ -34,14 +63,24 @@ util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv,
     }
   }
   ledger::ChainConfig config{genesis.chain_id, genesis.genesis_time_ms, genesis.params};
-  return std::unique_ptr<Chain>(new Chain(kv, std::move(config), *tip));
+  return std::unique_ptr<Chain>(new Chain(kv, std::move(config), *tip, options));
 }
 
 ledger::TxResult Chain::submit(const ledger::Transaction& tx) {
   ledger::TxResult r = mempool_.add(tx, store_.state(), tip_.height + 1);
   // "duplicate" means the very same transaction is pending: it is not refused.
   if (r && r->reason != ledger::Reject::kDuplicate) remember_rejection(tx.id(), *r, 0);
+  if (!r) remember_verified(tx.id());  // admission verified the signature
   return r;
+}
+
+void Chain::remember_verified(const ledger::Hash& id) {
+  if (!verified_.insert(id).second) return;
+  verified_order_.push_back(id);
+  while (verified_order_.size() > kMaxVerifiedIds) {
+    verified_.erase(verified_order_.front());
+    verified_order_.pop_front();
+  }
 }
 
 void Chain::remember_rejection(const ledger::Hash& id, const ledger::TxError& e, uint64_t height) {
@@ -59,32 +98,106 @@ std::optional<Chain::Rejection> Chain::rejection(const ledger::Hash& tx_id) cons
   return it->second;
 }
 
-util::Status Chain::commit(const ledger::Block& block, const ledger::StateOverlay& overlay,
-                           const ledger::smt::NodeBatch& nodes) {
-  IMET_TRY(store_.commit(block, overlay.changes(), nodes));
+ledger::ChainTip Chain::final_tip() const {
+  return as_tip(tip_);
+}
+
+util::Result<ledger::RoundSchedule> Chain::next_schedule() const {
+  return ledger::next_schedule(store_.state(), as_tip(tip_), config_.params);
+}
+
+util::Result<std::optional<ledger::Address>> Chain::producer(uint32_t attempt) const {
+  IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule s, next_schedule());
+  IMET_ASSIGN_OR_RETURN(ledger::Address a,
+                        ledger::producer_of(store_.state(), s, tip_.height + 1, attempt));
+  return std::optional<ledger::Address>(a);
+}
+
+util::Result<std::optional<ledger::FinalityCertificate>> Chain::certificate(uint64_t height) const {
+  return store_.certificate(height);
+}
+
+util::Result<ledger::smt::UpdateResult> Chain::root(const ledger::StateOverlay& overlay) {
+  ledger::smt::SparseMerkleTree tree(store_.nodes());
+  return tree.apply(tip_.height, tip_.height + 1, ledger::state_updates(overlay.changes()));
+}
+
+util::Status Chain::validate(const ledger::Block& block) {
+  const ledger::Hash hash = block.header.hash();
+  if (prepared_.count(hash) != 0) return {};
+  auto overlay = std::make_unique<ledger::StateOverlay>(&store_.state());
+  ++executions_;
+  if (auto e = ledger::apply_block(*overlay, block, as_tip(tip_), config_, verifier_)) {
+    return util::invalid_argument("invalid block: " + e->message);
+  }
+  IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
+  if (r.root_hash != block.header.state_root) {
+    return util::invalid_argument("invalid block: state root " +
+                                  util::to_hex(block.header.state_root) + " does not match " +
+                                  util::to_hex(r.root_hash));
+  }
+  if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
+  prepared_[hash] = Prepared{std::move(overlay), std::move(r.batch)};
+  return {};
+}
+
+util::Status Chain::commit(const ledger::Block& block, const ledger::FinalityCertificate& cert) {
+  const ledger::Hash hash = block.header.hash();
+  if (cert.height != block.header.height || cert.block_hash != hash) {
+    return util::invalid_argument("the certificate is for height " + std::to_string(cert.height) +
+                                  " block " + util::to_hex(cert.block_hash) + ", not block " +
+                                  util::to_hex(hash) + " at height " +
+                                  std::to_string(block.header.height));
+  }
+  IMET_TRY(validate(block));
+  const Prepared& p = prepared_.at(hash);
+  // The block's own state holds the schedule in force at its height: the certificate's voters.
+  IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule s, ledger::current_schedule(*p.overlay));
+  util::Status v = cert.verify(config_.chain_id, s.witnesses);
+  if (!v.ok()) return util::invalid_argument("invalid certificate: " + v.message());
+  return commit_prepared(block, cert, p);
+}
+
+util::Status Chain::commit_prepared(const ledger::Block& block,
+                                    const ledger::FinalityCertificate& cert,
+                                    const Prepared& prepared) {
+  IMET_TRY(store_.commit(block, cert, prepared.overlay->changes(), prepared.nodes));
   tip_ = {block.header.height, block.header.hash(), block.header.time_ms, block.header.state_root};
+  prepared_.clear();  // every cached execution was on the old tip
+  for (const ledger::Transaction& tx : block.txs)
+    verified_.erase(tx.id());
   mempool_.on_block(store_.state(), tip_.height + 1);
   return {};
 }
 
-util::Result<ledger::Block> Chain::produce(const crypto::SigningKey& producer, uint64_t time_ms) {
+util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uint64_t time_ms,
+                                         uint32_t attempt,
+                                         const std::vector<ledger::Evidence>& evidence) {
   if (time_ms <= tip_.time_ms) {
     return util::failed_precondition("block time must be after the tip's");
   }
+  IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule sched, next_schedule());
+  std::optional<ledger::FinalityCertificate> last_cert;
+  if (tip_.height > 0) {
+    IMET_ASSIGN_OR_RETURN(last_cert, store_.certificate(tip_.height));
+    if (!last_cert) {
+      return util::corruption("no finality certificate stored for the tip at height " +
+                              std::to_string(tip_.height));
+    }
+  }
   std::vector<ledger::Transaction> candidates =
       mempool_.select(store_.state(), config_.params.max_block_txs);
-  ledger::StateOverlay overlay(&store_.state());
-  IMET_ASSIGN_OR_RETURN(ledger::BuiltBlock built,
-                        ledger::build_block(overlay, candidates, as_tip(tip_), config_,
-                                            producer.public_key(), time_ms, 0, 0));
-  ledger::smt::SparseMerkleTree tree(store_.nodes());
+  auto overlay = std::make_unique<ledger::StateOverlay>(&store_.state());
   IMET_ASSIGN_OR_RETURN(
-      ledger::smt::UpdateResult root,
-      tree.apply(tip_.height, tip_.height + 1, ledger::state_updates(overlay.changes())));
+      ledger::BuiltBlock built,
+      ledger::build_block(*overlay, candidates, as_tip(tip_), config_, producer.public_key(),
+                          time_ms, sched.round, attempt, last_cert, evidence));
+  IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
   ledger::Block block = std::move(built.block);
-  block.header.state_root = root.root_hash;
+  block.header.state_root = r.root_hash;
   block.header.sign(producer);
-  IMET_TRY(commit(block, overlay, root.batch));
+  if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
+  prepared_[block.header.hash()] = Prepared{std::move(overlay), std::move(r.batch)};
   // A transaction that did not apply is dropped (it would fail again), except one that only waits
   // for an earlier nonce of its sender that was dropped: a replacement may still fill the gap.
   for (const auto& [id, e] : built.rejected) {
@@ -94,21 +207,28 @@ util::Result<ledger::Block> Chain::produce(const crypto::SigningKey& producer, u
   return block;
 }
 
-util::Status Chain::apply(const ledger::Block& block) {
-  ledger::StateOverlay overlay(&store_.state());
-  if (auto e = ledger::apply_block(overlay, block, as_tip(tip_), config_, verifier_)) {
-    return util::invalid_argument("invalid block: " + e->message);
+util::Result<ledger::Block> Chain::produce(const crypto::SigningKey& producer, uint64_t time_ms) {
+  IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule sched, next_schedule());
+  if (sched.size() != 1) {
+    return util::failed_precondition(
+        "produce() certifies its own blocks, which needs a 1-witness schedule; this round has " +
+        std::to_string(sched.size()) + " witnesses: run the consensus engine");
   }
-  ledger::smt::SparseMerkleTree tree(store_.nodes());
-  IMET_ASSIGN_OR_RETURN(
-      ledger::smt::UpdateResult root,
-      tree.apply(tip_.height, tip_.height + 1, ledger::state_updates(overlay.changes())));
-  if (root.root_hash != block.header.state_root) {
-    return util::invalid_argument("invalid block: state root " +
-                                  util::to_hex(block.header.state_root) + " does not match " +
-                                  util::to_hex(root.root_hash));
-  }
-  return commit(block, overlay, root.batch);
+  IMET_ASSIGN_OR_RETURN(ledger::Block block, build(producer, time_ms, 0, {}));
+  ledger::WitnessVote vote;
+  vote.chain_id = config_.chain_id;
+  vote.type = ledger::VoteType::kCommit;
+  vote.height = block.header.height;
+  vote.attempt = 0;
+  vote.block_hash = block.header.hash();
+  vote.sign(producer);
+  ledger::FinalityCertificate cert;
+  cert.height = vote.height;
+  cert.attempt = 0;
+  cert.block_hash = vote.block_hash;
+  cert.commits.push_back({vote.voter, vote.signature});
+  IMET_TRY(commit(block, cert));
+  return block;
 }
 
 }  // namespace imet::node

@@ -1,36 +1,54 @@
-// Chain: the node's ledger service. Owns the chain configuration (from genesis), the ChainStore on
-// the node database, the mempool and the signature verifier. produce() builds, roots, signs and
-// commits the next block (the dev chain's single delegate does this every slot); apply() validates
-// and commits a block from elsewhere (used by sync and consensus later).
-// Thread-safety: not thread-safe; the node calls it from one strand. Invariants: the in-memory tip
-// equals the store's tip after every successful call; a failed call commits nothing.
+// Chain: the node's ledger service and the consensus engine's consensus::ChainView. Owns the chain
+// configuration (from genesis), the ChainStore on the node database, the mempool and the signature
+// verifier. The engine drives it: validate() a proposed block (the result is cached by block hash:
+// the executed state changes and tree nodes), build() a block when this node produces, commit() a
+// block with its finality certificate (reusing the cached execution). produce() is the dev chain's
+// shortcut: build, self-certify (one COMMIT by the producer is a quorum of a 1-witness schedule)
+// and commit, every slot, without the engine.
+// Signatures: a transaction admitted by submit() had its signature checked; its id is remembered
+// (bounded) and block validation does not verify that signature again (the id covers it).
+// Thread-safety: not thread-safe; the node calls it from one strand (the simulation from its one
+// thread). Invariants: the in-memory tip equals the store's tip after every successful call; a
+// failed call commits nothing; cached validations are all of blocks on the current tip (the cache
+// is cleared whenever the tip moves).
 #pragma once
 
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 
+#include "consensus/chain_view.h"
 #include "ledger/mempool.h"
+#include "ledger/smt/tree.h"
 #include "node/parallel_verifier.h"
 #include "store/chain_store.h"
 
 namespace imet::node {
 
-class Chain {
+class Chain final : public consensus::ChainView {
  public:
   static constexpr size_t kMaxRejections = 10'000;
+  static constexpr size_t kMaxVerifiedIds = 200'000;  // remembered admitted-signature tx ids
+  static constexpr size_t kMaxPrepared = 8;           // cached validated blocks on the tip
   struct Rejection {
     ledger::TxError error;
     uint64_t height = 0;  // the block being built when it was dropped; 0: refused at submission
+  };
+  struct Options {
+    // Verify block signatures on the calling thread instead of a ParallelVerifier pool (the
+    // simulation runs many Chains in one process and must not start threads per Chain).
+    bool serial_verifier = false;
   };
 
   // Opens the chain in `kv`, initialising it from `genesis` on first use. A database holding
   // another chain (genesis hash differs) is refused.
   static util::Result<std::unique_ptr<Chain>> open(store::KvStore& kv,
                                                    const ledger::Genesis& genesis);
+  static util::Result<std::unique_ptr<Chain>> open(store::KvStore& kv,
+                                                   const ledger::Genesis& genesis, Options options);
 
   const store::TipRecord& tip() const { return tip_; }
-  const ledger::ChainConfig& config() const { return config_; }
   store::ChainStore& store() { return store_; }
 
   ledger::TxResult submit(const ledger::Transaction& tx);
@@ -38,25 +56,64 @@ class Chain {
   size_t pending_count() const { return mempool_.size(); }
   // Why `tx_id` was refused or dropped, if it was recently.
   std::optional<Rejection> rejection(const ledger::Hash& tx_id) const;
-  // Builds the next block from the mempool at `time_ms` (must be after the tip's time), signs it
-  // with `producer` and commits it.
+  // Dev chain: builds the next block from the mempool at `time_ms` (must be after the tip's
+  // time) as attempt 0, signs it with `producer`, certifies it with the producer's own COMMIT and
+  // commits it. Fails (kFailedPrecondition) when the schedule has more than one witness.
   util::Result<ledger::Block> produce(const crypto::SigningKey& producer, uint64_t time_ms);
-  // Validates `block` against the tip (signatures, transactions, state root) and commits it.
-  util::Status apply(const ledger::Block& block);
+
+  // consensus::ChainView
+  const ledger::ChainConfig& config() const override { return config_; }
+  ledger::ChainTip final_tip() const override;
+  util::Result<ledger::RoundSchedule> next_schedule() const override;
+  util::Result<std::optional<ledger::Address>> producer(uint32_t attempt) const override;
+  util::Status validate(const ledger::Block& block) override;
+  util::Result<ledger::Block> build(const crypto::SigningKey& producer, uint64_t time_ms,
+                                    uint32_t attempt,
+                                    const std::vector<ledger::Evidence>& evidence) override;
+  util::Status commit(const ledger::Block& block, const ledger::FinalityCertificate& cert) override;
+  util::Result<std::optional<ledger::FinalityCertificate>> certificate(
+      uint64_t height) const override;
+
+  // How many blocks validate() actually executed (cache misses): tests check that commit() of a
+  // validated block does not execute it again.
+  uint64_t executions() const { return executions_; }
 
  private:
-  Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip);
-  util::Status commit(const ledger::Block& block, const ledger::StateOverlay& overlay,
-                      const ledger::smt::NodeBatch& nodes);
+  // A block executed on the current tip: its state changes and state-tree nodes.
+  struct Prepared {
+    std::unique_ptr<ledger::StateOverlay> overlay;
+    ledger::smt::NodeBatch nodes;
+  };
+  // Only verifies signatures of transactions whose id submit() has not seen verified.
+  class KnownSignatureVerifier final : public ledger::SignatureVerifier {
+   public:
+    KnownSignatureVerifier(const Chain& chain) : chain_(chain) {}
+    std::vector<bool> verify(std::span<const ledger::Transaction> txs) const override;
+
+   private:
+    const Chain& chain_;
+  };
+
+  Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip, Options options);
+  util::Status commit_prepared(const ledger::Block& block, const ledger::FinalityCertificate& cert,
+                               const Prepared& prepared);
+  // Roots the overlay's changes as tree version tip + 1.
+  util::Result<ledger::smt::UpdateResult> root(const ledger::StateOverlay& overlay);
   void remember_rejection(const ledger::Hash& id, const ledger::TxError& e, uint64_t height);
+  void remember_verified(const ledger::Hash& id);
 
   ledger::ChainConfig config_;
   store::ChainStore store_;
   store::TipRecord tip_;
   ledger::Mempool mempool_;
-  ParallelVerifier verifier_;
+  std::unique_ptr<ledger::SignatureVerifier> inner_verifier_;
+  KnownSignatureVerifier verifier_{*this};
+  std::map<ledger::Hash, Prepared> prepared_;  // by block hash, blocks on tip_
+  std::set<ledger::Hash> verified_;            // ids of transactions whose signature verified
+  std::deque<ledger::Hash> verified_order_;    // oldest first; bounds verified_
   std::map<ledger::Hash, Rejection> rejections_;
   std::deque<ledger::Hash> rejection_order_;  // oldest first; bounds rejections_
+  uint64_t executions_ = 0;
 };
 
 }  // namespace imet::node

@@ -35,7 +35,6 @@ class Node {
   util::Status start_mqtt();
   util::Status start_io();
   util::Status open_chain();
-  void schedule_block();
 
   std::unique_ptr<NodeContext> ctx_;
   std::optional<boost::asio::signal_set> signals_;

@@ -14,11 +14,17 @@ util::Bytes key_with(std::string_view prefix, util::ByteSpan id) {
   return k;
 }
 
-util::Bytes height_key(uint64_t h) {
+util::Bytes height_key(std::string_view prefix, uint64_t h) {
   uint8_t be[8];
   for (int i = 0; i < 8; ++i)
     be[i] = static_cast<uint8_t>(h >> (56 - 8 * i));
-  return key_with("c/h/", util::ByteSpan(be, 8));
+  return key_with(prefix, util::ByteSpan(be, 8));
+}
+util::Bytes height_key(uint64_t h) {
+  return height_key("c/h/", h);
+}
+util::Bytes cert_key(uint64_t h) {
+  return height_key("c/f/", h);
 }
 
 const util::Bytes kTipKey = util::to_bytes("c/meta/tip");
@@ -59,12 +65,19 @@ util::Result<TipRecord> ChainStore::init(const ledger::Genesis& genesis) {
   return t;
 }
 
-util::Status ChainStore::commit(const ledger::Block& block,
+util::Status ChainStore::commit(const ledger::Block& block, const ledger::FinalityCertificate& cert,
                                 const ledger::StateOverlay::Changes& changes,
                                 const ledger::smt::NodeBatch& nodes) {
   const ledger::BlockHeader& h = block.header;
   ledger::Hash hash = h.hash();
+  if (cert.height != h.height || cert.block_hash != hash) {
+    return util::invalid_argument("the certificate is for height " + std::to_string(cert.height) +
+                                  " block " + util::to_hex(cert.block_hash) +
+                                  ", not the block committed at height " +
+                                  std::to_string(h.height));
+  }
   WriteBatch wb;
+  wb.put(cert_key(h.height), codec::encode(cert));
   stage_state(changes, wb);
   nodes_.stage(nodes, wb);
   wb.put(key_with("c/b/", hash), codec::encode(block));
@@ -96,6 +109,11 @@ util::Result<std::vector<std::pair<util::Bytes, util::Bytes>>> ChainStore::scan_
   for (auto& [k, v] : entries)
     k.erase(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(kStatePrefix.size()));
   return entries;
+}
+
+util::Result<std::optional<ledger::FinalityCertificate>> ChainStore::certificate(
+    uint64_t height) const {
+  return get_decoded<ledger::FinalityCertificate>(kv_, cert_key(height));
 }
 
 util::Result<std::optional<TxLocation>> ChainStore::tx_location(const ledger::Hash& tx_id) const {

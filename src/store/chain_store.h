@@ -3,10 +3,11 @@
 // either the whole block or none of it). Key layout:
 //   c/meta/tip → TipRecord      c/h/<height, 8 bytes big-endian> → block hash
 //   c/b/<hash> → Block          c/t/<tx id> → TxLocation
+//   c/f/<height, 8 bytes big-endian> → FinalityCertificate of the block at that height
 //   s/<typed key> → state record (ledger_state.h)      t/… → state-tree nodes (smt_node_store.h)
 // Thread-safety: reads are safe from any thread (RocksDB); commit()/init() from one writer.
-// Invariants: after init(), c/meta/tip always names a block whose state and tree version are
-// fully written; the tree version of a block equals its height.
+// Invariants: after init(), c/meta/tip always names a block whose state, tree version and
+// finality certificate are fully written; the tree version of a block equals its height.
 #pragma once
 
 #include <memory>
@@ -53,10 +54,14 @@ class ChainStore {
   // Writes the genesis state as tree version 0 and the tip at height 0. kAlreadyExists if the
   // store already holds a chain.
   util::Result<TipRecord> init(const ledger::Genesis& genesis);
-  // Commits `block` (already validated; header.state_root is the root of `nodes`) with its state
-  // changes and tree nodes, and moves the tip, in one synced write.
-  util::Status commit(const ledger::Block& block, const ledger::StateOverlay::Changes& changes,
+  // Commits `block` (already validated; header.state_root is the root of `nodes`) with its
+  // finality certificate, state changes and tree nodes, and moves the tip, in one synced write.
+  // The certificate must name the block (height and hash): kInvalidArgument otherwise.
+  util::Status commit(const ledger::Block& block, const ledger::FinalityCertificate& cert,
+                      const ledger::StateOverlay::Changes& changes,
                       const ledger::smt::NodeBatch& nodes);
+  // The certificate stored with the block at `height` (nullopt for genesis or above the tip).
+  util::Result<std::optional<ledger::FinalityCertificate>> certificate(uint64_t height) const;
 
   util::Result<std::optional<ledger::Block>> block_at(uint64_t height) const;
   util::Result<std::optional<ledger::Block>> block_by_hash(const ledger::Hash& hash) const;

@@ -2,6 +2,7 @@
 
 #include "ledger/block_apply.h"
 #include "ledger/genesis.h"
+#include "ledger/schedule.h"
 #include "ledger_test_util.h"
 
 namespace imet::ledger {
@@ -43,11 +44,20 @@ class BlockTest : public ::testing::Test {
     return t;
   }
 
+  // The tip's certificate (its only witness, the producer, signed it); none for genesis.
+  std::optional<FinalityCertificate> last_cert() {
+    if (tip.height == 0) return std::nullopt;
+    return testing::certify(chain.chain_id, tip.height, tip.hash, {&producer});
+  }
+
+  // The round of the next block (with one witness, every block starts a round).
+  uint64_t round() { return next_schedule(state, tip, chain.params).value().round; }
+
   Block build(const std::vector<Transaction>& txs, const crypto::SigningKey* by = nullptr) {
     StateOverlay scratch(&state);
     auto built = build_block(scratch, txs, tip, chain, (by ? *by : producer).public_key(),
-                             tip.time_ms + 1000, 0, 0);
-    EXPECT_TRUE(built.ok());
+                             tip.time_ms + 1000, round(), 0, last_cert());
+    EXPECT_TRUE(built.ok()) << built.status().to_string();
     Block b = built->block;
     b.header.sign(by ? *by : producer);
     return b;
@@ -94,7 +104,7 @@ TEST_F(BlockTest, BuildSkipsInvalidCandidates) {
   Transaction broke = tx(bob, Transfer{addr_of(alice), imet(1), {}});  // bob has nothing yet
   StateOverlay scratch(&state);
   auto built = build_block(scratch, {good, broke}, tip, chain, producer.public_key(),
-                           tip.time_ms + 1000, 0, 0);
+                           tip.time_ms + 1000, round(), 0, last_cert());
   ASSERT_TRUE(built.ok());
   ASSERT_EQ(built->block.txs.size(), 1u);
   ASSERT_EQ(built->rejected.size(), 1u);

@@ -2,9 +2,11 @@
 // builders that track nonces, and a supply counter over every record that holds coins.
 #pragma once
 
+#include <algorithm>
 #include <map>
 
 #include "ledger/apply.h"
+#include "ledger/vote.h"
 
 namespace imet::ledger::testing {
 
@@ -17,6 +19,36 @@ inline crypto::SigningKey key_from(uint8_t b) {
 
 inline Address addr_of(const crypto::SigningKey& k) {
   return crypto::address_bytes_of(k.public_key());
+}
+
+// A COMMIT vote of `k` for (height, attempt, hash).
+inline WitnessVote commit_vote(const crypto::SigningKey& k, std::string_view chain_id,
+                               uint64_t height, const Hash& hash, uint32_t attempt = 0,
+                               VoteType type = VoteType::kCommit) {
+  WitnessVote v;
+  v.chain_id = std::string(chain_id);
+  v.type = type;
+  v.height = height;
+  v.attempt = attempt;
+  v.block_hash = hash;
+  v.sign(k);
+  return v;
+}
+
+// A finality certificate of (height, hash) signed by `signers` (COMMITs at `attempt`).
+inline FinalityCertificate certify(std::string_view chain_id, uint64_t height, const Hash& hash,
+                                   const std::vector<const crypto::SigningKey*>& signers,
+                                   uint32_t attempt = 0) {
+  FinalityCertificate c;
+  c.height = height;
+  c.attempt = attempt;
+  c.block_hash = hash;
+  for (const crypto::SigningKey* k : signers) {
+    WitnessVote v = commit_vote(*k, chain_id, height, hash, attempt);
+    c.commits.push_back({v.voter, v.signature});
+  }
+  std::sort(c.commits.begin(), c.commits.end());
+  return c;
 }
 
 class LedgerFixture {

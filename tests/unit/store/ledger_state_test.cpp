@@ -129,9 +129,21 @@ TEST(LedgerStateRoot, SameBlocksSameRootsInMemoryAndRocksDb) {
       txs.push_back(t);
     }
     StateOverlay scratch(&mem.state());
-    auto built =
-        build_block(scratch, txs, tip, chain, producer.public_key(), tip.time_ms + 1000, 0, 0);
-    ASSERT_TRUE(built.ok());
+    // One witness: every block is a round; from height 2 a block carries its parent's
+    // certificate (the producer's own COMMIT).
+    std::optional<FinalityCertificate> last_cert;
+    if (h >= 2) {
+      WitnessVote v;
+      v.chain_id = g.chain_id;
+      v.type = VoteType::kCommit;
+      v.height = tip.height;
+      v.block_hash = tip.hash;
+      v.sign(producer);
+      last_cert = FinalityCertificate{tip.height, 0, tip.hash, {{v.voter, v.signature}}};
+    }
+    auto built = build_block(scratch, txs, tip, chain, producer.public_key(), tip.time_ms + 1000,
+                             h - 1, 0, last_cert);
+    ASSERT_TRUE(built.ok()) << built.status().to_string();
     for (const Transaction& t : built->block.txs) {
       for (size_t u = 0; u < users.size(); ++u) {
         if (t.sender == users[u].public_key()) nonces[u] = t.nonce + 1;
