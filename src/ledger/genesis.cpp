@@ -1,5 +1,6 @@
 #include "ledger/genesis.h"
 
+#include <algorithm>
 #include <limits>
 #include <set>
 
@@ -390,6 +391,30 @@ Genesis make_dev_genesis(const Address& delegate, uint64_t genesis_time_ms, std:
   g.pod_pool = kTotalSupply / 100 * 60;
   g.accounts.push_back({delegate, kTotalSupply - g.pod_pool, std::nullopt, 0});
   g.delegates.push_back({delegate, "dev"});
+  return g;
+}
+
+Genesis make_testnet_genesis(const std::vector<Address>& witnesses, uint64_t genesis_time_ms,
+                             std::string chain_id, uint32_t slot_ms, Amount stake_each) {
+  Genesis g;
+  g.chain_id = std::move(chain_id);
+  g.genesis_time_ms = genesis_time_ms;
+  g.params.slot_ms = slot_ms;
+  const uint32_t n = static_cast<uint32_t>(std::max<size_t>(1, witnesses.size()));
+  g.params.n_min = n;
+  g.params.n_max = n;
+  g.params.pod.epoch_blocks = 20;
+  g.params.pod.entropy_blocks = 40;
+  g.params.pod.warmup_epochs = 1;
+  g.pod_pool = kTotalSupply / 100 * 60;
+  const Amount rest = kTotalSupply - g.pod_pool;
+  const Amount each = witnesses.empty() ? 0 : rest / witnesses.size();
+  for (size_t i = 0; i < witnesses.size(); ++i) {
+    Amount total = each + (i == 0 ? rest - each * witnesses.size() : 0);
+    Amount stake = std::min(stake_each, total);
+    g.accounts.push_back({witnesses[i], total - stake, std::nullopt, stake});
+    g.delegates.push_back({witnesses[i], "w" + std::to_string(i)});
+  }
   return g;
 }
 

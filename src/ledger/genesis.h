@@ -81,6 +81,14 @@ std::string genesis_to_json(const Genesis& g);
 Genesis make_dev_genesis(const Address& delegate, uint64_t genesis_time_ms,
                          std::string chain_id = "imet-dev");
 
+// A local test network: one delegate per address (named w0, w1, ...), each holding an equal share
+// of the non-pool coins of which `stake_each` is staked (slashable from block 1), slot_ms slots,
+// N_min = N_max = the number of witnesses (a fixed witness set), short PoD epochs as on a dev
+// chain.
+Genesis make_testnet_genesis(const std::vector<Address>& witnesses, uint64_t genesis_time_ms,
+                             std::string chain_id = "imet-testnet", uint32_t slot_ms = 500,
+                             Amount stake_each = imet(10'000));
+
 struct DefaultAllocation {
   Address foundation{}, team{}, consensus_round{}, angel_round{};
   std::vector<GenesisDelegate> delegates;

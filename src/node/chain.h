@@ -77,6 +77,8 @@ class Chain final : public consensus::ChainView {
   // How many blocks validate() actually executed (cache misses): tests check that commit() of a
   // validated block does not execute it again.
   uint64_t executions() const { return executions_; }
+  // How many transaction signatures block validation verified (the others were known).
+  uint64_t signature_checks() const { return signature_checks_; }
 
  private:
   // A block executed on the current tip: its state changes and state-tree nodes.
@@ -87,7 +89,7 @@ class Chain final : public consensus::ChainView {
   // Only verifies signatures of transactions whose id submit() has not seen verified.
   class KnownSignatureVerifier final : public ledger::SignatureVerifier {
    public:
-    KnownSignatureVerifier(const Chain& chain) : chain_(chain) {}
+    explicit KnownSignatureVerifier(const Chain& chain) : chain_(chain) {}
     std::vector<bool> verify(std::span<const ledger::Transaction> txs) const override;
 
    private:
@@ -114,6 +116,7 @@ class Chain final : public consensus::ChainView {
   std::map<ledger::Hash, Rejection> rejections_;
   std::deque<ledger::Hash> rejection_order_;  // oldest first; bounds rejections_
   uint64_t executions_ = 0;
+  mutable uint64_t signature_checks_ = 0;
 };
 
 }  // namespace imet::node

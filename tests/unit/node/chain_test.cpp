@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "ledger/pod.h"
+#include "ledger/schedule.h"
 #include "store/memory_store.h"
 #include "store/rocks_store.h"
 
@@ -181,6 +182,194 @@ TEST_F(ChainTest, PodBlocksGiveTheSameRootsOnRocksDbAndInMemory) {
   again.reset();
   reopened.reset();
   std::filesystem::remove_all(dir);
+}
+
+// ---- consensus::ChainView over four witnesses ----
+
+class WitnessChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<ledger::Address> addrs;
+    for (uint8_t i = 0; i < 4; ++i) {
+      keys_.push_back(key(static_cast<uint8_t>(40 + i)));
+      addrs.push_back(crypto::address_bytes_of(keys_.back().public_key()));
+    }
+    genesis_ = ledger::make_testnet_genesis(addrs, 1000, "wt", 500);
+    a_ = Chain::open(db_a_, genesis_, {.serial_verifier = true}).value();
+    b_ = Chain::open(db_b_, genesis_, {.serial_verifier = true}).value();
+  }
+
+  const crypto::SigningKey& key_of(const ledger::Address& a) const {
+    for (const auto& k : keys_) {
+      if (crypto::address_bytes_of(k.public_key()) == a) return k;
+    }
+    throw std::runtime_error("no such witness");
+  }
+
+  // COMMITs of the first `n` witnesses (in key order) for `b` at `attempt`.
+  ledger::FinalityCertificate cert_for(const ledger::Block& b, size_t n, uint32_t attempt = 0) {
+    ledger::FinalityCertificate c;
+    c.height = b.header.height;
+    c.attempt = attempt;
+    c.block_hash = b.header.hash();
+    for (size_t i = 0; i < n; ++i) {
+      ledger::WitnessVote v;
+      v.chain_id = "wt";
+      v.type = ledger::VoteType::kCommit;
+      v.height = c.height;
+      v.attempt = attempt;
+      v.block_hash = c.block_hash;
+      v.sign(keys_[i]);
+      c.commits.push_back({v.voter, v.signature});
+    }
+    std::sort(c.commits.begin(), c.commits.end());
+    return c;
+  }
+
+  // Builds the next block on `a_` by the producer of `attempt`, commits it on both chains.
+  ledger::Block step(uint32_t attempt = 0) {
+    auto who = a_->producer(attempt).value().value();
+    uint64_t t = a_->tip().time_ms + 500;
+    auto block = a_->build(key_of(who), t, attempt, {}).value();
+    auto cert = cert_for(block, 3, attempt);
+    EXPECT_TRUE(a_->commit(block, cert).ok());
+    EXPECT_TRUE(b_->commit(block, cert).ok());
+    return block;
+  }
+
+  std::vector<crypto::SigningKey> keys_;
+  ledger::Genesis genesis_;
+  store::MemoryStore db_a_, db_b_;
+  std::unique_ptr<Chain> a_, b_;
+};
+
+TEST_F(WitnessChainTest, ScheduleAndProducersComeFromGenesis) {
+  auto s = a_->next_schedule().value();
+  EXPECT_EQ(s.round, 0u);
+  EXPECT_EQ(s.start_height, 1u);
+  ASSERT_EQ(s.size(), 4u);
+  for (uint32_t i = 0; i < 4; ++i)
+    EXPECT_EQ(a_->producer(i).value(), s.witnesses[i]) << i;
+  EXPECT_EQ(a_->producer(4).value(), s.witnesses[0]);
+  EXPECT_EQ(b_->next_schedule().value(), s);  // every node derives the same schedule
+  // The dev shortcut refuses to self-certify a 4-witness chain.
+  auto p = a_->produce(keys_[0], 2000);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("4 witnesses"), std::string::npos) << p.status().message();
+}
+
+TEST_F(WitnessChainTest, ValidateCachesTheExecutionAndCommitReusesIt) {
+  auto who = a_->producer(0).value().value();
+  auto block = a_->build(key_of(who), 1500, 0, {}).value();
+  EXPECT_EQ(a_->executions(), 0u);  // the producer's own block is cached by build()
+  ASSERT_TRUE(a_->validate(block).ok());
+  EXPECT_EQ(a_->executions(), 0u);
+  ASSERT_TRUE(b_->validate(block).ok());
+  ASSERT_TRUE(b_->validate(block).ok());
+  EXPECT_EQ(b_->executions(), 1u);
+  auto cert = cert_for(block, 3);
+  ASSERT_TRUE(b_->commit(block, cert).ok());
+  EXPECT_EQ(b_->executions(), 1u);  // commit did not execute the block again
+  EXPECT_EQ(b_->final_tip().height, 1u);
+  EXPECT_EQ(b_->final_tip().hash, block.header.hash());
+  EXPECT_EQ(b_->certificate(1).value(), cert);
+  EXPECT_EQ(b_->store().certificate(1).value(), cert);
+  EXPECT_FALSE(b_->certificate(0).value());
+  EXPECT_FALSE(b_->certificate(2).value());
+  // A chain that never validated it executes it inside commit().
+  store::MemoryStore db_c;
+  auto c = Chain::open(db_c, genesis_, {.serial_verifier = true}).value();
+  ASSERT_TRUE(c->commit(block, cert).ok());
+  EXPECT_EQ(c->executions(), 1u);
+  EXPECT_EQ(c->tip(), b_->tip());
+}
+
+TEST_F(WitnessChainTest, CommitRefusesBadCertificatesAndCommitsNothing) {
+  auto who = a_->producer(0).value().value();
+  auto block = a_->build(key_of(who), 1500, 0, {}).value();
+  auto too_few = cert_for(block, 2);  // quorum(4) = 3
+  auto st = b_->commit(block, too_few);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("quorum is 3 of 4"), std::string::npos) << st.message();
+  auto other = cert_for(block, 3);
+  other.block_hash[0] ^= 1;
+  st = b_->commit(block, other);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("certificate is for"), std::string::npos) << st.message();
+  auto outsider = cert_for(block, 3);
+  ledger::WitnessVote v;
+  v.chain_id = "wt";
+  v.type = ledger::VoteType::kCommit;
+  v.height = 1;
+  v.block_hash = block.header.hash();
+  v.sign(key(99));
+  outsider.commits.push_back({v.voter, v.signature});
+  std::sort(outsider.commits.begin(), outsider.commits.end());
+  st = b_->commit(block, outsider);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("not a witness"), std::string::npos) << st.message();
+  EXPECT_EQ(b_->tip().height, 0u);
+  EXPECT_FALSE(b_->certificate(1).value());
+}
+
+TEST_F(WitnessChainTest, BlocksCarryTheParentCertificateAndFollowTheSchedule) {
+  ledger::Block first = step();
+  ledger::Block second = step();
+  ASSERT_TRUE(second.last_cert);
+  EXPECT_EQ(*second.last_cert, a_->certificate(1).value().value());
+  EXPECT_FALSE(first.last_cert);
+  // A block by a witness that is not the producer of its attempt is invalid.
+  auto s = a_->next_schedule().value();
+  auto right = a_->producer(0).value().value();
+  const crypto::SigningKey* wrong = nullptr;
+  for (const auto& k : keys_) {
+    if (crypto::address_bytes_of(k.public_key()) != right) wrong = &k;
+  }
+  auto bad = a_->build(*wrong, a_->tip().time_ms + 500, 0, {}).value();
+  auto st = b_->validate(bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("is not the producer"), std::string::npos) << st.message();
+  // The same witness is the producer of a later attempt: then the block is valid.
+  for (uint32_t attempt = 1; attempt < 4; ++attempt) {
+    if (a_->producer(attempt).value().value() != crypto::address_bytes_of(wrong->public_key())) {
+      continue;
+    }
+    auto ok = a_->build(*wrong, a_->tip().time_ms + 500, attempt, {}).value();
+    EXPECT_TRUE(b_->validate(ok).ok());
+  }
+  // Rounds of four blocks; the fifth block starts round 1 with a reshuffled order.
+  while (a_->tip().height < 4)
+    step();
+  auto r1 = a_->next_schedule().value();
+  EXPECT_EQ(r1.round, 1u);
+  EXPECT_EQ(r1.start_height, 5u);
+  EXPECT_EQ(r1, b_->next_schedule().value());
+  ledger::Block fifth = step();
+  EXPECT_EQ(fifth.header.round, 1u);
+  EXPECT_EQ(fifth.header.producer_address(), r1.witnesses[0]);
+  EXPECT_EQ(ledger::current_schedule(a_->store().state()).value().round, 1u);
+}
+
+TEST_F(WitnessChainTest, SignaturesAdmittedToTheMempoolAreNotVerifiedAgain) {
+  auto sender = keys_[0];
+  ledger::Transaction tx;
+  tx.chain_id = "wt";
+  tx.fee = ledger::imet(1);
+  tx.expiry_height = 100;
+  tx.body = ledger::Transfer{crypto::address_bytes_of(key(7).public_key()), ledger::imet(3), {}};
+  tx.sign(sender);
+  ASSERT_FALSE(a_->submit(tx));
+  ASSERT_FALSE(b_->submit(tx));
+  auto who = a_->producer(0).value().value();
+  auto block = a_->build(key_of(who), 1500, 0, {}).value();
+  ASSERT_EQ(block.txs.size(), 1u);
+  EXPECT_EQ(b_->signature_checks(), 0u);
+  ASSERT_TRUE(b_->validate(block).ok());
+  EXPECT_EQ(b_->signature_checks(), 0u);  // admitted by submit(): not verified again
+  store::MemoryStore db_c;
+  auto c = Chain::open(db_c, genesis_, {.serial_verifier = true}).value();
+  ASSERT_TRUE(c->validate(block).ok());
+  EXPECT_EQ(c->signature_checks(), 1u);  // never seen: verified
 }
 
 }  // namespace
