@@ -7,6 +7,7 @@
 #include "ledger/pod.h"
 #include "ledger/smt/tree.h"
 #include "ledger/state.h"
+#include "node/consensus_service.h"
 
 namespace imet::node {
 
@@ -53,15 +54,32 @@ json block_json(const ledger::Block& b) {
           {"slot", h.slot},
           {"tx_root", util::to_hex(h.tx_root)},
           {"state_root", util::to_hex(h.state_root)},
-          {"final", true},  // one delegate: a block is final once applied
+          {"final", true},  // only blocks with a finality certificate are stored
           {"header", util::to_hex(codec::encode(h))},
+          {"evidence", b.evidence.size()},
           {"txs", txs}};
+}
+
+json cert_json(const ledger::FinalityCertificate& c) {
+  json commits = json::array();
+  for (const ledger::CommitSig& s : c.commits) {
+    commits.push_back(
+        {{"voter", crypto::address_of(s.voter)}, {"signature", util::to_hex(s.signature)}});
+  }
+  return {{"height", c.height},
+          {"attempt", c.attempt},
+          {"block_hash", util::to_hex(c.block_hash)},
+          {"commits", commits}};
 }
 
 class Routes {
  public:
-  Routes(Chain& chain, std::mutex& mu, const crypto::PublicKey& node_key)
-      : chain_(chain), mu_(mu), node_address_(crypto::address_of(node_key)) {}
+  Routes(Chain& chain, std::mutex& mu, const crypto::PublicKey& node_key,
+         ConsensusService* consensus)
+      : chain_(chain),
+        mu_(mu),
+        node_address_(crypto::address_of(node_key)),
+        consensus_(consensus) {}
 
   HttpResponse operator()(const HttpRequest& r) const {
     std::string_view path = r.target;
@@ -107,13 +125,27 @@ class Routes {
       auto kind = static_cast<ledger::TxKind>(k);
       fees[ledger::tx_kind_name(kind)] = ledger::format_amount(p.fees.min_fee(kind));
     }
+    auto schedule = chain_.next_schedule();
+    json witnesses = json::array();
+    if (schedule.ok()) {
+      for (const ledger::Address& w : schedule->witnesses) {
+        witnesses.push_back(crypto::encode_address(w));
+      }
+    }
+    json sync = {{"state", "synced"}, {"best_peer_height", t.height}};
+    size_t peers = 0;
+    if (consensus_) {
+      SyncInfo si = consensus_->sync_info();
+      sync = {{"state", si.state}, {"best_peer_height", si.best_peer_height}};
+      peers = consensus_->peers().size();
+    }
     json head = {{"height", t.height},
                  {"hash", util::to_hex(t.hash)},
                  {"time_ms", t.time_ms},
                  {"state_root", util::to_hex(t.state_root)}};
     return reply(200, {{"chain_id", chain_.config().chain_id},
                        {"height", t.height},
-                       {"final_height", t.height},  // one delegate: every block is final
+                       {"final_height", t.height},  // only final blocks are applied
                        {"hash", util::to_hex(t.hash)},
                        {"time_ms", t.time_ms},
                        {"state_root", util::to_hex(t.state_root)},
@@ -123,7 +155,11 @@ class Routes {
                        {"epoch", p.pod.epoch_of(t.height)},
                        {"epoch_blocks", p.pod.epoch_blocks},
                        {"min_fees", fees},
-                       {"node", node_address_}});
+                       {"node", node_address_},
+                       {"witnesses", witnesses},
+                       {"round", schedule.ok() ? schedule->round : 0},
+                       {"peers", peers},
+                       {"sync", sync}});
   }
 
   HttpResponse block(std::string_view arg) const {
@@ -134,7 +170,7 @@ class Routes {
       auto b = chain_.store().block_by_hash(*hash);
       if (!b.ok()) return error(500, "state_error", b.status().message());
       if (!*b) return error(404, "not_found", "no block with hash " + std::string(arg));
-      return reply(200, block_json(**b));
+      return reply(200, with_cert(**b));
     }
     auto height = parse_u64(arg);
     if (!height) {
@@ -145,7 +181,15 @@ class Routes {
     auto b = chain_.store().block_at(*height);
     if (!b.ok()) return error(500, "state_error", b.status().message());
     if (!*b) return error(404, "not_found", "no block at height " + std::string(arg));
-    return reply(200, block_json(**b));
+    return reply(200, with_cert(**b));
+  }
+
+  // block_json plus the stored finality certificate. Call with mu_ held.
+  json with_cert(const ledger::Block& b) const {
+    json j = block_json(b);
+    auto cert = chain_.certificate(b.header.height);
+    if (cert.ok() && *cert) j["certificate"] = cert_json(**cert);
+    return j;
   }
 
   // The state proof of `key` at the head, with what a client needs to check it (verify-proof):
@@ -212,6 +256,7 @@ class Routes {
                            {"reason", static_cast<int>(e->reason)},
                            {"message", e->message}}}});
     }
+    if (consensus_) consensus_->on_local_tx(*tx);
     return reply(202, {{"id", util::to_hex(tx->id())}, {"status", "pending"}});
   }
 
@@ -223,7 +268,7 @@ class Routes {
     if (!loc.ok()) return error(500, "state_error", loc.status().message());
     if (*loc) {
       json j = {{"id", std::string(arg)},
-                {"status", "final"},  // one delegate: included == final
+                {"status", "final"},  // only final blocks are applied
                 {"height", (*loc)->height},
                 {"index", (*loc)->index}};
       auto b = chain_.store().block_at((*loc)->height);
@@ -382,13 +427,14 @@ class Routes {
   Chain& chain_;
   std::mutex& mu_;
   std::string node_address_;
+  ConsensusService* consensus_;
 };
 
 }  // namespace
 
 api::HttpHandler make_api_routes(Chain& chain, std::mutex& chain_mu,
-                                 const crypto::PublicKey& node_key) {
-  return Routes(chain, chain_mu, node_key);
+                                 const crypto::PublicKey& node_key, ConsensusService* consensus) {
+  return Routes(chain, chain_mu, node_key, consensus);
 }
 
 }  // namespace imet::node

@@ -1,6 +1,8 @@
 // The node's JSON API routes (docs/api.md), served by api::HttpServer under /v1/:
-//   GET  /v1/status                 chain id, head and final block, pending count, fees, epoch
+//   GET  /v1/status                 chain id, head and final block, pending count, fees, epoch,
+//                                   witnesses, peers and sync state
 //   GET  /v1/blocks/{height|hash}   a block: header fields, the signed header, its transactions
+//                                   and its finality certificate
 //   GET  /v1/accounts/{address}     an account, with a state proof against the head's state root
 //   POST /v1/txs                    {"tx": "<hex of the canonical encoding>"} → 202 {"id": …}
 //   GET  /v1/txs/{id}               pending | final (height, index, block) | rejected (reason) |
@@ -20,7 +22,12 @@
 
 namespace imet::node {
 
+class ConsensusService;
+
+// `consensus` (may be null: no network) supplies peers and sync state to /v1/status and gossips
+// transactions accepted by POST /v1/txs. It must outlive the handler.
 api::HttpHandler make_api_routes(Chain& chain, std::mutex& chain_mu,
-                                 const crypto::PublicKey& node_key);
+                                 const crypto::PublicKey& node_key,
+                                 ConsensusService* consensus = nullptr);
 
 }  // namespace imet::node

@@ -72,17 +72,23 @@ util::Status Node::start() {
   // 6. Ledger: the chain of the genesis file (a dev node creates its own).
   IMET_TRY(open_chain());
 
-  // 7. Dev block production: the single delegate produces a block every slot.
-  if (ctx_->chain && cfg.dev) {
-    ctx_->block_timer.emplace(ctx_->io);
-    schedule_block();
+  // 7. P2P network and consensus: the engine finalizes blocks with the other witnesses (a dev
+  //    node's genesis has one witness, itself), sync fetches final blocks from peers.
+  if (ctx_->chain) {
+    IMET_ASSIGN_OR_RETURN(ctx_->consensus,
+                          ConsensusService::start(ctx_->io, *ctx_->chain, ctx_->chain_mu, *ctx_->db,
+                                                  *ctx_->node_key, cfg, ctx_->genesis_hash));
+    log::info("P2P listening",
+              {{"address", cfg.p2p.host + ":" + std::to_string(ctx_->consensus->p2p_port())},
+               {"seeds", static_cast<uint64_t>(cfg.p2p_seeds.size())}});
   }
 
   // 8. HTTP JSON API over the chain.
   if (ctx_->chain) {
     auto http = api::HttpServer::start(
         ctx_->io, cfg.http.host, cfg.http.port,
-        make_api_routes(*ctx_->chain, ctx_->chain_mu, ctx_->node_key->public_key()));
+        make_api_routes(*ctx_->chain, ctx_->chain_mu, ctx_->node_key->public_key(),
+                        ctx_->consensus.get()));
     if (!http.ok()) return http.status();
     ctx_->http = *http;
     log::info("HTTP API listening", {{"address", cfg.http.to_string()}});
@@ -91,8 +97,6 @@ util::Status Node::start() {
   // 9. MQTT broker.
   IMET_TRY(start_mqtt());
 
-  // Later steps (P2P) plug in here.
-  log::info("configured listeners not yet served by this build", {{"p2p", cfg.p2p.to_string()}});
   log::info("imetd running", {{"io_threads", static_cast<uint64_t>(ctx_->io_threads.size())}});
   return {};
 }
@@ -232,6 +236,7 @@ util::Status Node::open_chain() {
   }
   auto genesis = ledger::parse_genesis_json(*text);
   if (!genesis.ok()) return genesis.status().with_context("'" + cfg.genesis_file + "'");
+  ctx_->genesis_hash = genesis->hash();
   IMET_ASSIGN_OR_RETURN(ctx_->chain, Chain::open(*ctx_->db, *genesis));
   const store::TipRecord& tip = ctx_->chain->tip();
   log::info("chain loaded", {{"chain_id", genesis->chain_id},
@@ -239,28 +244,6 @@ util::Status Node::open_chain() {
                              {"hash", util::to_hex(tip.hash)},
                              {"state_root", util::to_hex(tip.state_root)}});
   return {};
-}
-
-void Node::schedule_block() {
-  const uint32_t slot_ms = ctx_->chain->config().params.slot_ms;
-  ctx_->block_timer->expires_after(std::chrono::milliseconds(slot_ms));
-  ctx_->block_timer->async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled at shutdown
-    std::lock_guard lock(ctx_->chain_mu);
-    Chain& chain = *ctx_->chain;
-    uint64_t now = static_cast<uint64_t>(util::SystemClock::instance().now_unix_ms());
-    uint64_t time_ms = std::max(now, chain.tip().time_ms + 1);
-    auto block = chain.produce(*ctx_->node_key, time_ms);
-    if (block.ok()) {
-      log::info("produced block", {{"height", block->header.height},
-                                   {"txs", static_cast<uint64_t>(block->txs.size())},
-                                   {"hash", util::to_hex(block->header.hash())},
-                                   {"state_root", util::to_hex(block->header.state_root)}});
-    } else {
-      log::error("block production failed", {{"error", block.status().message()}});
-    }
-    schedule_block();
-  });
 }
 
 int Node::wait() {
@@ -284,6 +267,7 @@ void Node::stop() {
   if (ctx_->http) {
     ctx_->http->stop();
   }
+  if (ctx_->consensus) ctx_->consensus->stop();
   if (started_io_) {
     log::info("stopping I/O threads");
     boost::system::error_code ec;
@@ -296,7 +280,7 @@ void Node::stop() {
     started_io_ = false;
   }
   signals_.reset();
-  ctx_->block_timer.reset();  // the I/O threads are joined: no handler is running
+  ctx_->consensus.reset();  // the I/O threads are joined: no handler is running
   ctx_->mqtt.reset();
   if (ctx_->mqtt_persist) ctx_->mqtt_persist->stop();  // drains: every accepted commit lands
   ctx_->broker.reset();

@@ -13,7 +13,7 @@
 namespace imet::node {
 
 // On-disk format of the node's database; a newer format is refused, never misread.
-inline constexpr int kDbFormatVersion = 1;
+inline constexpr int kDbFormatVersion = 2;
 
 class Node {
  public:

@@ -1,0 +1,425 @@
+#include "node/consensus_service.h"
+
+#include <boost/asio/post.hpp>
+
+#include "codec/serialize.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+namespace imet::node {
+
+namespace log = util::log;
+
+namespace {
+
+const util::Bytes kSignerKey = util::to_bytes("cs/signer");
+constexpr uint64_t kSyncRequestTimeoutMs = 10'000;
+constexpr uint32_t kSyncBatch = 64;
+constexpr size_t kMaxBlocksReplyBytes = size_t{8} << 20;
+constexpr uint64_t kRegistryScanEvery = 100;  // blocks
+
+// Penalty points (net::NetConfig::ban_threshold is 100 by default).
+constexpr double kPenaltyMalformed = 100;  // undecodable application message
+constexpr double kPenaltyInvalid = 25;     // invalid vote/proposal/tx signature
+constexpr double kPenaltyBadSync = 100;    // invalid block or certificate in a sync reply
+
+}  // namespace
+
+ConsensusService::ConsensusService(boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu,
+                                   store::KvStore& db)
+    : io_(io),
+      chain_(chain),
+      chain_mu_(chain_mu),
+      db_(db),
+      strand_(boost::asio::make_strand(io)),
+      timer_(strand_),
+      tick_timer_(strand_) {}
+
+ConsensusService::~ConsensusService() = default;
+
+util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
+    boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu, store::KvStore& db,
+    const crypto::SigningKey& key, const NodeConfig& config, const ledger::Hash& network_id) {
+  std::unique_ptr<ConsensusService> s(new ConsensusService(io, chain, chain_mu, db));
+  // The signing state of the last run: never sign against what was signed before a crash.
+  std::optional<consensus::SignerState> restored;
+  IMET_ASSIGN_OR_RETURN(std::optional<util::Bytes> raw, db.get(kSignerKey));
+  if (raw) {
+    auto st = codec::decode<consensus::SignerState>(*raw);
+    if (!st.ok()) return st.status().with_context("stored consensus signer state is damaged");
+    restored = std::move(st).value();
+  }
+  {
+    std::lock_guard lock(chain_mu);
+    s->engine_ = std::make_unique<consensus::Engine>(chain, key, s->checker_,
+                                                     consensus::EngineOptions{}, restored);
+  }
+  net::NetConfig nc;
+  nc.listen_host = config.p2p.host;
+  nc.listen_port = config.p2p.port;
+  for (const HostPort& hp : config.p2p_seeds)
+    nc.seeds.push_back(hp.to_string());
+  std::copy(network_id.begin(), network_id.end(), nc.network_id.begin());
+  nc.software_version = std::string("imetd/") + IMET_VERSION;
+  nc.max_outbound = config.p2p_max_outbound;
+  nc.max_inbound = config.p2p_max_inbound;
+  nc.ban_seconds = config.p2p_ban_seconds;
+  IMET_ASSIGN_OR_RETURN(s->host_, net::Host::start(io, nc, key, *s));
+  boost::asio::post(s->strand_, [svc = s.get()] {
+    consensus::Output out;
+    {
+      std::lock_guard lock(svc->chain_mu_);
+      out = svc->engine_->start(svc->now_ms());
+      log::info("consensus started",
+                {{"height", svc->engine_->height()},
+                 {"witness", svc->engine_->is_witness()},
+                 {"witnesses", static_cast<uint64_t>(svc->engine_->schedule().size())},
+                 {"round", svc->engine_->schedule().round}});
+    }
+    svc->process(std::move(out));
+    svc->learn_registry_addresses();
+    svc->tick();
+  });
+  return s;
+}
+
+uint64_t ConsensusService::now_ms() const {
+  return static_cast<uint64_t>(util::SystemClock::instance().now_unix_ms());
+}
+
+void ConsensusService::stop() {
+  boost::asio::post(strand_, [this] {
+    stopped_ = true;
+    timer_.cancel();
+    tick_timer_.cancel();
+  });
+  if (host_) host_->stop();
+}
+
+uint16_t ConsensusService::p2p_port() const {
+  return host_ ? host_->port() : 0;
+}
+
+std::vector<net::PeerInfo> ConsensusService::peers() const {
+  return host_ ? host_->peers() : std::vector<net::PeerInfo>{};
+}
+
+SyncInfo ConsensusService::sync_info() const {
+  std::lock_guard lock(info_mu_);
+  return info_;
+}
+
+void ConsensusService::on_local_tx(const ledger::Transaction& tx) {
+  if (host_) host_->broadcast(p2p::kTx, codec::encode(tx));
+}
+
+void ConsensusService::on_peer_connected(const net::PeerId& id, const net::PeerInfo&) {
+  boost::asio::post(strand_, [this, id] {
+    if (stopped_) return;
+    peer_chain_[id] = {};
+    send_status(id);
+  });
+}
+
+void ConsensusService::on_peer_disconnected(const net::PeerId& id) {
+  boost::asio::post(strand_, [this, id] {
+    peer_chain_.erase(id);
+    if (request_ && request_->peer == id) request_.reset();
+  });
+}
+
+void ConsensusService::on_message(const net::PeerId& from, uint8_t type, util::ByteSpan payload) {
+  boost::asio::post(strand_,
+                    [this, from, type, data = util::Bytes(payload.begin(), payload.end())] {
+                      if (!stopped_) handle(from, type, data);
+                    });
+}
+
+void ConsensusService::handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload) {
+  switch (type) {
+    case p2p::kConsensus:
+      return handle_consensus(from, payload);
+    case p2p::kTx:
+      return handle_tx(from, payload);
+    case p2p::kStatus:
+      return handle_status(from, payload);
+    case p2p::kGetBlocks:
+      return handle_get_blocks(from, payload);
+    case p2p::kBlocks:
+      return handle_blocks(from, payload);
+    default:
+      host_->penalize(from, kPenaltyMalformed, "unknown message type " + std::to_string(type));
+  }
+}
+
+void ConsensusService::handle_consensus(const net::PeerId& from, const util::Bytes& payload) {
+  auto msg = codec::decode<consensus::ConsensusMessage>(payload);
+  if (!msg.ok()) {
+    host_->penalize(from, kPenaltyMalformed,
+                    "malformed consensus message: " + msg.status().message());
+    return;
+  }
+  consensus::Output out;
+  {
+    std::lock_guard lock(chain_mu_);
+    out = engine_->on_message(*msg, now_ms());
+  }
+  switch (out.verdict) {
+    case consensus::Verdict::kAccepted:
+    case consensus::Verdict::kBuffered:
+      host_->broadcast(p2p::kConsensus, payload, from);  // gossip onwards
+      break;
+    case consensus::Verdict::kInvalid:
+      log::debug("invalid consensus message",
+                 {{"peer", net::peer_id_short(from)}, {"reason", out.reason}});
+      host_->penalize(from, kPenaltyInvalid, "invalid consensus message: " + out.reason);
+      break;
+    case consensus::Verdict::kIgnoredOld:
+      send_status(from);  // the sender is behind: tell it how far we are
+      break;
+    default:
+      break;
+  }
+  process(std::move(out));
+}
+
+void ConsensusService::handle_tx(const net::PeerId& from, const util::Bytes& payload) {
+  auto tx = codec::decode<ledger::Transaction>(payload);
+  if (!tx.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed transaction: " + tx.status().message());
+    return;
+  }
+  ledger::TxResult r;
+  {
+    std::lock_guard lock(chain_mu_);
+    r = chain_.submit(*tx);
+  }
+  if (!r) {
+    host_->broadcast(p2p::kTx, payload, from);
+  } else if (r->reason == ledger::Reject::kBadSignature) {
+    host_->penalize(from, kPenaltyInvalid, "transaction with a bad signature");
+  }
+}
+
+void ConsensusService::handle_status(const net::PeerId& from, const util::Bytes& payload) {
+  auto st = codec::decode<p2p::StatusMsg>(payload);
+  if (!st.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed status: " + st.status().message());
+    return;
+  }
+  peer_chain_[from].final_height = st->final_height;
+  maybe_request_blocks(now_ms());
+}
+
+void ConsensusService::handle_get_blocks(const net::PeerId& from, const util::Bytes& payload) {
+  auto req = codec::decode<p2p::GetBlocksMsg>(payload);
+  if (!req.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed block request: " + req.status().message());
+    return;
+  }
+  p2p::BlocksMsg reply;
+  size_t bytes = 0;
+  {
+    std::lock_guard lock(chain_mu_);
+    const uint64_t final_height = chain_.final_tip().height;
+    for (uint64_t h = req->from_height;
+         h <= final_height && h < req->from_height + req->max_blocks &&
+         bytes < kMaxBlocksReplyBytes;
+         ++h) {
+      auto block = chain_.store().block_at(h);
+      auto cert = chain_.certificate(h);
+      if (!block.ok() || !*block || !cert.ok() || !*cert) break;
+      bytes += codec::encode(**block).size();
+      reply.blocks.push_back({std::move(**block), std::move(**cert)});
+    }
+  }
+  host_->send(from, p2p::kBlocks, codec::encode(reply));
+}
+
+void ConsensusService::handle_blocks(const net::PeerId& from, const util::Bytes& payload) {
+  if (!request_ || request_->peer != from) return;  // unsolicited or late: ignore
+  request_.reset();
+  auto msg = codec::decode<p2p::BlocksMsg>(payload);
+  if (!msg.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed blocks: " + msg.status().message());
+    return;
+  }
+  size_t applied = 0;
+  for (const p2p::FinalBlock& fb : msg->blocks) {
+    consensus::Output out;
+    {
+      std::lock_guard lock(chain_mu_);
+      if (fb.block.header.height != engine_->height()) continue;  // already have it
+      out = engine_->on_synced_block(fb.block, fb.cert, now_ms());
+    }
+    if (out.verdict == consensus::Verdict::kInvalid) {
+      log::warn("sync: invalid block from peer", {{"peer", net::peer_id_short(from)},
+                                                  {"height", fb.block.header.height},
+                                                  {"reason", out.reason}});
+      host_->penalize(from, kPenaltyBadSync, "invalid synced block: " + out.reason);
+      process(std::move(out));
+      return;
+    }
+    process(std::move(out));
+    ++applied;
+  }
+  uint64_t best = 0;
+  for (const auto& [id, pc] : peer_chain_)
+    best = std::max(best, pc.final_height);
+  const uint64_t now = now_ms();
+  if (applied > 0 && (now - last_sync_log_ms_ >= 2000 || engine_->height() > best)) {
+    last_sync_log_ms_ = now;
+    log::info("sync progress", {{"height", engine_->height() - 1},
+                                {"target", best},
+                                {"blocks", static_cast<uint64_t>(applied)},
+                                {"peer", net::peer_id_short(from)}});
+  }
+  maybe_request_blocks(now);
+}
+
+void ConsensusService::maybe_request_blocks(uint64_t now) {
+  const uint64_t next = engine_->height();
+  std::optional<net::PeerId> best;
+  uint64_t best_height = 0;
+  for (const auto& [id, pc] : peer_chain_) {
+    if (pc.final_height > best_height) {
+      best_height = pc.final_height;
+      best = id;
+    }
+  }
+  {
+    std::lock_guard lock(info_mu_);
+    info_.final_height = next - 1;
+    info_.best_peer_height = best_height;
+    info_.peers = peer_chain_.size();
+    info_.state = best_height >= next + 1 ? "syncing" : "synced";
+  }
+  // Behind by two or more: consensus messages of the current height cannot help (the peers have
+  // moved on); fetch final blocks. Behind by one: usually the engine decides from the COMMITs it
+  // has, so fetch only if that has not happened within two slots.
+  if (!best || best_height < next) {
+    behind_since_ms_ = 0;
+    return;
+  }
+  if (behind_since_ms_ == 0) behind_since_ms_ = now;
+  if (request_) return;
+  const uint64_t slot = chain_.config().params.slot_ms;
+  if (best_height == next && now < behind_since_ms_ + 2 * slot) return;
+  request_ = Request{*best, next, now + kSyncRequestTimeoutMs};
+  if (best_height > next + 1 && now - last_sync_log_ms_ >= 2000) {
+    last_sync_log_ms_ = now;
+    log::info("sync: behind peers, fetching final blocks",
+              {{"height", next - 1}, {"target", best_height}, {"peer", net::peer_id_short(*best)}});
+  }
+  host_->send(*best, p2p::kGetBlocks, codec::encode(p2p::GetBlocksMsg{next, kSyncBatch}));
+}
+
+void ConsensusService::send_status(std::optional<net::PeerId> to) {
+  p2p::StatusMsg st;
+  {
+    std::lock_guard lock(chain_mu_);
+    st.final_height = chain_.final_tip().height;
+    st.final_hash = chain_.final_tip().hash;
+  }
+  util::Bytes payload = codec::encode(st);
+  if (to) {
+    host_->send(*to, p2p::kStatus, std::move(payload));
+  } else {
+    for (const auto& [id, pc] : peer_chain_)
+      host_->send(id, p2p::kStatus, payload);
+  }
+}
+
+util::Status ConsensusService::persist_signer(const consensus::SignerState& s) {
+  return db_.put(kSignerKey, codec::encode(s), store::WriteOptions{.sync = true});
+}
+
+void ConsensusService::process(consensus::Output out) {
+  if (stopped_) return;
+  if (out.signer_state) {
+    if (auto st = persist_signer(*out.signer_state); !st.ok()) {
+      // Not sending what we cannot remember having signed: a restart could contradict it.
+      log::error("cannot persist consensus signer state; not sending", {{"error", st.message()}});
+      out.broadcast.clear();
+    }
+  }
+  for (const consensus::ConsensusMessage& m : out.broadcast) {
+    host_->broadcast(p2p::kConsensus, codec::encode(m));
+  }
+  for (const consensus::Committed& c : out.committed) {
+    log::info(c.via_sync ? "synced final block" : "finalized block",
+              {{"height", c.block.header.height},
+               {"txs", static_cast<uint64_t>(c.block.txs.size())},
+               {"hash", util::to_hex(c.block.header.hash())},
+               {"attempt", c.cert.attempt},
+               {"commits", static_cast<uint64_t>(c.cert.commits.size())}});
+  }
+  for (const ledger::Evidence& e : out.evidence) {
+    log::warn("equivocation detected", {{"witness", crypto::encode_address(e.offender())},
+                                        {"height", e.a.height},
+                                        {"attempt", e.a.attempt}});
+  }
+  if (!out.error.ok()) log::error("consensus chain error", {{"error", out.error.message()}});
+  if (!out.committed.empty()) {
+    send_status(std::nullopt);
+    if (engine_->height() >= last_registry_scan_height_ + kRegistryScanEvery) {
+      learn_registry_addresses();
+    }
+    maybe_request_blocks(now_ms());
+  }
+  arm_timer();
+}
+
+void ConsensusService::arm_timer() {
+  std::optional<uint64_t> at = engine_->next_timer_ms();
+  if (!at) return;
+  const uint64_t now = now_ms();
+  timer_.expires_after(std::chrono::milliseconds(*at > now ? *at - now : 0));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    consensus::Output out;
+    {
+      std::lock_guard lock(chain_mu_);
+      out = engine_->on_timer(now_ms());
+    }
+    process(std::move(out));
+  });
+}
+
+void ConsensusService::tick() {
+  if (stopped_) return;
+  const uint64_t now = now_ms();
+  if (request_ && now >= request_->deadline_ms) {
+    log::warn("sync: block request timed out", {{"peer", net::peer_id_short(request_->peer)}});
+    host_->penalize(request_->peer, 5, "block request timed out");
+    peer_chain_[request_->peer].final_height = 0;  // ask someone else until it reports again
+    request_.reset();
+  }
+  maybe_request_blocks(now);
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+void ConsensusService::learn_registry_addresses() {
+  std::vector<std::string> addrs;
+  {
+    std::lock_guard lock(chain_mu_);
+    last_registry_scan_height_ = engine_->height();
+    auto nodes = chain_.store().scan_state(util::Bytes{'n'}, 10'000);
+    if (!nodes.ok()) return;
+    for (const auto& [k, v] : *nodes) {
+      auto rec = codec::decode<ledger::NodeRecord>(v);
+      if (!rec.ok()) continue;
+      for (const std::string& e : rec->info.endpoints) {
+        std::string_view ep = e;
+        if (ep.starts_with("tcp://")) ep.remove_prefix(6);
+        if (!ep.empty()) addrs.emplace_back(ep);
+      }
+    }
+  }
+  if (!addrs.empty()) host_->add_addresses(addrs);
+}
+
+}  // namespace imet::node

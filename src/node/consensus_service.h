@@ -1,0 +1,118 @@
+// ConsensusService: runs this node's part of the network (issue 5). It owns the DSFT engine
+// (consensus/engine.h) over the node's Chain, and the P2P host (net/host.h), and connects them:
+//   - consensus messages from peers go to the engine; those it accepts are relayed (gossip), the
+//     ones it finds invalid score the sender down; the engine's own proposals and votes are
+//     broadcast after its signing state is persisted (so a restart never signs a conflicting vote);
+//   - transactions from peers enter the mempool and are relayed once accepted; transactions
+//     accepted through the API are broadcast (on_local_tx);
+//   - block sync: peers exchange their final height (StatusMsg) on connect and after each final
+//     block; a node behind a peer asks it for final blocks with certificates (GetBlocksMsg), feeds
+//     them to Engine::on_synced_block (which checks each certificate against the schedule and the
+//     block against the chain) and keeps asking until it has caught up, logging progress; a peer
+//     that sends an invalid block or certificate is banned;
+//   - peer addresses from the on-chain node registry are given to the P2P host.
+// A dev node runs the same service: its genesis has one witness, which finalizes alone.
+// Thread-safety: all engine and sync state lives on one strand; Chain calls hold `chain_mu` (the
+// API shares the chain). Public methods may be called from any thread.
+// Invariants: the engine's height is the chain's final height + 1 whenever the strand is idle;
+// at most one block request is outstanding.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "consensus/engine.h"
+#include "net/host.h"
+#include "node/chain.h"
+#include "node/config.h"
+#include "node/p2p_protocol.h"
+#include "store/kv_store.h"
+
+namespace imet::node {
+
+struct SyncInfo {
+  std::string state = "synced";  // "synced" or "syncing"
+  uint64_t final_height = 0;
+  uint64_t best_peer_height = 0;  // highest final height a peer reported
+  size_t peers = 0;
+};
+
+class ConsensusService : public net::Handler {
+ public:
+  static util::Result<std::unique_ptr<ConsensusService>> start(
+      boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu, store::KvStore& db,
+      const crypto::SigningKey& key, const NodeConfig& config, const ledger::Hash& network_id);
+  ~ConsensusService() override;
+
+  // Gossips a transaction the API accepted into the mempool.
+  void on_local_tx(const ledger::Transaction& tx);
+  SyncInfo sync_info() const;
+  std::vector<net::PeerInfo> peers() const;
+  uint16_t p2p_port() const;
+  // Stops the P2P host and the timers; the io_context may still run queued handlers, which then
+  // do nothing. Call before the I/O threads are joined; destroy after.
+  void stop();
+
+  // net::Handler (called on the host's strand).
+  void on_peer_connected(const net::PeerId& id, const net::PeerInfo& info) override;
+  void on_peer_disconnected(const net::PeerId& id) override;
+  void on_message(const net::PeerId& from, uint8_t type, util::ByteSpan payload) override;
+
+ private:
+  ConsensusService(boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu,
+                   store::KvStore& db);
+
+  // All below run on strand_.
+  void handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload);
+  void handle_consensus(const net::PeerId& from, const util::Bytes& payload);
+  void handle_tx(const net::PeerId& from, const util::Bytes& payload);
+  void handle_status(const net::PeerId& from, const util::Bytes& payload);
+  void handle_get_blocks(const net::PeerId& from, const util::Bytes& payload);
+  void handle_blocks(const net::PeerId& from, const util::Bytes& payload);
+  // Acts on an engine output: persist signer state, broadcast, log commits, re-arm the timer.
+  void process(consensus::Output out);
+  void arm_timer();
+  void tick();
+  void maybe_request_blocks(uint64_t now);
+  void send_status(std::optional<net::PeerId> to);
+  void learn_registry_addresses();
+  util::Status persist_signer(const consensus::SignerState& s);
+  uint64_t now_ms() const;
+
+  boost::asio::io_context& io_;
+  Chain& chain_;
+  std::mutex& chain_mu_;
+  store::KvStore& db_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer timer_;       // engine deadline
+  boost::asio::steady_timer tick_timer_;  // sync and status housekeeping, every second
+  consensus::DirectChecker checker_;
+  std::unique_ptr<consensus::Engine> engine_;
+  std::shared_ptr<net::Host> host_;
+  bool stopped_ = false;
+
+  struct PeerChain {
+    uint64_t final_height = 0;
+  };
+  std::map<net::PeerId, PeerChain> peer_chain_;
+  struct Request {
+    net::PeerId peer{};
+    uint64_t from = 0;
+    uint64_t deadline_ms = 0;
+  };
+  std::optional<Request> request_;
+  uint64_t last_registry_scan_height_ = 0;
+  uint64_t last_sync_log_ms_ = 0;
+  uint64_t behind_since_ms_ = 0;  // when a peer was first seen ahead (0: not behind)
+  mutable std::mutex info_mu_;    // guards info_ (read by the API from other threads)
+  SyncInfo info_;
+};
+
+}  // namespace imet::node
