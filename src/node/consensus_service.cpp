@@ -344,7 +344,14 @@ void ConsensusService::process(consensus::Output out) {
     }
   }
   for (const consensus::ConsensusMessage& m : out.broadcast) {
-    host_->broadcast(p2p::kConsensus, codec::encode(m));
+    util::Bytes bytes = codec::encode(m);
+    // The engine re-sends its messages every slot while undecided (for peers that missed them or
+    // just (re)connected); gossip suppresses what it has already sent, so a repeat goes directly
+    // to every peer (direct messages are not de-duplicated; the engine ignores true duplicates).
+    if (!host_->broadcast(p2p::kConsensus, bytes)) {
+      for (const auto& [id, pc] : peer_chain_)
+        host_->send(id, p2p::kConsensus, bytes);
+    }
   }
   for (const consensus::Committed& c : out.committed) {
     log::info(c.via_sync ? "synced final block" : "finalized block",

@@ -157,29 +157,13 @@ std::string node_config(const Manifest& m, const NodeEntry& n, const std::string
          "[p2p]\nlisten = \"" + addr(n.p2p) + "\"\nseeds = [" + seeds + "]\n";
 }
 
-// Testnet genesis: every node key is a delegate holding an equal share of the 40 % that is not the
-// PoD pool; short PoD epochs as on a dev chain; N_min = 1 and N_max = N.
+// Testnet genesis (ledger::make_testnet_genesis): every node key is a witness with an equal share
+// of the non-pool coins, part of it staked and voting for itself.
 ledger::Genesis make_genesis(const std::vector<ledger::Address>& delegates, uint32_t slot_ms) {
-  ledger::Genesis g;
-  g.chain_id = "imet-testnet";
-  g.genesis_time_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count());
-  g.params.slot_ms = slot_ms;
-  g.params.n_min = 1;
-  g.params.n_max = static_cast<uint32_t>(delegates.size());
-  g.params.pod.epoch_blocks = 20;
-  g.params.pod.entropy_blocks = 40;
-  g.params.pod.warmup_epochs = 1;
-  g.pod_pool = ledger::kTotalSupply / 100 * 60;
-  const ledger::Amount rest = ledger::kTotalSupply - g.pod_pool;
-  const ledger::Amount each = rest / delegates.size();
-  for (size_t i = 0; i < delegates.size(); ++i) {
-    ledger::Amount amount = i + 1 == delegates.size() ? rest - each * i : each;
-    g.accounts.push_back({delegates[i], amount, std::nullopt});
-    g.delegates.push_back({delegates[i], "node" + std::to_string(i)});
-  }
-  return g;
+  const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  return ledger::make_testnet_genesis(delegates, now, "imet-testnet", slot_ms);
 }
 
 util::Result<Manifest> create_network(const TestnetOptions& o, const std::string& dir) {

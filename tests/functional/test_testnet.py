@@ -37,7 +37,7 @@ def free_base(n):
     pytest.fail("no free port range")
 
 
-class Testnet:
+class Network:
     def __init__(self, imet, path, nodes=4):
         self.imet, self.dir, self.n = imet, path, nodes
         self.base = free_base(nodes)
@@ -105,7 +105,7 @@ class Testnet:
 
 @pytest.fixture
 def net(imet, tmp_path):
-    t = Testnet(imet, tmp_path / "tn")
+    t = Network(imet, tmp_path / "tn")
     t.start()
     yield t
     t.stop(kill=True)
