@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -259,6 +260,26 @@ util::Status Genesis::validate() const {
     }
   }
   if (delegates.empty()) return bad("at least one delegate is needed to produce blocks");
+  if (delegates.size() > kMaxDelegates) {
+    return bad("more than " + std::to_string(kMaxDelegates) + " delegates");
+  }
+  for (const GenesisAccount& a : accounts) {
+    if (a.votes.size() > params.max_votes) {
+      return bad("account " + crypto::encode_address(a.address) + " votes for " +
+                 std::to_string(a.votes.size()) + " delegates; max_votes is " +
+                 std::to_string(params.max_votes));
+    }
+    for (size_t i = 0; i < a.votes.size(); ++i) {
+      if (i > 0 && !(a.votes[i - 1] < a.votes[i])) {
+        return bad("account " + crypto::encode_address(a.address) +
+                   ": votes must be distinct and ascending");
+      }
+      if (dels.count(a.votes[i]) == 0) {
+        return bad("account " + crypto::encode_address(a.address) + " votes for " +
+                   crypto::encode_address(a.votes[i]) + ", which is not a genesis delegate");
+      }
+    }
+  }
   return codec::validate(*this);
 }
 
@@ -270,13 +291,19 @@ Hash Genesis::hash() const {
 }
 
 void Genesis::apply(StateOverlay& state) const {
-  // No account votes at genesis, so every tally is zero and no 'T' record is written.
+  std::map<Address, Amount> tallies;
   for (const GenesisAccount& a : accounts) {
     Account acc;
     acc.balance = a.balance;
     acc.lock = a.lock;
     acc.stake = a.stake;
+    acc.votes = a.votes;
     put_record(state, keys::account(a.address), acc);
+    for (const Address& d : a.votes)
+      tallies[d] += acc.owned();  // cannot overflow: the total supply is below 2^54
+  }
+  for (const auto& [d, w] : tallies) {
+    if (w > 0) put_record(state, keys::tally(d), Tally{w});
   }
   DelegateList list;
   std::vector<std::pair<Address, Amount>> ranked;
@@ -285,7 +312,7 @@ void Genesis::apply(StateOverlay& state) const {
     rec.name = d.name;
     put_record(state, keys::delegate(d.address), rec);
     list.delegates.push_back(d.address);
-    ranked.emplace_back(d.address, 0);
+    ranked.emplace_back(d.address, tallies[d.address]);
   }
   std::sort(list.delegates.begin(), list.delegates.end());
   put_record(state, keys::delegate_list(), list);
@@ -316,12 +343,28 @@ util::Result<Genesis> parse_genesis_json(std::string_view text) {
   for (size_t i = 0; i < accounts->size(); ++i) {
     const json& a = (*accounts)[i];
     JsonReader ar = r.child("accounts[" + std::to_string(i) + "]");
-    IMET_TRY(ar.object(a, {"address", "balance", "lock", "stake"}));
+    IMET_TRY(ar.object(a, {"address", "balance", "lock", "stake", "votes"}));
     GenesisAccount ga;
     IMET_TRY(ar.address(a, "address", ga.address));
     IMET_TRY(ar.amount(a, "balance", ga.balance));
     if (a.contains("stake")) {
       IMET_TRY(ar.amount(a, "stake", ga.stake));
+    }
+    if (a.contains("votes")) {
+      const json& v = a["votes"];
+      if (!v.is_array()) return bad("'accounts[" + std::to_string(i) + "].votes' must be an array");
+      if (v.size() > kMaxVotesCap)
+        return bad("too many votes in accounts[" + std::to_string(i) + "]");
+      for (const json& e : v) {
+        if (!e.is_string())
+          return bad("'accounts[" + std::to_string(i) + "].votes' must hold addresses");
+        auto d = crypto::parse_address(e.get<std::string>());
+        if (!d.ok()) {
+          return bad("'accounts[" + std::to_string(i) + "].votes': " + d.status().message());
+        }
+        ga.votes.push_back(*d);
+      }
+      std::sort(ga.votes.begin(), ga.votes.end());
     }
     if (a.contains("lock")) {
       JsonReader lr = ar.child("lock");
@@ -357,6 +400,12 @@ std::string genesis_to_json(const Genesis& g) {
     json ja = {{"address", crypto::encode_address(a.address)},
                {"balance", format_amount(a.balance)}};
     if (a.stake > 0) ja["stake"] = format_amount(a.stake);
+    if (!a.votes.empty()) {
+      json v = json::array();
+      for (const Address& d : a.votes)
+        v.push_back(crypto::encode_address(d));
+      ja["votes"] = v;
+    }
     if (a.lock) {
       ja["lock"] = {{"amount", format_amount(a.lock->total)},
                     {"cliff_ms", a.lock->cliff_ms},
@@ -389,7 +438,7 @@ Genesis make_dev_genesis(const Address& delegate, uint64_t genesis_time_ms, std:
   g.params.pod.entropy_blocks = 40;
   g.params.pod.warmup_epochs = 1;
   g.pod_pool = kTotalSupply / 100 * 60;
-  g.accounts.push_back({delegate, kTotalSupply - g.pod_pool, std::nullopt, 0});
+  g.accounts.push_back({delegate, kTotalSupply - g.pod_pool, std::nullopt, 0, {delegate}});
   g.delegates.push_back({delegate, "dev"});
   return g;
 }
@@ -412,7 +461,7 @@ Genesis make_testnet_genesis(const std::vector<Address>& witnesses, uint64_t gen
   for (size_t i = 0; i < witnesses.size(); ++i) {
     Amount total = each + (i == 0 ? rest - each * witnesses.size() : 0);
     Amount stake = std::min(stake_each, total);
-    g.accounts.push_back({witnesses[i], total - stake, std::nullopt, stake});
+    g.accounts.push_back({witnesses[i], total - stake, std::nullopt, stake, {witnesses[i]}});
     g.delegates.push_back({witnesses[i], "w" + std::to_string(i)});
   }
   return g;
@@ -427,10 +476,10 @@ Genesis make_default_genesis(const DefaultAllocation& alloc, uint64_t genesis_ti
   g.pod_pool = 60 * pct;
   const uint64_t two_years = 730 * kDayMs;
   LockSchedule lock{10 * pct, genesis_time_ms + two_years, genesis_time_ms + 2 * two_years};
-  g.accounts = {{alloc.foundation, 10 * pct, lock, 0},
-                {alloc.team, 10 * pct, lock, 0},
-                {alloc.consensus_round, 6 * pct, std::nullopt, 0},
-                {alloc.angel_round, 14 * pct, std::nullopt, 0}};
+  g.accounts = {{alloc.foundation, 10 * pct, lock, 0, {}},
+                {alloc.team, 10 * pct, lock, 0, {}},
+                {alloc.consensus_round, 6 * pct, std::nullopt, 0, {}},
+                {alloc.angel_round, 14 * pct, std::nullopt, 0, {}}};
   g.delegates = alloc.delegates;
   return g;
 }

@@ -22,12 +22,14 @@ struct GenesisAccount {
   Amount balance = 0;
   std::optional<LockSchedule> lock;  // total <= balance + stake
   Amount stake = 0;                  // initial stake (testnet witnesses are slashable from block 1)
+  std::vector<Address> votes{};      // initial delegate approvals (genesis delegates), ascending
   template <typename S>
   void serde(S& s) {
     s.fixed(address, "address");
     s.u64(balance, "balance");
     s.optional(lock, "lock");
     s.u64(stake, "stake");
+    s.sorted_set(votes, kMaxVotesCap, "votes");
   }
   bool operator==(const GenesisAccount&) const = default;
 };
@@ -56,9 +58,10 @@ struct Genesis {
 
   util::Status validate() const;
   Hash hash() const;  // BLAKE2b-256 of the canonical encoding
-  // Writes the initial state: accounts, delegates (and the delegate list), globals, and the
-  // schedule of round 0 (start height 1, n = clamp(#delegates, 1, n_max), ranked by address since
-  // nobody has voted yet, shuffled with the genesis hash as seed).
+  // Writes the initial state: accounts (with their votes), the delegates' tallies, delegates (and
+  // the delegate list), globals, and the schedule of round 0 (start height 1,
+  // n = clamp(#delegates, 1, n_max), the delegates ranked by tally then address, shuffled with the
+  // genesis hash as seed).
   void apply(StateOverlay& state) const;
 
   template <typename S>
@@ -76,13 +79,14 @@ struct Genesis {
 util::Result<Genesis> parse_genesis_json(std::string_view text);
 std::string genesis_to_json(const Genesis& g);
 
-// A dev chain: one delegate (the given address) that holds all non-pool coins, 1-second slots,
-// N_min = N_max = 1.
+// A dev chain: one delegate (the given address) that holds all non-pool coins and votes for
+// itself (so a delegate registered later cannot outrank it), 1-second slots, N_min = N_max = 1.
 Genesis make_dev_genesis(const Address& delegate, uint64_t genesis_time_ms,
                          std::string chain_id = "imet-dev");
 
 // A local test network: one delegate per address (named w0, w1, ...), each holding an equal share
-// of the non-pool coins of which `stake_each` is staked (slashable from block 1), slot_ms slots,
+// of the non-pool coins of which `stake_each` is staked (slashable from block 1) and voting for
+// itself, slot_ms slots,
 // N_min = N_max = the number of witnesses (a fixed witness set), short PoD epochs as on a dev
 // chain.
 Genesis make_testnet_genesis(const std::vector<Address>& witnesses, uint64_t genesis_time_ms,

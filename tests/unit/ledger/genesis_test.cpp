@@ -52,6 +52,33 @@ TEST(Genesis, JsonRoundTripAndHash) {
   EXPECT_NE(text.find("\"transfer\": \"0.5\""), std::string::npos);
 }
 
+TEST(Genesis, TestnetStakeAndVotesRoundTripThroughJson) {
+  std::vector<Address> w = {addr_of(key_from(1)), addr_of(key_from(2)), addr_of(key_from(3))};
+  Genesis g = make_testnet_genesis(w, 5000, "imet-testnet", 250, imet(777));
+  ASSERT_TRUE(g.validate().ok()) << g.validate().to_string();
+  ASSERT_EQ(g.accounts.size(), 3u);
+  EXPECT_EQ(g.accounts[1].stake, imet(777));
+  EXPECT_EQ(g.accounts[1].votes, std::vector<Address>{w[1]});
+  EXPECT_EQ(g.params.n_min, 3u);
+  EXPECT_EQ(g.params.n_max, 3u);
+  std::string text = genesis_to_json(g);
+  EXPECT_NE(text.find("\"stake\": \"777\""), std::string::npos) << text;
+  auto back = parse_genesis_json(text);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(*back, g);
+  // Stake counts in the supply; a lock may cover balance and stake, not more.
+  Genesis more = g;
+  more.accounts[0].stake += 1;
+  EXPECT_NE(more.validate().message().find("must sum to exactly"), std::string::npos);
+  Genesis locked = g;
+  locked.accounts[0].lock =
+      LockSchedule{g.accounts[0].balance + g.accounts[0].stake, 10'000, 20'000};
+  EXPECT_TRUE(locked.validate().ok());
+  locked.accounts[0].lock->total += 1;
+  EXPECT_NE(locked.validate().message().find("locks more than its balance and stake"),
+            std::string::npos);
+}
+
 TEST(Genesis, ApplyWritesInitialStateWithFullSupply) {
   Genesis g = make_dev_genesis(addr_of(key_from(9)), 1000);
   ASSERT_TRUE(g.validate().ok());
