@@ -2,11 +2,13 @@
 // node registration with stake, unregistration, pod_settle, notarize) from a few accounts, some
 // with lock-ups; after every transaction: supply conserved, no balance underflow (amounts are
 // unsigned, so an underflow would show up as a supply explosion), nonces strictly sequential,
-// locked coins never leave an account.
+// locked coins never leave an account; every delegate's tally equals the owned coins of the
+// accounts voting for it (ledger/delegates.h), whatever changed them.
 #include <random>
 
 #include <gtest/gtest.h>
 
+#include "ledger/delegates.h"
 #include "ledger/pod.h"
 #include "ledger_test_util.h"
 
@@ -15,6 +17,24 @@ namespace {
 
 using testing::addr_of;
 using testing::key_from;
+
+// Tallies recomputed from every account, and as stored ('T' records), must agree.
+void expect_tallies_exact(const MemoryState& state, uint32_t seed, int step) {
+  std::map<Address, Amount> want, have;
+  for (const auto& [k, v] : state.entries()) {
+    if (k[0] == 'a') {
+      Account a = codec::decode<Account>(v).value();
+      for (const Address& d : a.votes) {
+        if (a.owned() > 0) want[d] += a.owned();
+      }
+    } else if (k[0] == 'T') {
+      Address d{};
+      std::copy(k.begin() + 1, k.end(), d.begin());
+      have[d] = codec::decode<Tally>(v).value().weight;
+    }
+  }
+  ASSERT_EQ(want, have) << "seed " << seed << " step " << step;
+}
 
 TEST(ApplyProperty, RandomSequencesConserveSupplyAndRespectLocks) {
   for (uint32_t seed = 1; seed <= 20; ++seed) {
@@ -28,6 +48,9 @@ TEST(ApplyProperty, RandomSequencesConserveSupplyAndRespectLocks) {
       f.fund(keys[i], imet(500), i == 0 ? std::optional(lock) : std::nullopt);
     }
     f.send(keys[1], RegisterDelegate{"d1"});
+    f.send(keys[2], RegisterDelegate{"d2"});
+    std::vector<Address> both = {addr_of(keys[1]), addr_of(keys[2])};
+    std::sort(both.begin(), both.end());
     std::vector<crypto::SigningKey> node_keys;
     for (uint8_t i = 0; i < 3; ++i)
       node_keys.push_back(key_from(static_cast<uint8_t>(60 + i)));
@@ -50,7 +73,7 @@ TEST(ApplyProperty, RandomSequencesConserveSupplyAndRespectLocks) {
           body = Unstake{amount};
           break;
         case 4:
-          body = Vote{{addr_of(keys[1])}};
+          body = rng() % 3 == 0 ? Vote{both} : rng() % 2 == 0 ? Vote{{addr_of(keys[1])}} : Vote{{}};
           break;
         case 5: {
           RegisterNode r;
@@ -87,6 +110,7 @@ TEST(ApplyProperty, RandomSequencesConserveSupplyAndRespectLocks) {
       TxResult r = f.submit(tx);
       Account after = f.account(k);
       ASSERT_EQ(f.total_coins(), f.minted_) << "seed " << seed << " step " << step;
+      expect_tallies_exact(f.state_, seed, step);
       (r ? rejected : applied)++;
       if (!r) {
         ASSERT_EQ(after.nonce, before.nonce + 1);
