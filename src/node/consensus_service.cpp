@@ -358,6 +358,7 @@ void ConsensusService::process(consensus::Output out) {
               {{"height", c.block.header.height},
                {"txs", static_cast<uint64_t>(c.block.txs.size())},
                {"hash", util::to_hex(c.block.header.hash())},
+               {"state_root", util::to_hex(c.block.header.state_root)},
                {"attempt", c.cert.attempt},
                {"commits", static_cast<uint64_t>(c.cert.commits.size())}});
   }

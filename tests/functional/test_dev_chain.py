@@ -1,4 +1,5 @@
-"""imetd --dev runs a one-delegate chain with 1-second blocks, durable across kill -9."""
+"""imetd --dev runs a one-witness chain with 1-second blocks, finalized by the consensus engine
+(a quorum of one), durable across kill -9."""
 import json
 import re
 import signal
@@ -6,7 +7,7 @@ import time
 
 from conftest import run_imetd
 
-BLOCK = re.compile(r"produced block height=(\d+) txs=\d+ hash=(\w+) state_root=(\w+)")
+BLOCK = re.compile(r"finalized block height=(\d+) txs=\d+ hash=(\w+) state_root=(\w+)")
 LOADED = re.compile(r"chain loaded chain_id=\S+ height=(\d+) hash=(\w+) state_root=(\w+)")
 
 
