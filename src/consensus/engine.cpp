@@ -187,7 +187,7 @@ std::optional<uint64_t> Engine::next_timer_ms() const {
   if (options_.rebroadcast && is_witness_) t = rebroadcast_at_ms_;
   if (step_ == Step::kPropose) {
     t = std::min(t, propose_deadline_ms_);
-    if (is_witness_ && !proposed_) t = std::min(t, propose_at_ms_);
+    if (own_slot_ && !proposed_) t = std::min(t, propose_at_ms_);
   }
   if (step_ == Step::kPrepare && prepare_waiting_) t = std::min(t, prepare_deadline_ms_);
   if (commit_waiting_) t = std::min(t, commit_deadline_ms_);
@@ -225,6 +225,13 @@ void Engine::start_height(uint64_t now, Output& out) {
   if (signer_.height == height_ && signer_.step != SignedStep::kNone) {
     locked_attempt_ = signer_.locked_attempt;
     locked_block_ = signer_.locked_block;
+    if (locked_block_) {
+      // A lock implies a valid block at that attempt; its PREPARE quorum comes back with it.
+      valid_block_ = locked_block_;
+      valid_attempt_ = locked_attempt_;
+      for (const ledger::WitnessVote& v : signer_.lock_proof)
+        (void)votes_.add(v);
+    }
     if (signer_.attempt > 0) start_attempt(signer_.attempt, now);
     proposed_ = true;  // never propose twice at an attempt (we may have, before the restart)
     if (signer_.step >= SignedStep::kPrepared) step_ = Step::kPrepare;
@@ -264,6 +271,7 @@ void Engine::start_attempt(uint32_t attempt, uint64_t now) {
   prepare_deadline_ms_ = 0;
   commit_deadline_ms_ = 0;
   rebroadcast_at_ms_ = propose_at_ms_ + chain_.config().params.slot_ms;
+  own_slot_ = is_own_producer_slot();
 }
 
 // ---- the rules -------------------------------------------------------------------------------
@@ -287,7 +295,7 @@ void Engine::advance(uint64_t now, Output& out) {
       if (skipped) continue;
     }
 
-    if (step_ == Step::kPropose && !proposed_ && now >= propose_at_ms_ && is_own_producer_slot()) {
+    if (step_ == Step::kPropose && !proposed_ && now >= propose_at_ms_ && own_slot_) {
       propose(now, out);
       continue;
     }
@@ -408,10 +416,21 @@ void Engine::propose(uint64_t now, Output& out) {
   p.sign(*key_);
   const ledger::Hash hash = p.block_hash();
   record_signed(SignedStep::kProposed, out);
+  const int64_t vr = p.valid_attempt;
   ConsensusMessage m{p};
   own_messages_.push_back(m);
   out.broadcast.push_back(std::move(m));
   proposals_.emplace(attempt_, ProposalEntry{std::move(p), hash});
+  if (vr >= 0) {
+    // A re-proposal travels with its justification (the PREPARE quorum at valid_attempt), for
+    // witnesses that missed those votes (lost messages, restarts).
+    for (const ledger::WitnessVote& v :
+         votes_.votes_for(static_cast<uint32_t>(vr), ledger::VoteType::kPrepare, hash)) {
+      ConsensusMessage pv{v};
+      own_messages_.push_back(pv);
+      out.broadcast.push_back(std::move(pv));
+    }
+  }
 }
 
 void Engine::sign_vote(ledger::VoteType type, const ledger::Hash& hash, Output& out) {
@@ -436,6 +455,14 @@ void Engine::record_signed(SignedStep step, Output& out) {
   signer_.height = height_;
   signer_.attempt = attempt_;
   signer_.step = std::max(signer_.step, step);
+  if (signer_.locked_attempt != locked_attempt_) {
+    signer_.lock_proof.clear();
+    if (locked_block_) {
+      signer_.lock_proof =
+          votes_.votes_for(static_cast<uint32_t>(locked_attempt_), ledger::VoteType::kPrepare,
+                           locked_block_->header.hash());
+    }
+  }
   signer_.locked_attempt = locked_attempt_;
   signer_.locked_block = locked_block_;
   out.signer_state = signer_;
@@ -562,8 +589,7 @@ Verdict Engine::handle_vote(const ledger::WitnessVote& v, Output& out) {
                  std::to_string(height_);
     return Verdict::kInvalid;
   }
-  if (const ledger::WitnessVote* seen = votes_.find(v.attempt, v.type, v.voter);
-      seen != nullptr && seen->block_hash == v.block_hash) {
+  if (votes_.has(v.attempt, v.type, v.voter, v.block_hash)) {
     out.reason = std::string(type) + " from " + addr(v.voter) + " for " + at(height_, v.attempt) +
                  " already received";
     return Verdict::kDuplicate;
@@ -573,7 +599,7 @@ Verdict Engine::handle_vote(const ledger::WitnessVote& v, Output& out) {
                  at(height_, v.attempt);
     return Verdict::kInvalid;
   }
-  VoteBook::Added added = votes_.add(v);
+  VoteBook::Added added = votes_.add(v, v.is_nil() || block_by_hash(v.block_hash) != nullptr);
   if (added.result == VoteBook::AddResult::kEquivocation && added.evidence) {
     // The relaying peer is not the offender: the vote is accepted as evidence and worth relaying.
     out.reason = "equivocation: " + addr(v.voter) + " signed two " + type + " votes for " +

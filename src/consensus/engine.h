@@ -62,6 +62,9 @@ struct SignerState {
   SignedStep step = SignedStep::kNone;  // the furthest step signed at (height, attempt)
   int64_t locked_attempt = -1;
   std::optional<ledger::Block> locked_block;
+  // The PREPARE quorum for locked_block at locked_attempt: after a restart the node re-proposes
+  // its locked block with these votes, which witnesses that never saw them need to accept it.
+  std::vector<ledger::WitnessVote> lock_proof;
 
   template <typename S>
   void serde(S& s) {
@@ -72,6 +75,7 @@ struct SignerState {
     s.optional(locked_block, "locked_block");
     s.require(locked_block.has_value() == (locked_attempt >= 0),
               "locked_block present iff locked_attempt >= 0", "locked_block");
+    s.vector(lock_proof, ledger::kMaxCertSigs, "lock_proof");
   }
   bool operator==(const SignerState&) const = default;
 };
@@ -137,6 +141,8 @@ class Engine {
   const ledger::RoundSchedule& schedule() const { return schedule_; }
   bool is_witness() const { return is_witness_; }
   size_t buffered() const { return buffered_count_; }
+  const VoteBook& votes() const { return votes_; }
+  bool has_proposal(uint32_t attempt) const { return proposals_.count(attempt) > 0; }
 
  private:
   struct BlockCheck {
@@ -205,6 +211,7 @@ class Engine {
   VoteBook votes_;
 
   // Per-attempt progress flags and timers.
+  bool own_slot_ = false;         // this node produces at attempt_
   bool proposed_ = false;         // own proposal sent at attempt_
   bool prepare_waiting_ = false;  // PREPARE quorum of mixed votes seen (timer armed)
   bool commit_waiting_ = false;   // COMMIT quorum of mixed votes seen (timer armed)

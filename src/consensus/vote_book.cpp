@@ -2,17 +2,25 @@
 
 namespace imet::consensus {
 
-VoteBook::Added VoteBook::add(const ledger::WitnessVote& vote) {
+VoteBook::Added VoteBook::add(const ledger::WitnessVote& vote, bool relevant) {
   Tally& t = tallies_[{vote.attempt, vote.type}];
-  auto [it, inserted] = t.by_voter.try_emplace(vote.voter, vote);
+  auto& voters = t.by_hash[vote.block_hash];
+  if (voters.count(vote.voter) > 0) return {AddResult::kDuplicate, std::nullopt};
+  auto [first, inserted] = t.first.try_emplace(vote.voter, vote);
+  uint32_t& hashes = t.hashes_of[vote.voter];
+  Added out;
   if (!inserted) {
-    if (it->second.block_hash == vote.block_hash) return {AddResult::kDuplicate, std::nullopt};
-    return {AddResult::kEquivocation, ledger::make_evidence(it->second, vote)};
+    out = {AddResult::kEquivocation, ledger::make_evidence(first->second, vote)};
+    if (hashes >= kMaxHashesPerVoter && !relevant) {
+      if (voters.empty()) t.by_hash.erase(vote.block_hash);
+      return out;
+    }
   }
-  ++t.count[vote.block_hash];
+  voters.emplace(vote.voter, vote);
+  ++hashes;
   voters_[vote.attempt].insert(vote.voter);
   ++size_;
-  return {AddResult::kAdded, std::nullopt};
+  return out;
 }
 
 void VoteBook::clear() {
@@ -29,13 +37,13 @@ const VoteBook::Tally* VoteBook::tally(uint32_t attempt, ledger::VoteType type) 
 uint32_t VoteBook::count(uint32_t attempt, ledger::VoteType type, const ledger::Hash& hash) const {
   const Tally* t = tally(attempt, type);
   if (t == nullptr) return 0;
-  auto it = t->count.find(hash);
-  return it == t->count.end() ? 0 : it->second;
+  auto it = t->by_hash.find(hash);
+  return it == t->by_hash.end() ? 0 : static_cast<uint32_t>(it->second.size());
 }
 
 uint32_t VoteBook::total(uint32_t attempt, ledger::VoteType type) const {
   const Tally* t = tally(attempt, type);
-  return t == nullptr ? 0 : static_cast<uint32_t>(t->by_voter.size());
+  return t == nullptr ? 0 : static_cast<uint32_t>(t->first.size());
 }
 
 uint32_t VoteBook::voters_at(uint32_t attempt) const {
@@ -43,20 +51,20 @@ uint32_t VoteBook::voters_at(uint32_t attempt) const {
   return it == voters_.end() ? 0 : static_cast<uint32_t>(it->second.size());
 }
 
-const ledger::WitnessVote* VoteBook::find(uint32_t attempt, ledger::VoteType type,
-                                          const ledger::PublicKey& voter) const {
+bool VoteBook::has(uint32_t attempt, ledger::VoteType type, const ledger::PublicKey& voter,
+                   const ledger::Hash& hash) const {
   const Tally* t = tally(attempt, type);
-  if (t == nullptr) return nullptr;
-  auto it = t->by_voter.find(voter);
-  return it == t->by_voter.end() ? nullptr : &it->second;
+  if (t == nullptr) return false;
+  auto it = t->by_hash.find(hash);
+  return it != t->by_hash.end() && it->second.count(voter) > 0;
 }
 
 std::vector<std::pair<uint32_t, ledger::Hash>> VoteBook::commit_quorums(uint32_t quorum) const {
   std::vector<std::pair<uint32_t, ledger::Hash>> out;
   for (const auto& [key, t] : tallies_) {
     if (key.second != ledger::VoteType::kCommit) continue;
-    for (const auto& [hash, n] : t.count) {
-      if (n >= quorum && hash != ledger::Hash{}) out.emplace_back(key.first, hash);
+    for (const auto& [hash, voters] : t.by_hash) {
+      if (voters.size() >= quorum && hash != ledger::Hash{}) out.emplace_back(key.first, hash);
     }
   }
   return out;
@@ -65,11 +73,21 @@ std::vector<std::pair<uint32_t, ledger::Hash>> VoteBook::commit_quorums(uint32_t
 std::vector<ledger::CommitSig> VoteBook::commits_for(uint32_t attempt,
                                                      const ledger::Hash& hash) const {
   std::vector<ledger::CommitSig> out;
-  const Tally* t = tally(attempt, ledger::VoteType::kCommit);
-  if (t == nullptr) return out;
-  for (const auto& [voter, v] : t->by_voter) {
-    if (v.block_hash == hash) out.push_back({voter, v.signature});
+  for (const ledger::WitnessVote& v : votes_for(attempt, ledger::VoteType::kCommit, hash)) {
+    out.push_back({v.voter, v.signature});
   }
+  return out;
+}
+
+std::vector<ledger::WitnessVote> VoteBook::votes_for(uint32_t attempt, ledger::VoteType type,
+                                                     const ledger::Hash& hash) const {
+  std::vector<ledger::WitnessVote> out;
+  const Tally* t = tally(attempt, type);
+  if (t == nullptr) return out;
+  auto it = t->by_hash.find(hash);
+  if (it == t->by_hash.end()) return out;
+  for (const auto& [voter, v] : it->second)
+    out.push_back(v);
   return out;
 }
 

@@ -1,12 +1,17 @@
 // VoteBook: the PREPARE and COMMIT votes of one height, by (attempt, type), as the engine
-// (consensus/engine.h) counts them. The first vote of a voter for an (attempt, type) is the one
-// that counts; a later vote from the same voter for the same (attempt, type) with another block
-// hash is equivocation and yields ledger::Evidence (both votes signed by the voter).
+// (consensus/engine.h) counts them. Every signed vote counts for the hash it names: a witness that
+// signs two hashes for one (attempt, type) (equivocation, which yields ledger::Evidence from its
+// first and its new vote) counts for both. That is what a quorum certificate means (q signatures
+// on one hash), so two quorums for different hashes still share more than f signers, at least one
+// honest; and it lets a node accept a proof (the PREPARE quorum sent with a re-proposal) whose
+// signer set includes an equivocator whose other vote it saw first. total() counts each voter
+// once. Memory: beyond kMaxHashesPerVoter hashes per (voter, attempt, type), further votes are
+// kept only when the caller says they matter (nil, or a block proposed at this height).
 // The book does not check signatures or membership: the engine admits only verified votes from
 // the height's witnesses for this height.
-// Thread-safety: not thread-safe (owned by one engine). Invariants: for every (attempt, type),
-// count(hash) equals the number of stored first votes with that hash, and each voter has at most
-// one stored vote per (attempt, type).
+// Thread-safety: not thread-safe (owned by one engine). Invariants: count(a, t, h) is the number of
+// distinct voters with a stored vote for h at (a, t); total(a, t) the number of distinct voters at
+// (a, t); a voter has at most one stored vote per (attempt, type, hash).
 #pragma once
 
 #include <map>
@@ -27,7 +32,11 @@ class VoteBook {
     std::optional<ledger::Evidence> evidence;  // set for kEquivocation
   };
 
-  Added add(const ledger::WitnessVote& vote);
+  static constexpr size_t kMaxHashesPerVoter = 3;
+
+  // `relevant`: keep the vote even past kMaxHashesPerVoter (the engine passes true for nil votes
+  // and votes for blocks proposed at this height).
+  Added add(const ledger::WitnessVote& vote, bool relevant = true);
   void clear();
 
   // Votes for `hash` (all zero: nil) at (attempt, type).
@@ -36,21 +45,26 @@ class VoteBook {
   uint32_t total(uint32_t attempt, ledger::VoteType type) const;
   // Distinct voters with a vote of either type at `attempt`.
   uint32_t voters_at(uint32_t attempt) const;
-  // The voter's counted vote at (attempt, type), if any.
-  const ledger::WitnessVote* find(uint32_t attempt, ledger::VoteType type,
-                                  const ledger::PublicKey& voter) const;
+  // Whether the voter's vote for `hash` at (attempt, type) is stored.
+  bool has(uint32_t attempt, ledger::VoteType type, const ledger::PublicKey& voter,
+           const ledger::Hash& hash) const;
   // Every (attempt, non-nil hash) holding at least `quorum` COMMITs, ascending by attempt.
   std::vector<std::pair<uint32_t, ledger::Hash>> commit_quorums(uint32_t quorum) const;
   // The COMMIT signatures for `hash` at `attempt`, ascending by voter key (a certificate body).
   std::vector<ledger::CommitSig> commits_for(uint32_t attempt, const ledger::Hash& hash) const;
+  // The counted votes for `hash` at (attempt, type), ascending by voter key (e.g. the PREPARE
+  // quorum that justifies a re-proposal or a lock).
+  std::vector<ledger::WitnessVote> votes_for(uint32_t attempt, ledger::VoteType type,
+                                             const ledger::Hash& hash) const;
   // Highest attempt holding any vote (nullopt if empty).
   std::optional<uint32_t> highest_attempt() const;
   size_t size() const { return size_; }
 
  private:
   struct Tally {
-    std::map<ledger::PublicKey, ledger::WitnessVote> by_voter;
-    std::map<ledger::Hash, uint32_t> count;
+    std::map<ledger::PublicKey, ledger::WitnessVote> first;  // each voter's first vote
+    std::map<ledger::Hash, std::map<ledger::PublicKey, ledger::WitnessVote>> by_hash;
+    std::map<ledger::PublicKey, uint32_t> hashes_of;  // distinct hashes per voter
   };
   using Key = std::pair<uint32_t, ledger::VoteType>;
   const Tally* tally(uint32_t attempt, ledger::VoteType type) const;

@@ -55,7 +55,7 @@ TEST(VoteBook, CountsFirstVotesPerAttemptAndType) {
   EXPECT_FALSE(book.highest_attempt().has_value());
 }
 
-TEST(VoteBook, SecondConflictingVoteIsEvidenceAndDoesNotCount) {
+TEST(VoteBook, ConflictingVoteIsEvidenceAndCountsForItsOwnHash) {
   VoteBook book;
   const auto a = key(1);
   const auto first = vote(a, kCommit, 2, 9), second = vote(a, kCommit, 2, 4);
@@ -66,10 +66,27 @@ TEST(VoteBook, SecondConflictingVoteIsEvidenceAndDoesNotCount) {
   EXPECT_TRUE(r.evidence->check("c").ok());
   EXPECT_EQ(r.evidence->a, second);  // canonical order: lower hash first
   EXPECT_EQ(r.evidence->b, first);
-  ledger::Hash four;
+  EXPECT_EQ(book.add(second).result, VoteBook::AddResult::kDuplicate);
+  // A signature is a signature: each hash counts the voter, the voter counts once in total().
+  ledger::Hash four, nine;
   four.fill(4);
-  EXPECT_EQ(book.count(2, kCommit, four), 0u);
+  nine.fill(9);
+  EXPECT_EQ(book.count(2, kCommit, four), 1u);
+  EXPECT_EQ(book.count(2, kCommit, nine), 1u);
   EXPECT_EQ(book.total(2, kCommit), 1u);
+  EXPECT_EQ(book.voters_at(2), 1u);
+  // Past kMaxHashesPerVoter distinct hashes, further votes are kept only when relevant.
+  ASSERT_EQ(VoteBook::kMaxHashesPerVoter, 3u);
+  EXPECT_EQ(book.add(vote(a, kCommit, 2, 5), false).result, VoteBook::AddResult::kEquivocation);
+  EXPECT_EQ(book.add(vote(a, kCommit, 2, 6), false).result, VoteBook::AddResult::kEquivocation);
+  ledger::Hash six;
+  six.fill(6);
+  EXPECT_EQ(book.count(2, kCommit, six), 0u);  // the fourth hash, irrelevant: not kept
+  EXPECT_EQ(book.add(vote(a, kCommit, 2, 7), true).result, VoteBook::AddResult::kEquivocation);
+  ledger::Hash seven;
+  seven.fill(7);
+  EXPECT_EQ(book.count(2, kCommit, seven), 1u);  // relevant (a proposed block): kept
+  EXPECT_EQ(book.votes_for(2, kCommit, seven).size(), 1u);
 }
 
 TEST(VoteBook, CommitQuorumsAndCertificateBodies) {

@@ -1,0 +1,37 @@
+// MemoChecker: the simulation's process-wide signature verification memo. One vote delivered to
+// 108 simulated nodes would otherwise be verified 108 times; Ed25519 verification is a pure
+// function of (key, message, signature), so the first answer is remembered under
+// BLAKE2b(key || signature || message) and reused by every simulated node. The real node uses
+// consensus::DirectChecker (docs/consensus.md, "Simulation").
+// Thread-safety: not thread-safe; the simulation is single-threaded. Invariants: verify() answers
+// exactly as crypto::verify(); the memo holds at most kMaxEntries answers (cleared when full).
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+
+#include "consensus/signature_check.h"
+
+namespace imet::sim {
+
+class MemoChecker final : public consensus::SignatureChecker {
+ public:
+  static constexpr size_t kMaxEntries = 1'000'000;
+  static MemoChecker& instance();
+
+  bool verify(const ledger::PublicKey& pk, util::ByteSpan msg,
+              const ledger::Signature& sig) const override;
+
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+
+ private:
+  struct HashOf {
+    size_t operator()(const ledger::Hash& h) const;
+  };
+  mutable std::unordered_map<ledger::Hash, bool, HashOf> memo_;
+  mutable uint64_t hits_ = 0;
+  mutable uint64_t misses_ = 0;
+};
+
+}  // namespace imet::sim
