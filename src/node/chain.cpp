@@ -1,5 +1,6 @@
 #include "node/chain.h"
 
+#include "ledger/consensus_apply.h"
 #include "ledger/schedule.h"
 #include "ledger/smt/tree.h"
 #include "ledger/state_root.h"
@@ -186,13 +187,23 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
                               std::to_string(tip_.height));
     }
   }
+  // Evidence the chain no longer accepts (already slashed, too old, offender gone) or given twice
+  // is left out rather than failing the block.
+  std::vector<ledger::Evidence> usable;
+  std::set<ledger::Hash> offences;
+  for (const ledger::Evidence& ev : evidence) {
+    if (usable.size() >= ledger::kMaxBlockEvidence) break;
+    if (!ledger::check_evidence(store_.state(), ev, tip_.height + 1, config_).ok()) continue;
+    if (!offences.insert(ev.offence_id()).second) continue;
+    usable.push_back(ev);
+  }
   std::vector<ledger::Transaction> candidates =
       mempool_.select(store_.state(), config_.params.max_block_txs);
   auto overlay = std::make_unique<ledger::StateOverlay>(&store_.state());
   IMET_ASSIGN_OR_RETURN(
       ledger::BuiltBlock built,
       ledger::build_block(*overlay, candidates, as_tip(tip_), config_, producer.public_key(),
-                          time_ms, sched.round, attempt, last_cert, evidence));
+                          time_ms, sched.round, attempt, last_cert, usable));
   IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
   ledger::Block block = std::move(built.block);
   block.header.state_root = r.root_hash;

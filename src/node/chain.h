@@ -61,7 +61,9 @@ class Chain final : public consensus::ChainView {
   // commits it. Fails (kFailedPrecondition) when the schedule has more than one witness.
   util::Result<ledger::Block> produce(const crypto::SigningKey& producer, uint64_t time_ms);
 
-  // consensus::ChainView
+  // consensus::ChainView. producer() never answers nullopt: when every witness is jailed none is
+  // skipped (ledger/schedule.h). build() leaves out evidence the chain no longer accepts (already
+  // slashed, too old, not a delegate) or that repeats an offence, keeping the rest.
   const ledger::ChainConfig& config() const override { return config_; }
   ledger::ChainTip final_tip() const override;
   util::Result<ledger::RoundSchedule> next_schedule() const override;

@@ -350,6 +350,46 @@ TEST_F(WitnessChainTest, BlocksCarryTheParentCertificateAndFollowTheSchedule) {
   EXPECT_EQ(ledger::current_schedule(a_->store().state()).value().round, 1u);
 }
 
+TEST_F(WitnessChainTest, BuildIncludesEvidenceAndLeavesOutWhatNoLongerApplies) {
+  step();
+  auto equivocation = [&](const crypto::SigningKey& k, uint64_t height, uint8_t tag) {
+    ledger::Hash x{}, y{};
+    x[0] = tag;
+    y[0] = static_cast<uint8_t>(tag + 1);
+    ledger::WitnessVote a, b;
+    for (auto* v : {&a, &b}) {
+      v->chain_id = "wt";
+      v->type = ledger::VoteType::kPrepare;
+      v->height = height;
+    }
+    a.block_hash = x;
+    b.block_hash = y;
+    a.sign(k);
+    b.sign(k);
+    return *ledger::make_evidence(a, b);
+  };
+  auto ev = equivocation(keys_[3], 1, 1);
+  auto again = equivocation(keys_[3], 1, 5);  // the same offence, another pair
+  auto stranger = equivocation(key(98), 1, 1);
+  auto who = a_->producer(0).value().value();
+  auto block = a_->build(key_of(who), a_->tip().time_ms + 500, 0, {ev, again, stranger}).value();
+  ASSERT_EQ(block.evidence.size(), 1u);
+  EXPECT_EQ(block.evidence[0], ev);
+  auto cert = cert_for(block, 3);
+  ASSERT_TRUE(b_->commit(block, cert).ok());
+  ASSERT_TRUE(a_->commit(block, cert).ok());
+  const auto offender = crypto::address_bytes_of(keys_[3].public_key());
+  auto acc =
+      ledger::get_record<ledger::Account>(b_->store().state(), ledger::keys::account(offender))
+          .value()
+          .value();
+  EXPECT_EQ(acc.stake, ledger::imet(9'000));  // 10 % of the 10,000 IMET genesis stake
+  // Already slashed: left out of the next block, which still builds.
+  who = a_->producer(0).value().value();
+  auto next = a_->build(key_of(who), a_->tip().time_ms + 500, 0, {ev}).value();
+  EXPECT_TRUE(next.evidence.empty());
+}
+
 TEST_F(WitnessChainTest, SignaturesAdmittedToTheMempoolAreNotVerifiedAgain) {
   auto sender = keys_[0];
   ledger::Transaction tx;
