@@ -1,5 +1,7 @@
 #include "ledger/consensus_apply.h"
 
+#include <algorithm>
+
 #include "ledger/amount.h"
 #include "ledger/delegates.h"
 #include "ledger/schedule.h"
@@ -24,7 +26,11 @@ util::Status count_misses(StateOverlay& state, const RoundSchedule& prev, const 
                           uint64_t round, const ChainParams& p) {
   const FinalityCertificate& cert = *block.last_cert;
   const uint64_t h = block.header.height;
-  for (uint32_t i = 0; i < cert.attempt; ++i) {
+  // Beyond size * max_missed_slots attempts every witness has been counted enough to be jailed:
+  // the cap bounds the work a certificate with a huge attempt number can cause.
+  const uint64_t attempts =
+      std::min<uint64_t>(cert.attempt, uint64_t{prev.size()} * p.max_missed_slots);
+  for (uint32_t i = 0; i < attempts; ++i) {
     IMET_ASSIGN_OR_RETURN(Address who, producer_of(state, prev, h - 1, i));
     if (who == prev.last_producer) continue;  // it produced the block that was decided
     IMET_ASSIGN_OR_RETURN(std::optional<Delegate> d,

@@ -468,6 +468,24 @@ TEST_F(ConsensusStateTest, ProducingResetsTheMissCounter) {
   EXPECT_EQ(delegate(w).jailed_height, 0u);
 }
 
+TEST_F(ConsensusStateTest, AHugeCertificateAttemptJailsTheOthersWithBoundedWork) {
+  init(4, [](ChainParams& p) { p.max_missed_slots = 3; });
+  step({}, 0, 4'000'000'000u);  // decided at an absurd attempt (needs a quorum's signatures)
+  const Address producer_1 = schedule().last_producer;
+  step();
+  for (const auto& k : keys) {
+    Delegate d = delegate(addr_of(k));
+    if (addr_of(k) == producer_1) {
+      EXPECT_EQ(d.jailed_height, 0u);
+    } else {
+      EXPECT_EQ(d.jailed_height, 2u);
+    }
+  }
+  // Only the one producer of block 1 is left to produce until the round ends.
+  for (uint32_t attempt = 0; attempt < 4; ++attempt)
+    EXPECT_EQ(producer(attempt), producer_1);
+}
+
 TEST_F(ConsensusStateTest, JailedDelegateMayNotUnregister) {
   init(4, [](ChainParams& p) { p.max_missed_slots = 1; });
   const Address w = schedule().witnesses[0];
