@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "ledger/delegates.h"
 #include "ledger/pod.h"
 #include "ledger/schedule.h"
 #include "store/memory_store.h"
@@ -172,6 +173,10 @@ TEST_F(ChainTest, PodBlocksGiveTheSameRootsOnRocksDbAndInMemory) {
   // The producer gets its 1 IMET block share plus the whole epoch pool (the only relayer).
   EXPECT_EQ(producer_acc(*a).balance, before + ledger::imet(1) + pool_1);
   EXPECT_EQ(producer_acc(*b).balance, producer_acc(*a).balance);
+  // The dev delegate votes for itself (genesis): its tally followed the payout and every reward.
+  EXPECT_EQ(
+      ledger::tally_of(a->store().state(), crypto::address_bytes_of(producer.public_key())).value(),
+      producer_acc(*a).owned());
   store::TipRecord tip = a->tip();
   a.reset();
   rocks.reset();
