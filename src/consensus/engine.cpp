@@ -128,6 +128,7 @@ Output Engine::on_timer(uint64_t now_ms) {
     start_attempt(attempt_ + 1, now_ms);  // timeoutPrecommit
   }
   if (options_.rebroadcast && now_ms >= rebroadcast_at_ms_) {
+    out.broadcast.insert(out.broadcast.end(), prev_messages_.begin(), prev_messages_.end());
     out.broadcast.insert(out.broadcast.end(), own_messages_.begin(), own_messages_.end());
     rebroadcast_at_ms_ = now_ms + chain_.config().params.slot_ms;
   }
@@ -236,6 +237,10 @@ void Engine::start_height(uint64_t now, Output& out) {
     proposed_ = true;  // never propose twice at an attempt (we may have, before the restart)
     if (signer_.step >= SignedStep::kPrepared) step_ = Step::kPrepare;
     if (signer_.step >= SignedStep::kCommitted) step_ = Step::kCommit;
+    for (const ledger::WitnessVote& v : signer_.own_votes) {
+      (void)votes_.add(v);
+      own_messages_.push_back(ConsensusMessage{v});  // re-sent, never re-signed
+    }
   }
 
   // Messages buffered while this height was the next one.
@@ -260,6 +265,7 @@ void Engine::start_attempt(uint32_t attempt, uint64_t now) {
   prepare_waiting_ = false;
   commit_waiting_ = false;
   locked_this_attempt_ = false;
+  prev_messages_ = std::move(own_messages_);
   own_messages_.clear();
   if (attempt == 0) {
     // One block per slot: the scheduled producer proposes slot_ms after its parent.
@@ -444,14 +450,18 @@ void Engine::sign_vote(ledger::VoteType type, const ledger::Hash& hash, Output& 
   v.sign(*key_);
   (void)votes_.add(v);
   record_signed(type == ledger::VoteType::kPrepare ? SignedStep::kPrepared : SignedStep::kCommitted,
-                out);
+                out, &v);
   ConsensusMessage m{v};
   own_messages_.push_back(m);
   out.broadcast.push_back(std::move(m));
 }
 
-void Engine::record_signed(SignedStep step, Output& out) {
-  if (signer_.height != height_ || signer_.attempt != attempt_) signer_.step = SignedStep::kNone;
+void Engine::record_signed(SignedStep step, Output& out, const ledger::WitnessVote* vote) {
+  if (signer_.height != height_ || signer_.attempt != attempt_) {
+    signer_.step = SignedStep::kNone;
+    signer_.own_votes.clear();
+  }
+  if (vote != nullptr) signer_.own_votes.push_back(*vote);
   signer_.height = height_;
   signer_.attempt = attempt_;
   signer_.step = std::max(signer_.step, step);

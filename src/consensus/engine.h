@@ -65,6 +65,8 @@ struct SignerState {
   // The PREPARE quorum for locked_block at locked_attempt: after a restart the node re-proposes
   // its locked block with these votes, which witnesses that never saw them need to accept it.
   std::vector<ledger::WitnessVote> lock_proof;
+  // The votes signed at (height, attempt): re-sent after a restart (never re-signed).
+  std::vector<ledger::WitnessVote> own_votes;
 
   template <typename S>
   void serde(S& s) {
@@ -76,6 +78,7 @@ struct SignerState {
     s.require(locked_block.has_value() == (locked_attempt >= 0),
               "locked_block present iff locked_attempt >= 0", "locked_block");
     s.vector(lock_proof, ledger::kMaxCertSigs, "lock_proof");
+    s.vector(own_votes, 2, "own_votes");
   }
   bool operator==(const SignerState&) const = default;
 };
@@ -107,7 +110,8 @@ struct EngineOptions {
   // Messages for height() + 1 kept until that height starts.
   size_t max_buffered_per_sender = 8;
   size_t max_buffered_total = 4'096;
-  // Re-send own messages of the current attempt every slot_ms while undecided (lost messages).
+  // Re-send own messages of the current and the previous attempt every slot_ms while undecided
+  // (lost messages; a witness still waiting for COMMITs of the previous attempt needs ours).
   bool rebroadcast = true;
 };
 
@@ -165,7 +169,7 @@ class Engine {
   bool try_decide(uint64_t now, Output& out);
   void propose(uint64_t now, Output& out);
   void sign_vote(ledger::VoteType type, const ledger::Hash& hash, Output& out);
-  void record_signed(SignedStep step, Output& out);
+  void record_signed(SignedStep step, Output& out, const ledger::WitnessVote* vote = nullptr);
   const BlockCheck& check_block(const ledger::Block& block, uint64_t now);
   const ledger::Block* block_by_hash(const ledger::Hash& h) const;
   Verdict handle_proposal(const Proposal& p, uint64_t now, Output& out);
@@ -221,7 +225,8 @@ class Engine {
   uint64_t prepare_deadline_ms_ = 0;
   uint64_t commit_deadline_ms_ = 0;
   uint64_t rebroadcast_at_ms_ = 0;
-  std::vector<ConsensusMessage> own_messages_;  // sent at attempt_ (for rebroadcast)
+  std::vector<ConsensusMessage> own_messages_;   // sent at attempt_ (for rebroadcast)
+  std::vector<ConsensusMessage> prev_messages_;  // sent at the attempt before (rebroadcast too)
 
   // Messages for height_ + 1, per sender key.
   std::map<ledger::PublicKey, Buffered> buffer_;
