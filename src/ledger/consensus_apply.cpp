@@ -18,7 +18,7 @@ void jail(StateOverlay& state, const Address& who, Delegate& d, uint64_t height,
           const ChainParams& p) {
   d.missed = 0;
   d.jailed_height = height;
-  d.jailed_until_round = round + p.jail_rounds + 1;
+  d.jailed_until_round = std::max(d.jailed_until_round, round + p.jail_rounds + 1);
   put_record(state, keys::delegate(who), d);
 }
 
