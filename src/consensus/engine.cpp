@@ -392,6 +392,16 @@ bool Engine::commit_block(const ledger::Block& block, const ledger::FinalityCert
     out.error = st.with_context("commit of block " + std::to_string(block.header.height));
     return false;
   }
+  // Evidence that made it into a final block is done; the rest stays pending.
+  std::erase_if(pending_evidence_, [&](const ledger::Evidence& e) {
+    const ledger::Hash id = e.offence_id();
+    return std::any_of(block.evidence.begin(), block.evidence.end(),
+                       [&](const ledger::Evidence& in) { return in.offence_id() == id; });
+  });
+  for (const ledger::Evidence& in : block.evidence) {
+    if (known_offences_.size() >= kMaxKnownOffences) known_offences_.clear();
+    known_offences_.insert(in.offence_id());
+  }
   out.committed.push_back({block, cert, via_sync});
   start_height(now, out);
   return true;
@@ -638,6 +648,7 @@ Verdict Engine::buffer(const ConsensusMessage& msg, const ledger::PublicKey& sen
 }
 
 void Engine::note_evidence(const ledger::Evidence& e, Output& out) {
+  if (known_offences_.size() >= kMaxKnownOffences) known_offences_.clear();
   if (!known_offences_.insert(e.offence_id()).second) return;
   pending_evidence_.push_back(e);
   out.evidence.push_back(e);

@@ -233,6 +233,7 @@ class Engine {
   size_t buffered_count_ = 0;
 
   std::vector<ledger::Evidence> pending_evidence_;
+  static constexpr size_t kMaxKnownOffences = 100'000;  // then forgotten (the ledger dedups too)
   std::set<ledger::Hash> known_offences_;
 };
 

@@ -94,6 +94,17 @@ class Net {
     now_ = until;
   }
   uint64_t now() const { return now_; }
+  size_t index_of(const Peer& p) const {
+    for (size_t i = 0; i < peers_.size(); ++i) {
+      if (peers_[i].get() == &p) return i;
+    }
+    throw std::runtime_error("not a peer");
+  }
+  // Delivers `msg` as if `from` had broadcast it.
+  void inject(size_t from, ConsensusMessage msg) {
+    queue_.push_back({from, std::move(msg)});
+    flush();
+  }
 
  private:
   void take(size_t from, Output out) {
@@ -353,6 +364,40 @@ TEST_F(LockTest, BadInputsGetVerdicts) {
   ConsensusMessage ok = vote(p1_, ledger::VoteType::kCommit, 0, {});
   expect(ok, Verdict::kAccepted, "");
   expect(ok, Verdict::kDuplicate, "already received");
+}
+
+TEST(Engine, EvidenceGoesIntoABlockAndLeavesThePendingList) {
+  Net net(4);
+  Peer& offender = net.producer(3);  // not a producer of heights 1-3 at attempt 0
+  const ledger::Address who = crypto::address_bytes_of(offender.key.public_key());
+  net.start(kGenesisMs);
+  for (uint8_t b : {1, 2}) {
+    ledger::WitnessVote v;
+    v.chain_id = "ct";
+    v.type = ledger::VoteType::kPrepare;
+    v.height = 1;
+    v.attempt = 0;
+    v.block_hash.fill(b);
+    v.sign(offender.key);
+    net.inject(net.index_of(offender), ConsensusMessage{v});
+  }
+  for (size_t i = 0; i < net.size(); ++i) {
+    if (&net.peer(i) == &offender) continue;
+    ASSERT_EQ(net.peer(i).evidence.size(), 1u) << i;
+    EXPECT_EQ(net.peer(i).evidence[0].offender(), who);
+  }
+  net.run_until(kGenesisMs + 3 * kSlot);
+  Peer& p = net.peer(net.index_of(offender) == 0 ? 1 : 0);
+  ASSERT_GE(p.committed.size(), 1u);
+  size_t included = 0;
+  for (const auto& c : p.committed) {
+    for (const auto& e : c.block.evidence)
+      included += e.offender() == who ? 1 : 0;
+  }
+  EXPECT_EQ(included, 1u);  // in exactly one final block
+  for (size_t i = 0; i < net.size(); ++i) {
+    EXPECT_TRUE(net.peer(i).engine->pending_evidence().empty()) << i;
+  }
 }
 
 TEST(Engine, OldHeightsAreIgnoredAndSyncNeedsAValidCertificate) {
