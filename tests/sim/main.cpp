@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     std::printf(
         "seed %llu witnesses %u byzantine %u: %s height %llu attempts<=%u commits %llu "
         "(synced %llu) crashes %llu partitions %llu equivocations %llu evidence %llu txs %llu "
+        "rejected-honest %llu "
         "recovered %llums sim %.1fs wall %.3fs%s%s\n",
         static_cast<unsigned long long>(seed), o.witnesses, s.byzantine, ok ? "ok" : "FAIL",
         static_cast<unsigned long long>(s.final_height), s.max_attempt,
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(s.crashes), static_cast<unsigned long long>(s.partitions),
         static_cast<unsigned long long>(s.equivocations),
         static_cast<unsigned long long>(s.evidence), static_cast<unsigned long long>(s.txs_final),
+        static_cast<unsigned long long>(s.invalid_from_honest),
         static_cast<unsigned long long>(s.recovered_ms), static_cast<double>(s.sim_ms) / 1000, wall,
         ok ? "" : "\n  ", note.c_str());
     if (!ok) ++failed;

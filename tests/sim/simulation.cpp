@@ -560,6 +560,9 @@ void Simulation::handle(const Event& e) {
       if (out.verdict == consensus::Verdict::kInvalid &&
           nodes_[e.from]->behaviour == Behaviour::kHonest) {
         ++st_.invalid_from_honest;
+        // An honest node's message judged invalid would get an honest peer banned.
+        fail("node " + std::to_string(n->id) + " rejects a message from honest node " +
+             std::to_string(e.from) + ": " + out.reason);
         log("node " + std::to_string(n->id) + " rejects from honest " + std::to_string(e.from) +
             ": " + out.reason);
       }

@@ -9,8 +9,8 @@
 // and replays exactly.
 // Invariants checked after every event that changes a chain: no two different final blocks at one
 // height on any nodes; a node's final chain only grows, across restarts too; supply is conserved
-// on every node; after the chaos phase ends (heal) every honest node finalizes new blocks within a
-// bounded number of slots.
+// on every node; no honest node's message is judged invalid (that would get it banned); after the
+// chaos phase ends (heal) every honest node finalizes new blocks within a bounded number of slots.
 // Thread-safety: run_simulation() is single-threaded; concurrent runs would share the
 // process-wide signature memo (not thread-safe), so run one at a time.
 #pragma once
