@@ -27,8 +27,7 @@ constexpr double kPenaltyBadSync = 100;    // invalid block or certificate in a 
 
 ConsensusService::ConsensusService(boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu,
                                    store::KvStore& db)
-    : io_(io),
-      chain_(chain),
+    : chain_(chain),
       chain_mu_(chain_mu),
       db_(db),
       strand_(boost::asio::make_strand(io)),

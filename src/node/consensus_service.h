@@ -86,7 +86,6 @@ class ConsensusService : public net::Handler {
   util::Status persist_signer(const consensus::SignerState& s);
   uint64_t now_ms() const;
 
-  boost::asio::io_context& io_;
   Chain& chain_;
   std::mutex& chain_mu_;
   store::KvStore& db_;
