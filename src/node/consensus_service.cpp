@@ -165,8 +165,11 @@ void ConsensusService::handle_consensus(const net::PeerId& from, const util::Byt
   }
   switch (out.verdict) {
     case consensus::Verdict::kAccepted:
-    case consensus::Verdict::kBuffered:
       host_->broadcast(p2p::kConsensus, payload, from);  // gossip onwards
+      break;
+    case consensus::Verdict::kBuffered:
+      // Next-height messages are buffered before their signatures can be checked against that
+      // height's schedule: not relayed, or a peer could spread garbage through every node.
       break;
     case consensus::Verdict::kInvalid:
       log::debug("invalid consensus message",
