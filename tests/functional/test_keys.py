@@ -203,7 +203,8 @@ def test_genesis_new(imet, tmp_path):
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
     assert g["chain_id"] == "imet-dev" and g["params"]["slot_ms"] == 1000
-    assert g["accounts"] == [{"address": d, "balance": "40000000"}]
+    # The dev delegate votes for itself, so it is elected (the witness of the dev chain).
+    assert g["accounts"] == [{"address": d, "balance": "40000000", "votes": [d]}]
     assert g["pod_pool"] == "60000000" and g["params"]["fees"]["transfer"] == "0.5"
     r = imet("genesis", "new", "--dev", "--delegate", d, "--out", str(out))
     assert r.returncode == 1 and "already exists" in r.stderr  # never overwritten

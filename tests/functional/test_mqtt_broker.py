@@ -334,7 +334,7 @@ def test_hostile_input_does_not_hurt_other_clients(broker):
     # A silent socket is closed after the connect timeout... and everyone else is fine.
     Client(p).publish("ok/1", b"still here")
     assert s.get().payload == b"still here"
-    broker.wait_for("produced block")
+    broker.wait_for("finalized block")
 
 
 def test_tier_rules_from_config_for_v311_devices(imetd, tmp_path):
