@@ -1,5 +1,7 @@
 #include "node/consensus_service.h"
 
+#include <future>
+
 #include <boost/asio/post.hpp>
 
 #include "codec/serialize.h"
@@ -63,8 +65,16 @@ util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
   nc.max_outbound = config.p2p_max_outbound;
   nc.max_inbound = config.p2p_max_inbound;
   nc.ban_seconds = config.p2p_ban_seconds;
-  IMET_ASSIGN_OR_RETURN(s->host_, net::Host::start(io, nc, key, *s));
-  boost::asio::post(s->strand_, [svc = s.get()] {
+  // The host is started on the strand: it may connect to a peer and call the handlers at once,
+  // and their work (posted to the strand) must find host_ set and the engine started.
+  std::promise<util::Status> started;
+  boost::asio::post(s->strand_, [svc = s.get(), &io, &nc, &key, &started] {
+    auto host = net::Host::start(io, nc, key, *svc);
+    if (!host.ok()) {
+      started.set_value(host.status());
+      return;
+    }
+    svc->host_ = *host;
     consensus::Output out;
     {
       std::lock_guard lock(svc->chain_mu_);
@@ -75,10 +85,12 @@ util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
                  {"witnesses", static_cast<uint64_t>(svc->engine_->schedule().size())},
                  {"round", svc->engine_->schedule().round}});
     }
+    started.set_value({});
     svc->process(std::move(out));
     svc->learn_registry_addresses();
     svc->tick();
   });
+  IMET_TRY(started.get_future().get());
   return s;
 }
 

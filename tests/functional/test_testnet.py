@@ -27,12 +27,13 @@ def ports_free(base, count):
 
 
 def free_base(n):
-    """A base port such that base .. base+10n are free (testnet ports are base+10i+{0,1,2})."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        start = s.getsockname()[1]
-    for base in list(range(start, 60000, 97)) + list(range(20000, start, 97)):
-        if base + 10 * n < 65000 and ports_free(base, 10 * n):
+    """A base port such that base .. base+10n are free (testnet ports are base+10i+{0,1,2}), below
+    the kernel's ephemeral range (32768+), so the nodes' own outgoing connections cannot take a
+    port a node is about to listen on."""
+    import random
+    start = random.randrange(20000, 32000 - 10 * n)
+    for base in list(range(start, 32000 - 10 * n, 53)) + list(range(20000, start, 53)):
+        if ports_free(base, 10 * n):
             return base
     pytest.fail("no free port range")
 
