@@ -192,7 +192,6 @@ class Simulation {
   uint64_t heal_at_ = 0;
   bool healed_ = false;
   uint64_t target_height_ = 0;
-  uint64_t deadline_ = 0;
 
   // Invariant state.
   std::map<uint64_t, ledger::Hash> final_by_height_;
