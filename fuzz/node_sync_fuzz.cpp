@@ -32,12 +32,15 @@ void roundtrip(util::ByteSpan input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   util::ByteSpan input(data + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0:
       roundtrip<node::p2p::StatusMsg>(input);
       break;
     case 1:
       roundtrip<node::p2p::GetBlocksMsg>(input);
+      break;
+    case 2:
+      roundtrip<node::p2p::TxsMsg>(input);
       break;
     default:
       roundtrip<node::p2p::BlocksMsg>(input);

@@ -53,8 +53,9 @@ std::optional<std::pair<Address, uint64_t>> Mempool::lowest() const {
   return best;
 }
 
-TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t height) {
-  if (auto e = check_stateless(tx, chain_.params, chain_.chain_id, true)) return e;
+TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t height,
+                      bool signature_checked) {
+  if (auto e = check_stateless(tx, chain_.params, chain_.chain_id, !signature_checked)) return e;
   Hash id = tx.id();
   if (by_id_.count(id)) return err(Reject::kDuplicate, "already pending");
   if (tx.expiry_height < height) {

@@ -29,7 +29,10 @@ class Mempool {
   Mempool(ChainConfig chain, Limits limits) : chain_(std::move(chain)), limits_(limits) {}
 
   // `height`: the height of the next block. `state`: the current state (for sender nonces).
-  TxResult add(const Transaction& tx, const StateReader& state, uint64_t height);
+  // `signature_checked`: the caller already verified the signature (e.g. in parallel for a
+  // batch); every other admission check still runs.
+  TxResult add(const Transaction& tx, const StateReader& state, uint64_t height,
+               bool signature_checked = false);
   // Up to `max` ready transactions in priority order.
   std::vector<Transaction> select(const StateReader& state, size_t max) const;
   // After a block: drops transactions whose nonce is used and those expired at `next_height`.

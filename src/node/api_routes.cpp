@@ -8,6 +8,7 @@
 #include "ledger/smt/tree.h"
 #include "ledger/state.h"
 #include "node/consensus_service.h"
+#include "node/tx_admission.h"
 
 namespace imet::node {
 
@@ -240,24 +241,74 @@ class Routes {
     return reply(200, out);
   }
 
+  static json reject_json(const ledger::TxError& e) {
+    return {{"code", ledger::reject_name(e.reason)},
+            {"reason", static_cast<int>(e.reason)},
+            {"message", e.message}};
+  }
+
+  // POST /v1/txs: {"tx": "<hex>"} submits one transaction; {"txs": ["<hex>", ...]} up to
+  // kMaxSubmitBatch at once (signatures verified in parallel), answered per transaction.
   HttpResponse submit(const std::string& body) const {
     json j = json::parse(body, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.contains("txs")) return submit_batch(j["txs"]);
     if (j.is_discarded() || !j.is_object() || !j.contains("tx") || !j["tx"].is_string()) {
-      return error(400, "bad_request", "expected a JSON body {\"tx\": \"<hex>\"}");
+      return error(400, "bad_request",
+                   "expected a JSON body {\"tx\": \"<hex>\"} or {\"txs\": [\"<hex>\", ...]}");
     }
     auto raw = util::from_hex(j["tx"].get<std::string>());
     if (!raw.ok()) return error(400, "malformed", "'tx': " + raw.status().message());
     auto tx = codec::decode<ledger::Transaction>(*raw);
     if (!tx.ok()) return error(400, "malformed", tx.status().message());
-    std::lock_guard lock(mu_);
-    if (auto e = chain_.submit(*tx)) {
-      return reply(400, {{"error",
-                          {{"code", ledger::reject_name(e->reason)},
-                           {"reason", static_cast<int>(e->reason)},
-                           {"message", e->message}}}});
+    const ledger::Hash id = tx->id();
+    AdmissionResult r = admit(chain_, mu_, {std::move(tx).value()});
+    if (r.results[0]) return reply(400, {{"error", reject_json(*r.results[0])}});
+    if (consensus_) consensus_->on_local_txs(std::move(r.added));
+    return reply(202, {{"id", util::to_hex(id)}, {"status", "pending"}});
+  }
+
+  static constexpr size_t kMaxSubmitBatch = 4096;
+
+  HttpResponse submit_batch(const json& list) const {
+    if (!list.is_array()) return error(400, "bad_request", "'txs' must be an array of hex strings");
+    if (list.size() > kMaxSubmitBatch) {
+      return error(400, "too_many",
+                   "at most " + std::to_string(kMaxSubmitBatch) +
+                       " transactions per request; got " + std::to_string(list.size()));
     }
-    if (consensus_) consensus_->on_local_tx(*tx);
-    return reply(202, {{"id", util::to_hex(tx->id())}, {"status", "pending"}});
+    // Entries that do not decode are answered at once; the rest are admitted together.
+    std::vector<json> results(list.size());
+    std::vector<ledger::Transaction> txs;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_string()) {
+        results[i] = {{"error", {{"code", "malformed"}, {"message", "not a hex string"}}}};
+        continue;
+      }
+      auto raw = util::from_hex(list[i].get<std::string>());
+      auto tx = raw.ok() ? codec::decode<ledger::Transaction>(*raw)
+                         : util::Result<ledger::Transaction>(raw.status());
+      if (!tx.ok()) {
+        results[i] = {{"error", {{"code", "malformed"}, {"message", tx.status().message()}}}};
+        continue;
+      }
+      results[i] = {{"id", util::to_hex(tx->id())}};
+      txs.push_back(std::move(tx).value());
+      where.push_back(i);
+    }
+    AdmissionResult r = admit(chain_, mu_, std::move(txs));
+    size_t accepted = 0;
+    for (size_t k = 0; k < where.size(); ++k) {
+      json& out = results[where[k]];
+      if (r.results[k]) {
+        out["error"] = reject_json(*r.results[k]);
+      } else {
+        out["status"] = "pending";
+        ++accepted;
+      }
+    }
+    if (consensus_) consensus_->on_local_txs(std::move(r.added));
+    return reply(200, {{"accepted", accepted}, {"results", results}});
   }
 
   HttpResponse tx(std::string_view arg) const {

@@ -68,8 +68,8 @@ util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv, const ledge
   return std::unique_ptr<Chain>(new Chain(kv, std::move(config), *tip, options));
 }
 
-ledger::TxResult Chain::submit(const ledger::Transaction& tx) {
-  ledger::TxResult r = mempool_.add(tx, store_.state(), tip_.height + 1);
+ledger::TxResult Chain::submit(const ledger::Transaction& tx, bool signature_checked) {
+  ledger::TxResult r = mempool_.add(tx, store_.state(), tip_.height + 1, signature_checked);
   // "duplicate" means the very same transaction is pending: it is not refused.
   if (r && r->reason != ledger::Reject::kDuplicate) remember_rejection(tx.id(), *r, 0);
   if (!r) remember_verified(tx.id());  // admission verified the signature

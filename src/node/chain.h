@@ -51,7 +51,18 @@ class Chain final : public consensus::ChainView {
   const store::TipRecord& tip() const { return tip_; }
   store::ChainStore& store() { return store_; }
 
-  ledger::TxResult submit(const ledger::Transaction& tx);
+  // Admits `tx` into the mempool. `signature_checked`: the caller verified its signature with
+  // verify_signatures() (node/tx_admission.h does, for batches, outside the chain lock).
+  ledger::TxResult submit(const ledger::Transaction& tx, bool signature_checked = false);
+  // Verifies the signatures of `txs` on the verifier pool. Thread-safe: it reads no chain state,
+  // so callers run it without holding the node's chain lock.
+  std::vector<bool> verify_signatures(std::span<const ledger::Transaction> txs) const {
+    return inner_verifier_->verify(txs);
+  }
+  // Pending, or its signature already verified: submitting it again needs no signature check.
+  bool knows(const ledger::Hash& tx_id) const {
+    return mempool_.contains(tx_id) || verified_.count(tx_id) != 0;
+  }
   bool is_pending(const ledger::Hash& tx_id) const { return mempool_.contains(tx_id); }
   size_t pending_count() const { return mempool_.size(); }
   // Why `tx_id` was refused or dropped, if it was recently.

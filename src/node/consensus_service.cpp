@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "codec/serialize.h"
+#include "node/tx_admission.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -33,6 +34,7 @@ ConsensusService::ConsensusService(boost::asio::io_context& io, Chain& chain, st
       chain_mu_(chain_mu),
       db_(db),
       strand_(boost::asio::make_strand(io)),
+      tx_strand_(boost::asio::make_strand(io)),
       timer_(strand_),
       tick_timer_(strand_) {}
 
@@ -120,8 +122,9 @@ SyncInfo ConsensusService::sync_info() const {
   return info_;
 }
 
-void ConsensusService::on_local_tx(const ledger::Transaction& tx) {
-  if (host_) host_->broadcast(p2p::kTx, codec::encode(tx));
+void ConsensusService::on_local_txs(std::vector<ledger::Transaction> txs) {
+  if (!host_ || txs.empty()) return;
+  host_->broadcast(p2p::kTxs, codec::encode(p2p::TxsMsg{std::move(txs)}));
 }
 
 void ConsensusService::on_peer_connected(const net::PeerId& id, const net::PeerInfo&) {
@@ -140,18 +143,25 @@ void ConsensusService::on_peer_disconnected(const net::PeerId& id) {
 }
 
 void ConsensusService::on_message(const net::PeerId& from, uint8_t type, util::ByteSpan payload) {
-  boost::asio::post(strand_,
-                    [this, from, type, data = util::Bytes(payload.begin(), payload.end())] {
-                      if (!stopped_) handle(from, type, data);
-                    });
+  util::Bytes data(payload.begin(), payload.end());
+  if (type == p2p::kTxs) {
+    // Through strand_ (ordered after start-up, so host_ is set) on to the transaction strand.
+    boost::asio::post(strand_, [this, from, data = std::move(data)]() mutable {
+      boost::asio::post(tx_strand_, [this, from, data = std::move(data)] {
+        if (!stopped_) handle_txs(from, data);
+      });
+    });
+    return;
+  }
+  boost::asio::post(strand_, [this, from, type, data = std::move(data)] {
+    if (!stopped_) handle(from, type, data);
+  });
 }
 
 void ConsensusService::handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload) {
   switch (type) {
     case p2p::kConsensus:
       return handle_consensus(from, payload);
-    case p2p::kTx:
-      return handle_tx(from, payload);
     case p2p::kStatus:
       return handle_status(from, payload);
     case p2p::kGetBlocks:
@@ -197,21 +207,22 @@ void ConsensusService::handle_consensus(const net::PeerId& from, const util::Byt
   process(std::move(out));
 }
 
-void ConsensusService::handle_tx(const net::PeerId& from, const util::Bytes& payload) {
-  auto tx = codec::decode<ledger::Transaction>(payload);
-  if (!tx.ok()) {
-    host_->penalize(from, kPenaltyMalformed, "malformed transaction: " + tx.status().message());
+void ConsensusService::handle_txs(const net::PeerId& from, const util::Bytes& payload) {
+  auto msg = codec::decode<p2p::TxsMsg>(payload);
+  if (!msg.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed transactions: " + msg.status().message());
     return;
   }
-  ledger::TxResult r;
-  {
-    std::lock_guard lock(chain_mu_);
-    r = chain_.submit(*tx);
+  AdmissionResult r = admit(chain_, chain_mu_, std::move(msg->txs));
+  for (const ledger::TxResult& e : r.results) {
+    if (e && e->reason == ledger::Reject::kBadSignature) {
+      host_->penalize(from, kPenaltyInvalid, "transaction with a bad signature");
+      break;
+    }
   }
-  if (!r) {
-    host_->broadcast(p2p::kTx, payload, from);
-  } else if (r->reason == ledger::Reject::kBadSignature) {
-    host_->penalize(from, kPenaltyInvalid, "transaction with a bad signature");
+  // Onwards, once: only what this node had not seen (the rest its peers have had too).
+  if (!r.added.empty()) {
+    host_->broadcast(p2p::kTxs, codec::encode(p2p::TxsMsg{std::move(r.added)}), from);
   }
 }
 

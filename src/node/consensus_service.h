@@ -3,8 +3,9 @@
 //   - consensus messages from peers go to the engine; those it accepts are relayed (gossip), the
 //     ones it finds invalid score the sender down; the engine's own proposals and votes are
 //     broadcast after its signing state is persisted (so a restart never signs a conflicting vote);
-//   - transactions from peers enter the mempool and are relayed once accepted; transactions
-//     accepted through the API are broadcast (on_local_tx);
+//   - transactions travel in batches (p2p::TxsMsg): from peers they enter the mempool through
+//     node/tx_admission.h (signatures verified once, in parallel) and those newly accepted are
+//     relayed as one batch; transactions accepted through the API are broadcast (on_local_txs);
 //   - block sync: peers exchange their final height (StatusMsg) on connect and after each final
 //     block; a node behind a peer asks it for final blocks with certificates (GetBlocksMsg), feeds
 //     them to Engine::on_synced_block (which checks each certificate against the schedule and the
@@ -12,12 +13,15 @@
 //     that sends an invalid block or certificate is banned;
 //   - peer addresses from the on-chain node registry are given to the P2P host.
 // A dev node runs the same service: its genesis has one witness, which finalizes alone.
-// Thread-safety: all engine and sync state lives on one strand; Chain calls hold `chain_mu` (the
-// API shares the chain). Public methods may be called from any thread.
+// Thread-safety: all engine and sync state lives on one strand; transaction gossip is admitted on
+// a second strand (reached through the first, so it starts after host_ is set), so a large batch
+// being verified never delays a vote. Chain calls hold `chain_mu` (the API shares the chain).
+// Public methods may be called from any thread.
 // Invariants: the engine's height is the chain's final height + 1 whenever the strand is idle;
 // at most one block request is outstanding.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,8 +55,8 @@ class ConsensusService : public net::Handler {
       const crypto::SigningKey& key, const NodeConfig& config, const ledger::Hash& network_id);
   ~ConsensusService() override;
 
-  // Gossips a transaction the API accepted into the mempool.
-  void on_local_tx(const ledger::Transaction& tx);
+  // Gossips transactions the API accepted into the mempool, as one message.
+  void on_local_txs(std::vector<ledger::Transaction> txs);
   SyncInfo sync_info() const;
   std::vector<net::PeerInfo> peers() const;
   uint16_t p2p_port() const;
@@ -69,10 +73,11 @@ class ConsensusService : public net::Handler {
   ConsensusService(boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu,
                    store::KvStore& db);
 
+  // Runs on tx_strand_: verifying a large batch must not hold up consensus messages.
+  void handle_txs(const net::PeerId& from, const util::Bytes& payload);
   // All below run on strand_.
   void handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload);
   void handle_consensus(const net::PeerId& from, const util::Bytes& payload);
-  void handle_tx(const net::PeerId& from, const util::Bytes& payload);
   void handle_status(const net::PeerId& from, const util::Bytes& payload);
   void handle_get_blocks(const net::PeerId& from, const util::Bytes& payload);
   void handle_blocks(const net::PeerId& from, const util::Bytes& payload);
@@ -90,12 +95,13 @@ class ConsensusService : public net::Handler {
   std::mutex& chain_mu_;
   store::KvStore& db_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::strand<boost::asio::io_context::executor_type> tx_strand_;
   boost::asio::steady_timer timer_;       // engine deadline
   boost::asio::steady_timer tick_timer_;  // sync and status housekeeping, every second
   consensus::DirectChecker checker_;
   std::unique_ptr<consensus::Engine> engine_;
   std::shared_ptr<net::Host> host_;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};  // set on strand_, read on both strands
 
   struct PeerChain {
     uint64_t final_height = 0;

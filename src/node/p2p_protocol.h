@@ -1,13 +1,15 @@
 // The node's application messages on the P2P network (message types >= net::kFirstAppMessageType):
 // transaction gossip, consensus traffic (consensus/messages.h), chain status and block sync.
-//   kTx        ledger::Transaction          gossip: relayed once accepted into the mempool
+//   kTxs       TxsMsg                       gossip: transactions, relayed (those newly accepted
+//                                           into the mempool) as one batch
 //   kConsensus consensus::ConsensusMessage  gossip: relayed once the engine accepts it
 //   kStatus    StatusMsg                    to each peer on connect and after each final block
 //   kGetBlocks GetBlocksMsg                 request: final blocks from a height
 //   kBlocks    BlocksMsg                    response: blocks with their finality certificates
 // Every payload uses the canonical codec with hard caps; decode errors say which field is wrong.
 // Thread-safety: plain values and pure functions. Invariants: decode(encode(m)) == m; a decoded
-// BlocksMsg holds at most kMaxSyncBlocks entries in ascending consecutive height order.
+// BlocksMsg holds at most kMaxSyncBlocks entries in ascending consecutive height order; a TxsMsg
+// at most kMaxGossipTxs transactions.
 #pragma once
 
 #include <vector>
@@ -19,7 +21,7 @@
 namespace imet::node::p2p {
 
 enum MessageType : uint8_t {
-  kTx = 16,
+  kTxs = 16,
   kConsensus = 17,
   kStatus = 18,
   kGetBlocks = 19,
@@ -27,6 +29,16 @@ enum MessageType : uint8_t {
 };
 
 inline constexpr uint32_t kMaxSyncBlocks = 256;
+inline constexpr uint32_t kMaxGossipTxs = 4096;
+
+struct TxsMsg {
+  std::vector<ledger::Transaction> txs;
+  template <typename S>
+  void serde(S& s) {
+    s.vector(txs, kMaxGossipTxs, "txs");
+  }
+  bool operator==(const TxsMsg&) const = default;
+};
 
 struct StatusMsg {
   uint64_t final_height = 0;

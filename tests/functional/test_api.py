@@ -100,3 +100,34 @@ def test_api_rejects_bad_input_with_reasons(tmp_path, imetd, imet):
         s.recv(4096)
     assert call(port, "/v1/status")[0] == 200
     assert d.stop() == 0
+
+
+def test_batch_submission_answers_each_transaction(tmp_path, imetd, imet):
+    d, port = start_node(tmp_path, imetd, imet)
+    code, status = call(port, "/v1/status")
+    r = imet("keys", "new", "carol", "--json", passphrase="pw")
+    carol = json.loads(r.stdout)["address"]
+    expiry = status["height"] + 100
+    first = sign_transfer(imet, carol, "1", 0, expiry)
+    second = sign_transfer(imet, carol, "2", 1, expiry)
+    foreign = sign_transfer(imet, carol, "3", 2, expiry, chain="imet-main")
+    batch = [first["tx"], "zz", second["tx"], foreign["tx"], first["tx"]]
+    code, body = call(port, "/v1/txs", json.dumps({"txs": batch}))
+    assert code == 200, body
+    res = body["results"]
+    assert body["accepted"] == 2 and len(res) == 5
+    assert res[0] == {"id": first["id"], "status": "pending"}
+    assert res[1]["error"]["code"] == "malformed" and "id" not in res[1]
+    assert res[2] == {"id": second["id"], "status": "pending"}
+    assert res[3]["id"] == foreign["id"] and res[3]["error"]["code"] == "wrong_chain"
+    assert res[4]["error"]["code"] == "duplicate"
+    wait_final(port, first["id"])
+    wait_final(port, second["id"])
+    code, acc = call(port, f"/v1/accounts/{carol}")
+    assert acc["balance"] == "3"
+    # The whole request is refused when it is not a list or too long.
+    code, body = call(port, "/v1/txs", json.dumps({"txs": "abc"}))
+    assert code == 400 and body["error"]["code"] == "bad_request"
+    code, body = call(port, "/v1/txs", json.dumps({"txs": ["00"] * 4097}))
+    assert code == 400 and body["error"]["code"] == "too_many"
+    assert d.stop() == 0

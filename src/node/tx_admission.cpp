@@ -1,0 +1,43 @@
+#include "node/tx_admission.h"
+
+namespace imet::node {
+
+AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Transaction> txs) {
+  std::vector<ledger::Hash> ids;
+  ids.reserve(txs.size());
+  for (const ledger::Transaction& tx : txs)
+    ids.push_back(tx.id());
+  // 0: unknown, 1: verified good (here or before), 2: failed the check here.
+  std::vector<char> state(txs.size(), 0);
+  std::vector<ledger::Transaction> unknown;
+  std::vector<size_t> where;
+  {
+    std::lock_guard lock(chain_mu);
+    for (size_t i = 0; i < txs.size(); ++i) {
+      if (chain.knows(ids[i])) {
+        state[i] = 1;
+      } else {
+        where.push_back(i);
+      }
+    }
+  }
+  unknown.reserve(where.size());
+  for (size_t i : where)
+    unknown.push_back(txs[i]);
+  std::vector<bool> ok = chain.verify_signatures(unknown);
+  for (size_t k = 0; k < where.size(); ++k)
+    state[where[k]] = ok[k] ? 1 : 2;
+
+  AdmissionResult out;
+  out.results.reserve(txs.size());
+  std::lock_guard lock(chain_mu);
+  for (size_t i = 0; i < txs.size(); ++i) {
+    const bool was_pending = chain.is_pending(ids[i]);
+    ledger::TxResult r = chain.submit(txs[i], state[i] == 1);
+    if (!r && !was_pending) out.added.push_back(std::move(txs[i]));
+    out.results.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace imet::node
