@@ -36,7 +36,15 @@ void Mempool::erase(const Address& sender, uint64_t nonce) {
   bytes_ -= eit->second.size;
   by_id_.erase(eit->second.id);
   qit->second.erase(eit);
-  if (qit->second.empty()) by_sender_.erase(qit);
+  if (qit->second.empty()) {
+    by_sender_.erase(qit);
+    state_nonce_.erase(sender);
+  }
+}
+
+util::Result<uint64_t> Mempool::nonce_of(const StateReader& state, const Address& sender) const {
+  if (auto it = state_nonce_.find(sender); it != state_nonce_.end()) return it->second;
+  return state_nonce(state, sender);
 }
 
 std::optional<std::pair<Address, uint64_t>> Mempool::lowest() const {
@@ -55,8 +63,12 @@ std::optional<std::pair<Address, uint64_t>> Mempool::lowest() const {
 
 TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t height,
                       bool signature_checked) {
+  return add(tx, tx.id(), state, height, signature_checked);
+}
+
+TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& state,
+                      uint64_t height, bool signature_checked) {
   if (auto e = check_stateless(tx, chain_.params, chain_.chain_id, !signature_checked)) return e;
-  Hash id = tx.id();
   if (by_id_.count(id)) return err(Reject::kDuplicate, "already pending");
   if (tx.expiry_height < height) {
     return err(Reject::kExpired, "expired at height " + std::to_string(tx.expiry_height));
@@ -67,7 +79,7 @@ TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t 
                    std::to_string(chain_.params.max_expiry_blocks) + " blocks ahead");
   }
   Address sender = tx.sender_address();
-  auto nonce = state_nonce(state, sender);
+  auto nonce = nonce_of(state, sender);
   if (!nonce.ok()) return err(Reject::kStateError, nonce.status().message());
   if (tx.nonce < *nonce) {
     return err(Reject::kNonceTooLow, "nonce " + std::to_string(tx.nonce) +
@@ -114,6 +126,7 @@ TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t 
   }
   if (replacing) erase(sender, tx.nonce);
   by_id_[id] = {sender, tx.nonce};
+  state_nonce_[sender] = *nonce;
   bytes_ += entry.size;
   by_sender_[sender].emplace(tx.nonce, std::move(entry));
   return std::nullopt;
@@ -128,7 +141,7 @@ std::vector<Transaction> Mempool::select(const StateReader& state, size_t max) c
   };
   std::priority_queue<Cursor> heads;
   for (const auto& [sender, q] : by_sender_) {
-    auto nonce = state_nonce(state, sender);
+    auto nonce = nonce_of(state, sender);
     if (!nonce.ok()) continue;
     auto it = q.find(*nonce);
     if (it != q.end()) heads.push({priority(it->second), &q, it});
@@ -150,6 +163,11 @@ void Mempool::on_block(const StateReader& state, uint64_t next_height) {
   std::vector<std::pair<Address, uint64_t>> drop;
   for (const auto& [sender, q] : by_sender_) {
     auto nonce = state_nonce(state, sender);
+    if (nonce.ok()) {
+      state_nonce_[sender] = *nonce;
+    } else {
+      state_nonce_.erase(sender);  // read it again next time
+    }
     for (const auto& [n, e] : q) {
       if ((nonce.ok() && n < *nonce) || e.tx.expiry_height < next_height) {
         drop.emplace_back(sender, n);

@@ -7,7 +7,10 @@
 // full, a new transaction evicts the lowest-priority pending one if it pays more per byte.
 // Thread-safety: not thread-safe; one owner (the node serialises access).
 // Invariants: at most one transaction per (sender, nonce); size() <= limits.max_txs and
-// bytes() <= limits.max_bytes; every pending transaction passed check_stateless().
+// bytes() <= limits.max_bytes; every pending transaction passed check_stateless(); every sender
+// with pending transactions has its account nonce cached as of the last on_block() (state only
+// changes by blocks, and the owner calls on_block() after each), so admission and selection read
+// the state only for senders new to the pool.
 #pragma once
 
 #include <map>
@@ -33,6 +36,9 @@ class Mempool {
   // batch); every other admission check still runs.
   TxResult add(const Transaction& tx, const StateReader& state, uint64_t height,
                bool signature_checked = false);
+  // The same with the transaction's id already computed (id == tx.id()).
+  TxResult add(const Transaction& tx, const Hash& id, const StateReader& state, uint64_t height,
+               bool signature_checked);
   // Up to `max` ready transactions in priority order.
   std::vector<Transaction> select(const StateReader& state, size_t max) const;
   // After a block: drops transactions whose nonce is used and those expired at `next_height`.
@@ -58,11 +64,14 @@ class Mempool {
   void erase(const Address& sender, uint64_t nonce);
   // The lowest-priority pending entry (tail of its sender's queue, so nonces stay contiguous).
   std::optional<std::pair<Address, uint64_t>> lowest() const;
+  // The sender's account nonce: cached for senders with pending transactions, else read.
+  util::Result<uint64_t> nonce_of(const StateReader& state, const Address& sender) const;
 
   ChainConfig chain_;
   Limits limits_;
   std::map<Address, Queue> by_sender_;
   std::map<Hash, std::pair<Address, uint64_t>> by_id_;
+  std::map<Address, uint64_t> state_nonce_;  // the keys of by_sender_
   size_t bytes_ = 0;
 };
 

@@ -18,8 +18,9 @@ std::vector<bool> Chain::KnownSignatureVerifier::verify(
   std::vector<bool> out(txs.size(), true);
   std::vector<ledger::Transaction> unknown;
   std::vector<size_t> where;
+  const bool have_ids = ids.size() == txs.size();
   for (size_t i = 0; i < txs.size(); ++i) {
-    if (chain_.verified_.count(txs[i].id()) != 0) continue;
+    if (chain_.verified_.count(have_ids ? ids[i] : txs[i].id()) != 0) continue;
     unknown.push_back(txs[i]);
     where.push_back(i);
   }
@@ -68,12 +69,21 @@ util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv, const ledge
   return std::unique_ptr<Chain>(new Chain(kv, std::move(config), *tip, options));
 }
 
-ledger::TxResult Chain::submit(const ledger::Transaction& tx, bool signature_checked) {
-  ledger::TxResult r = mempool_.add(tx, store_.state(), tip_.height + 1, signature_checked);
+ledger::TxResult Chain::submit(const ledger::Transaction& tx, const ledger::Hash& tx_id,
+                               bool signature_checked) {
+  ledger::TxResult r = mempool_.add(tx, tx_id, store_.state(), tip_.height + 1, signature_checked);
   // "duplicate" means the very same transaction is pending: it is not refused.
-  if (r && r->reason != ledger::Reject::kDuplicate) remember_rejection(tx.id(), *r, 0);
-  if (!r) remember_verified(tx.id());  // admission verified the signature
+  if (r && r->reason != ledger::Reject::kDuplicate) remember_rejection(tx_id, *r, 0);
+  if (!r) remember_verified(tx_id);  // admission verified the signature
   return r;
+}
+
+std::vector<ledger::Hash> Chain::ids_of(const std::vector<ledger::Transaction>& txs) {
+  std::vector<ledger::Hash> ids;
+  ids.reserve(txs.size());
+  for (const ledger::Transaction& tx : txs)
+    ids.push_back(tx.id());
+  return ids;
 }
 
 void Chain::remember_verified(const ledger::Hash& id) {
@@ -129,9 +139,11 @@ util::Status Chain::validate(const ledger::Block& block) {
   if (prepared_.count(hash) != 0) return {};
   auto overlay = std::make_unique<ledger::StateOverlay>(&store_.state());
   ++executions_;
-  if (auto e = ledger::apply_block(*overlay, block, as_tip(tip_), config_, verifier_)) {
-    return util::invalid_argument("invalid block: " + e->message);
-  }
+  std::vector<ledger::Hash> ids = ids_of(block.txs);
+  verifier_.ids = ids;
+  auto e = ledger::apply_block(*overlay, block, as_tip(tip_), config_, verifier_);
+  verifier_.ids = {};
+  if (e) return util::invalid_argument("invalid block: " + e->message);
   IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
   if (r.root_hash != block.header.state_root) {
     return util::invalid_argument("invalid block: state root " +
@@ -139,7 +151,7 @@ util::Status Chain::validate(const ledger::Block& block) {
                                   util::to_hex(r.root_hash));
   }
   if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
-  prepared_[hash] = Prepared{std::move(overlay), std::move(r.batch)};
+  prepared_[hash] = Prepared{std::move(overlay), std::move(r.batch), std::move(ids)};
   return {};
 }
 
@@ -163,11 +175,12 @@ util::Status Chain::commit(const ledger::Block& block, const ledger::FinalityCer
 util::Status Chain::commit_prepared(const ledger::Block& block,
                                     const ledger::FinalityCertificate& cert,
                                     const Prepared& prepared) {
-  IMET_TRY(store_.commit(block, cert, prepared.overlay->changes(), prepared.nodes));
+  IMET_TRY(
+      store_.commit(block, cert, prepared.overlay->changes(), prepared.nodes, prepared.tx_ids));
   tip_ = {block.header.height, block.header.hash(), block.header.time_ms, block.header.state_root};
-  prepared_.clear();  // every cached execution was on the old tip
-  for (const ledger::Transaction& tx : block.txs)
-    verified_.erase(tx.id());
+  for (const ledger::Hash& id : prepared.tx_ids)
+    verified_.erase(id);
+  prepared_.clear();  // every cached execution was on the old tip (`prepared` dies here)
   mempool_.on_block(store_.state(), tip_.height + 1);
   return {};
 }
@@ -209,7 +222,8 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
   block.header.state_root = r.root_hash;
   block.header.sign(producer);
   if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
-  prepared_[block.header.hash()] = Prepared{std::move(overlay), std::move(r.batch)};
+  std::vector<ledger::Hash> ids = ids_of(block.txs);
+  prepared_[block.header.hash()] = Prepared{std::move(overlay), std::move(r.batch), std::move(ids)};
   // A transaction that did not apply is dropped (it would fail again), except one that only waits
   // for an earlier nonce of its sender that was dropped: a replacement may still fill the gap.
   for (const auto& [id, e] : built.rejected) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 
 #include "consensus/chain_view.h"
 #include "ledger/mempool.h"
@@ -53,7 +54,12 @@ class Chain final : public consensus::ChainView {
 
   // Admits `tx` into the mempool. `signature_checked`: the caller verified its signature with
   // verify_signatures() (node/tx_admission.h does, for batches, outside the chain lock).
-  ledger::TxResult submit(const ledger::Transaction& tx, bool signature_checked = false);
+  ledger::TxResult submit(const ledger::Transaction& tx, bool signature_checked = false) {
+    return submit(tx, tx.id(), signature_checked);
+  }
+  // The same with the id already computed (tx_id == tx.id()).
+  ledger::TxResult submit(const ledger::Transaction& tx, const ledger::Hash& tx_id,
+                          bool signature_checked);
   // Verifies the signatures of `txs` on the verifier pool. Thread-safe: it reads no chain state,
   // so callers run it without holding the node's chain lock.
   std::vector<bool> verify_signatures(std::span<const ledger::Transaction> txs) const {
@@ -94,20 +100,24 @@ class Chain final : public consensus::ChainView {
   uint64_t signature_checks() const { return signature_checks_; }
 
  private:
-  // A block executed on the current tip: its state changes and state-tree nodes.
+  // A block executed on the current tip: its state changes, state-tree nodes and tx ids.
   struct Prepared {
     std::unique_ptr<ledger::StateOverlay> overlay;
     ledger::smt::NodeBatch nodes;
+    std::vector<ledger::Hash> tx_ids;
   };
-  // Only verifies signatures of transactions whose id submit() has not seen verified.
+  // Only verifies signatures of transactions whose id submit() has not seen verified. `ids`, when
+  // set to the ids of the transactions being verified, saves hashing them again.
   class KnownSignatureVerifier final : public ledger::SignatureVerifier {
    public:
     explicit KnownSignatureVerifier(const Chain& chain) : chain_(chain) {}
     std::vector<bool> verify(std::span<const ledger::Transaction> txs) const override;
+    std::span<const ledger::Hash> ids;
 
    private:
     const Chain& chain_;
   };
+  static std::vector<ledger::Hash> ids_of(const std::vector<ledger::Transaction>& txs);
 
   Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip, Options options);
   util::Status commit_prepared(const ledger::Block& block, const ledger::FinalityCertificate& cert,

@@ -33,7 +33,7 @@ AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Tr
   std::lock_guard lock(chain_mu);
   for (size_t i = 0; i < txs.size(); ++i) {
     const bool was_pending = chain.is_pending(ids[i]);
-    ledger::TxResult r = chain.submit(txs[i], state[i] == 1);
+    ledger::TxResult r = chain.submit(txs[i], ids[i], state[i] == 1);
     if (!r && !was_pending) out.added.push_back(std::move(txs[i]));
     out.results.push_back(std::move(r));
   }

@@ -67,7 +67,8 @@ util::Result<TipRecord> ChainStore::init(const ledger::Genesis& genesis) {
 
 util::Status ChainStore::commit(const ledger::Block& block, const ledger::FinalityCertificate& cert,
                                 const ledger::StateOverlay::Changes& changes,
-                                const ledger::smt::NodeBatch& nodes) {
+                                const ledger::smt::NodeBatch& nodes,
+                                std::span<const ledger::Hash> tx_ids) {
   const ledger::BlockHeader& h = block.header;
   ledger::Hash hash = h.hash();
   if (cert.height != h.height || cert.block_hash != hash) {
@@ -82,8 +83,10 @@ util::Status ChainStore::commit(const ledger::Block& block, const ledger::Finali
   nodes_.stage(nodes, wb);
   wb.put(key_with("c/b/", hash), codec::encode(block));
   wb.put(height_key(h.height), hash);
+  const bool have_ids = tx_ids.size() == block.txs.size();
   for (uint32_t i = 0; i < block.txs.size(); ++i) {
-    wb.put(key_with("c/t/", block.txs[i].id()), codec::encode(TxLocation{h.height, i}));
+    wb.put(key_with("c/t/", have_ids ? tx_ids[i] : block.txs[i].id()),
+           codec::encode(TxLocation{h.height, i}));
   }
   wb.put(kTipKey, codec::encode(TipRecord{h.height, hash, h.time_ms, h.state_root}));
   return kv_.write(wb, {.sync = true});

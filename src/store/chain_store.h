@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 
 #include "ledger/block.h"
 #include "ledger/genesis.h"
@@ -57,9 +58,11 @@ class ChainStore {
   // Commits `block` (already validated; header.state_root is the root of `nodes`) with its
   // finality certificate, state changes and tree nodes, and moves the tip, in one synced write.
   // The certificate must name the block (height and hash): kInvalidArgument otherwise.
+  // `tx_ids`: the ids of block.txs in order if the caller has them (else they are computed).
   util::Status commit(const ledger::Block& block, const ledger::FinalityCertificate& cert,
                       const ledger::StateOverlay::Changes& changes,
-                      const ledger::smt::NodeBatch& nodes);
+                      const ledger::smt::NodeBatch& nodes,
+                      std::span<const ledger::Hash> tx_ids = {});
   // The certificate stored with the block at `height` (nullopt for genesis or above the tip).
   util::Result<std::optional<ledger::FinalityCertificate>> certificate(uint64_t height) const;
 

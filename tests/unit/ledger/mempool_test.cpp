@@ -129,6 +129,25 @@ TEST_F(MempoolTest, OnBlockDropsIncludedAndExpired) {
   EXPECT_EQ(pool.bytes(), 0u);
 }
 
+TEST_F(MempoolTest, AdmissionSeesTheNonceOfTheLatestBlockForPendingSenders) {
+  // alice keeps a pending transaction across the block (nonce 3 waits for 2), so her account
+  // nonce is the pool's cached one: it must follow the block.
+  Mempool pool(chain(), {});
+  Transaction a0 = at(alice, 0, half), a1 = at(alice, 1, half), a3 = at(alice, 3, half);
+  for (const Transaction& t : {a0, a1, a3})
+    ASSERT_FALSE(pool.add(t, state_, 1));
+  ASSERT_FALSE(submit(a0));
+  ASSERT_FALSE(submit(a1));
+  pool.on_block(state_, 2);
+  EXPECT_EQ(pool.size(), 1u);
+  expect_reject(pool.add(at(alice, 1, imet(1)), state_, 2), Reject::kNonceTooLow);
+  ASSERT_FALSE(pool.add(at(alice, 2, half), state_, 2));
+  auto sel = pool.select(state_, 10);
+  ASSERT_EQ(sel.size(), 2u);
+  EXPECT_EQ(sel[0].nonce, 2u);
+  EXPECT_EQ(sel[1].nonce, 3u);
+}
+
 TEST_F(MempoolTest, RemoveDropsOneTransactionAndItsAccounting) {
   Mempool pool(chain(), {});
   Transaction a0 = at(alice, 0, half), a1 = at(alice, 1, half), b0 = at(bob, 0, half);
