@@ -2,6 +2,8 @@
 #include "mqtt/broker/broker.h"
 
 #include <algorithm>
+#include <future>
+#include <thread>
 
 #include "mqtt/topic/matching.h"
 #include "mqtt/topic/validation.h"
@@ -19,7 +21,10 @@ struct Target {
 }  // namespace
 
 Broker::Broker(BrokerConfig config, const util::Clock& clock)
-    : config_(std::move(config)), clock_(clock), started_ms_(clock.now_unix_ms()) {}
+    : config_(std::move(config)), clock_(clock), started_ms_(clock.now_unix_ms()) {
+  std::random_device rd;
+  generations_.seed((uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(started_ms_));
+}
 
 Broker::~Broker() {
   stop();
@@ -27,15 +32,15 @@ Broker::~Broker() {
 
 void Broker::start(boost::asio::io_context& io) {
   timer_ = std::make_unique<boost::asio::steady_timer>(io);
-  arm_timer();
+  arm_timer(std::chrono::milliseconds(0));
 }
 
-void Broker::arm_timer() {
-  timer_->expires_after(std::chrono::seconds(1));
+void Broker::arm_timer(std::chrono::milliseconds after) {
+  timer_->expires_after(after);
   timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     housekeeping();
-    arm_timer();
+    arm_timer(std::chrono::seconds(1));
   });
 }
 
@@ -43,6 +48,79 @@ void Broker::stop() {
   if (timer_) {
     timer_->cancel();
   }
+}
+
+size_t Broker::online_count_locked() const {
+  return sessions_.size() - offline_.size();
+}
+
+size_t Broker::shutdown(std::chrono::milliseconds timeout) {
+  shutting_down_.store(true, std::memory_order_release);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t online = 0;
+  for (int round = 0;; ++round) {
+    std::vector<std::shared_ptr<Session>> attached;
+    {
+      std::lock_guard lock(mu_);
+      online = online_count_locked();
+      // Again every 0.5 s: a CONNECT whose check ran just before shutting_down_ was set may
+      // attach after the first round.
+      if (online > 0 && round % 50 == 0) {
+        for (const auto& [id, session] : sessions_) {
+          if (offline_.count(session.get()) == 0) attached.push_back(session);
+        }
+      }
+    }
+    if (online == 0 && closing_.load() == 0) break;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    for (const auto& session : attached)
+      session->close_connection(ReasonCode::kServerShuttingDown);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (online > 0) {
+    util::log::warn("mqtt shutdown: clients still connected at the deadline",
+                    {{"clients", online}, {"timeout_ms", static_cast<int64_t>(timeout.count())}});
+  }
+  if (persist_ != nullptr) {
+    auto synced = std::make_shared<std::promise<util::Status>>();
+    auto result = synced->get_future();
+    persist_->sync([synced](util::Status st) { synced->set_value(std::move(st)); });
+    if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      util::log::error("mqtt shutdown: the final sync did not finish in 30 s", {});
+    } else if (util::Status st = result.get(); !st.ok()) {
+      util::log::error("mqtt shutdown: the final sync failed", {{"error", st.message()}});
+    }
+  }
+  return online;
+}
+
+bool Broker::current_locked(const Session& session) const {
+  auto it = sessions_.find(session.client_id());
+  return it != sessions_.end() && it->second.get() == &session;
+}
+
+uint64_t Broker::new_generation_locked() {
+  uint64_t g = 0;
+  while (g == 0)
+    g = generations_();  // 0 is the generation of values stored before generations existed
+  return g;
+}
+
+MessagePtr Broker::take_will_locked(const std::string& client_id, store::WriteBatch* batch) {
+  auto it = wills_.find(client_id);
+  if (it == wills_.end()) return nullptr;
+  MessagePtr will = std::move(it->second.message);
+  wills_.erase(it);
+  if (persist_ != nullptr) {
+    if (batch != nullptr) {
+      Persistence::del_will(*batch, client_id);
+    } else {
+      store::WriteBatch b;
+      Persistence::del_will(b, client_id);
+      persist_->submit(std::move(b), {}, false, nullptr);
+    }
+  }
+  return will;
 }
 
 bool Broker::admit(const std::string& ip) {
@@ -83,7 +161,7 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
   Opened out;
   {
     std::lock_guard lock(mu_);
-    wills_.erase(client_id);  // reconnected before the will delay passed: no will
+    (void)take_will_locked(client_id, nullptr);  // reconnected before the will delay: no will
     auto it = sessions_.find(client_id);
     if (it != sessions_.end()) {
       // Takeover: the previous connection goes away.
@@ -100,7 +178,8 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
       }
     }
     if (!out.session) {
-      out.session = std::make_shared<Session>(client_id, config_, stats_, clock_, persist_);
+      out.session = std::make_shared<Session>(client_id, config_, stats_, clock_, persist_,
+                                              new_generation_locked());
       sessions_.emplace(client_id, out.session);
     }
     offline_.erase(out.session.get());
@@ -121,7 +200,8 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
 
 void Broker::persist_session_locked(const Session& s, int64_t disconnected_at_ms) {
   store::WriteBatch b;
-  Persistence::put_session(b, s.client_id(), s.expiry_interval(), disconnected_at_ms);
+  Persistence::put_session(b, s.client_id(), s.generation(), s.expiry_interval(),
+                           disconnected_at_ms);
   persist_->submit(std::move(b), {}, false, nullptr);
 }
 
@@ -139,7 +219,8 @@ util::Status Broker::restore() {
   for (const MessagePtr& m : loaded.retained)
     retained_.set(m->topic, m);
   for (const StoredSession& st : loaded.sessions) {
-    auto s = std::make_shared<Session>(st.client_id, config_, stats_, clock_, persist_);
+    auto s =
+        std::make_shared<Session>(st.client_id, config_, stats_, clock_, persist_, st.generation);
     s->restore(st);
     for (const auto& [filter, opts] : st.subscriptions) {
       subs_.insert(filter, s.get(), opts);
@@ -148,8 +229,19 @@ util::Status Broker::restore() {
     offline_.insert(s.get());
     sessions_.emplace(st.client_id, std::move(s));
   }
-  util::log::info("mqtt state restored",
-                  {{"sessions", loaded.sessions.size()}, {"retained", loaded.retained.size()}});
+  for (StoredWill& w : loaded.wills)
+    wills_[w.client_id] = PendingWill{std::move(w.message), w.due_ms};
+  if (!loaded.stale_keys.empty()) {
+    // Writes of an earlier session of the same client id that landed after its deletion.
+    store::WriteBatch b;
+    for (const util::Bytes& k : loaded.stale_keys)
+      b.del(k);
+    persist_->submit(std::move(b), {}, false, nullptr);
+  }
+  util::log::info("mqtt state restored", {{"sessions", loaded.sessions.size()},
+                                          {"retained", loaded.retained.size()},
+                                          {"delayed_wills", loaded.wills.size()},
+                                          {"stale_keys", loaded.stale_keys.size()}});
   return {};
 }
 
@@ -165,6 +257,7 @@ void Broker::remove_session_locked(const std::shared_ptr<Session>& session) {
 
 void Broker::close_session(const std::shared_ptr<Session>& session, const PacketSink* sink,
                            MessagePtr will, uint32_t will_delay) {
+  closing_.fetch_add(1);
   std::vector<std::pair<MessagePtr, Delivery>> unacked;
   bool publish_will_now = false;
   {
@@ -190,13 +283,20 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
       } else if (delay == 0) {
         publish_will_now = true;
       } else {
-        wills_[session->client_id()] =
-            PendingWill{std::move(will), clock_.now_unix_ms() + int64_t{delay} * 1000};
+        const int64_t due = clock_.now_unix_ms() + int64_t{delay} * 1000;
+        if (persist_) {
+          // Durable: the will must outlive a crash during its delay.
+          store::WriteBatch b;
+          Persistence::put_will(b, session->client_id(), due, *will);
+          persist_->submit(std::move(b), {}, true, nullptr);
+        }
+        wills_[session->client_id()] = PendingWill{std::move(will), due};
       }
     }
   }
   if (publish_will_now) publish(will);
   redistribute(std::move(unacked), session);
+  closing_.fetch_sub(1);
 }
 
 void Broker::redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked,
@@ -227,7 +327,7 @@ void Broker::redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked,
         sd.qid = qid;
         sd.message = message;
         sd.delivery = delivery;
-        Persistence::put_delivery(b, target->client_id(), sd);
+        Persistence::put_delivery(b, target->client_id(), target->generation(), sd);
         persist_->submit(std::move(b), {}, false, nullptr);
       }
     }
@@ -373,7 +473,7 @@ void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,
     sd.qid = o.qid;
     sd.message = message;
     sd.delivery = o.delivery;
-    Persistence::put_delivery(*batch, o.session->client_id(), sd);
+    Persistence::put_delivery(*batch, o.session->client_id(), o.session->generation(), sd);
   }
 }
 
@@ -384,6 +484,12 @@ std::vector<ReasonCode> Broker::subscribe(Session& session, const std::vector<Su
   codes.reserve(subs.size());
   const TopicLimits limits{config_.max_topic_length, config_.max_topic_levels};
   std::lock_guard lock(mu_);
+  if (!current_locked(session)) {
+    // The session was replaced (clean start, takeover) while this connection still ran: nothing
+    // may be added to it (its subscriptions would outlive it in subs_ and in the store).
+    codes.assign(subs.size(), ReasonCode::kUnspecifiedError);
+    return codes;
+  }
   for (const Subscription& sub : subs) {
     const ParsedSubscription parsed = parse_subscription_filter(sub.topic_filter, limits);
     if (!parsed.check.ok()) {
@@ -404,7 +510,8 @@ std::vector<ReasonCode> Broker::subscribe(Session& session, const std::vector<Su
     session.subscriptions()[sub.topic_filter] = o;
     if (persist_ && session.persistent()) {
       store::WriteBatch b;
-      Persistence::put_subscription(b, session.client_id(), sub.topic_filter, o);
+      Persistence::put_subscription(b, session.client_id(), session.generation(), sub.topic_filter,
+                                    o);
       persist_->submit(std::move(b), {}, false, nullptr);
     }
     codes.push_back(static_cast<ReasonCode>(o.qos));
@@ -443,7 +550,8 @@ std::vector<ReasonCode> Broker::unsubscribe(Session& session,
 
 void Broker::housekeeping() {
   const int64_t now = clock_.now_unix_ms();
-  std::vector<MessagePtr> due_wills;
+  // Each will goes out with the deletion of its stored copy in the same commit.
+  std::vector<std::pair<MessagePtr, store::WriteBatch>> due_wills;
   {
     std::lock_guard lock(mu_);
     std::vector<std::shared_ptr<Session>> expired;
@@ -455,23 +563,24 @@ void Broker::housekeeping() {
     }
     for (const auto& s : expired) {
       // The session ends: a will still waiting for its delay goes now (MQTT-3.1.3-9).
-      if (auto w = wills_.find(s->client_id()); w != wills_.end()) {
-        due_wills.push_back(std::move(w->second.message));
-        wills_.erase(w);
+      store::WriteBatch b;
+      if (MessagePtr w = take_will_locked(s->client_id(), &b)) {
+        due_wills.emplace_back(std::move(w), std::move(b));
       }
       remove_session_locked(s);
     }
-    for (auto it = wills_.begin(); it != wills_.end();) {
-      if (it->second.due_ms <= now) {
-        due_wills.push_back(std::move(it->second.message));
-        it = wills_.erase(it);
-      } else {
-        ++it;
-      }
+    std::vector<std::string> due;
+    for (const auto& [client_id, w] : wills_) {
+      if (w.due_ms <= now) due.push_back(client_id);
+    }
+    for (const std::string& client_id : due) {
+      store::WriteBatch b;
+      MessagePtr w = take_will_locked(client_id, &b);
+      due_wills.emplace_back(std::move(w), std::move(b));
     }
   }
-  for (const MessagePtr& w : due_wills)
-    publish(w);
+  for (auto& [will, batch] : due_wills)
+    publish(will, std::move(batch));
   if (config_.sys_interval.count() > 0 && now >= next_sys_ms_) {
     next_sys_ms_ = now + config_.sys_interval.count() * 1000;
     publish_sys();

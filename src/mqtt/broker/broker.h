@@ -1,8 +1,9 @@
 // Broker: the shared state of the MQTT broker and the routing of messages between sessions. Holds
 // the session registry (client id -> Session), the subscription tree, the retained messages,
-// pending wills (v5 will delay), connection admission limits and the $SYS statistics. Connections
-// (connection.h) call it from their strands; a 1-second housekeeping timer expires sessions, fires
-// delayed wills and publishes $SYS.
+// pending wills (v5 will delay; stored with persistence, so they survive a restart), connection
+// admission limits and the $SYS statistics. Connections (connection.h) call it from their
+// strands; a 1-second housekeeping timer expires sessions, fires delayed wills and publishes $SYS.
+// shutdown() ends every connection with DISCONNECT 0x8B (Server shutting down) and syncs.
 //
 // Thread-safety: all public methods are thread-safe. mu_ guards sessions_, subs_, retained_,
 // wills_ and every Session::subscriptions(); it is held only for bookkeeping and matching, never
@@ -10,15 +11,18 @@
 // Session::mu_ -> sink lock. conn_mu_ (admission) is independent.
 // Invariants: subs_ holds exactly the union of the sessions' subscriptions() (keyed by Session*,
 // every key a live session in sessions_); a session is in offline_ iff it is in sessions_ and not
-// attached; retained_ holds no message with an empty payload.
+// attached; retained_ holds no message with an empty payload; with persistence, wills_ equals the
+// mq/w/ keys submitted to the committer (a put when a will is added, a delete when it leaves).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,9 +62,20 @@ class Broker {
   void set_access(AccessControl* access) { access_ = access; }
   util::Status restore();
 
-  // Starts the housekeeping timer on `io`; stop() cancels it.
+  // Starts the housekeeping timer on `io` (the first pass runs at once: delayed wills that fell
+  // due while the node was down go out now); stop() cancels it.
   void start(boost::asio::io_context& io);
   void stop();
+
+  // Server shutdown (SIGTERM/SIGINT), called while the connections' io_context still runs: from
+  // now on no CONNECT is accepted (CONNACK 0x88 / 3), every connected client is told to go
+  // (5.0: DISCONNECT 0x8B Server shutting down; 3.1.1: the connection is closed), and the call
+  // waits up to `timeout` for those connections to end. Each ends as any server-side close does:
+  // its will without a delay is published, a delayed will is stored, its persistent session goes
+  // offline with its disconnect time. Then everything submitted so far is synced to disk
+  // (Persistence::sync). Returns the number of clients still connected at the deadline.
+  size_t shutdown(std::chrono::milliseconds timeout);
+  bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
 
   // Admission of a new socket from `ip`: false when a connection limit is reached.
   bool admit(const std::string& ip);
@@ -126,6 +141,13 @@ class Broker {
   };
 
   void remove_session_locked(const std::shared_ptr<Session>& session);
+  // Whether `session` is the registered session of its client id (not replaced or removed).
+  bool current_locked(const Session& session) const;
+  uint64_t new_generation_locked();
+  // Removes the delayed will of `client_id` (if any) and, with persistence, its stored copy
+  // (into `batch` when given, else as a commit of its own). Returns the will.
+  MessagePtr take_will_locked(const std::string& client_id, store::WriteBatch* batch);
+  size_t online_count_locked() const;
   struct Out {
     std::shared_ptr<Session> session;
     Delivery delivery;
@@ -141,7 +163,7 @@ class Broker {
                     const std::shared_ptr<Session>& owner);
   bool may_receive_locked(Session* s, const std::string& topic) const;
   void publish_sys();
-  void arm_timer();
+  void arm_timer(std::chrono::milliseconds after);
 
   const BrokerConfig config_;
   const util::Clock& clock_;
@@ -157,7 +179,10 @@ class Broker {
   int64_t next_sys_ms_ = 0;
   Persistence* persist_ = nullptr;
   AccessControl* access_ = nullptr;
-  uint64_t next_qid_ = 1;  // mu_
+  uint64_t next_qid_ = 1;        // mu_
+  std::mt19937_64 generations_;  // mu_: session generations (Persistence)
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<size_t> closing_{0};  // close_session calls in progress
 
   std::mutex conn_mu_;
   size_t connections_ = 0;

@@ -338,6 +338,10 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
     refuse_connect(auth, why.empty() ? "not authorized" : why);
     return;
   }
+  if (broker_.shutting_down()) {
+    refuse_connect(ReasonCode::kServerUnavailable, "server shutting down");
+    return;
+  }
   // Session expiry.
   uint32_t expiry = 0;
   if (version_ == Version::kV5) {
@@ -505,7 +509,7 @@ void Connection::handle_publish(Publish& p) {
   ++incoming_unacked_;
   store::WriteBatch extra;
   if (p.qos == 2 && broker_.persistence() != nullptr && session_->persistent()) {
-    Persistence::put_incoming(extra, client_.client_id, p.packet_id);
+    Persistence::put_incoming(extra, client_.client_id, session_->generation(), p.packet_id);
   }
   const uint8_t qos = p.qos;
   const uint16_t id = p.packet_id;
@@ -670,7 +674,9 @@ void Connection::do_write() {
 
 void Connection::kick(ReasonCode reason) {
   asio::post(transport_->executor(), [self = shared_from_this(), reason] {
-    self->close(reason, "session taken over by a new connection");
+    self->close(reason, reason == ReasonCode::kServerShuttingDown
+                            ? "server shutting down"
+                            : "session taken over by a new connection");
   });
 }
 

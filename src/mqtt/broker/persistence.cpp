@@ -2,7 +2,9 @@
 #include "mqtt/broker/persistence.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <optional>
 
 #include "mqtt/codec/decoder.h"
 #include "mqtt/codec/encoder.h"
@@ -12,6 +14,8 @@ namespace imet::mqtt::broker {
 namespace {
 
 constexpr uint8_t kFormat = 1;
+// Session-owned values (s, u, q, i) carry the session generation from format 2 on.
+constexpr uint8_t kFormatGen = 2;
 
 struct Out {
   util::Bytes b;
@@ -100,9 +104,10 @@ void append_be(util::Bytes& k, uint64_t v, int bytes) {
     k.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
-util::Bytes encode_sub(const SubOptions& o) {
+util::Bytes encode_sub(uint64_t generation, const SubOptions& o) {
   Out w;
-  w.u8(kFormat);
+  w.u8(kFormatGen);
+  w.u64(generation);
   w.u8(o.qos);
   w.u8(static_cast<uint8_t>((o.no_local ? 1 : 0) | (o.retain_as_published ? 2 : 0)));
   w.u8(o.retain_handling);
@@ -166,20 +171,22 @@ util::Result<MessagePtr> Persistence::decode_message(util::ByteSpan data) {
   return MessagePtr(std::move(m));
 }
 
-void Persistence::put_session(store::WriteBatch& b, const std::string& client_id, uint32_t expiry,
-                              int64_t disconnected_at_ms) {
+void Persistence::put_session(store::WriteBatch& b, const std::string& client_id,
+                              uint64_t generation, uint32_t expiry, int64_t disconnected_at_ms) {
   Out w;
-  w.u8(kFormat);
+  w.u8(kFormatGen);
+  w.u64(generation);
   w.u32(expiry);
   w.u64(static_cast<uint64_t>(disconnected_at_ms));
   b.put(key("s", client_id), w.b);
 }
 
 void Persistence::put_subscription(store::WriteBatch& b, const std::string& client_id,
-                                   const std::string& filter, const SubOptions& o) {
+                                   uint64_t generation, const std::string& filter,
+                                   const SubOptions& o) {
   util::Bytes k = sub_key("u", client_id);
   k.insert(k.end(), filter.begin(), filter.end());
-  b.put(k, encode_sub(o));
+  b.put(k, encode_sub(generation, o));
 }
 
 void Persistence::del_subscription(store::WriteBatch& b, const std::string& client_id,
@@ -198,11 +205,12 @@ void Persistence::del_retained(store::WriteBatch& b, const std::string& topic) {
 }
 
 void Persistence::put_delivery(store::WriteBatch& b, const std::string& client_id,
-                               const StoredDelivery& d) {
+                               uint64_t generation, const StoredDelivery& d) {
   util::Bytes k = sub_key("q", client_id);
   append_be(k, d.qid, 8);
   Out w;
-  w.u8(kFormat);
+  w.u8(kFormatGen);
+  w.u64(generation);
   w.u8(d.delivery.qos);
   w.u8(static_cast<uint8_t>((d.delivery.retain ? 1 : 0) | (d.pubrec_received ? 2 : 0)));
   w.u16(d.packet_id);
@@ -220,16 +228,33 @@ void Persistence::del_delivery(store::WriteBatch& b, const std::string& client_i
   b.del(k);
 }
 
-void Persistence::put_incoming(store::WriteBatch& b, const std::string& client_id, uint16_t id) {
+void Persistence::put_incoming(store::WriteBatch& b, const std::string& client_id,
+                               uint64_t generation, uint16_t id) {
   util::Bytes k = sub_key("i", client_id);
   append_be(k, id, 2);
-  b.put(k, util::Bytes{kFormat});
+  Out w;
+  w.u8(kFormatGen);
+  w.u64(generation);
+  b.put(k, w.b);
 }
 
 void Persistence::del_incoming(store::WriteBatch& b, const std::string& client_id, uint16_t id) {
   util::Bytes k = sub_key("i", client_id);
   append_be(k, id, 2);
   b.del(k);
+}
+
+void Persistence::put_will(store::WriteBatch& b, const std::string& client_id, int64_t due_ms,
+                           const Message& will) {
+  Out w;
+  w.u8(kFormat);
+  w.u64(static_cast<uint64_t>(due_ms));
+  w.raw(encode_message(will));
+  b.put(key("w", client_id), w.b);
+}
+
+void Persistence::del_will(store::WriteBatch& b, const std::string& client_id) {
+  b.del(key("w", client_id));
 }
 
 void Persistence::del_session(store::WriteBatch& b, const std::string& client_id) const {
@@ -267,6 +292,17 @@ void Persistence::submit(store::WriteBatch batch, std::vector<store::msglog::Rec
   committer_.submit(std::move(c));
 }
 
+void Persistence::sync(std::function<void(util::Status)> done) {
+  store::WriteBatch b;
+  Out w;
+  w.u8(kFormat);
+  w.u64(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()));
+  b.put(util::as_bytes(std::string_view("mq/m/synced")), w.b);
+  submit(std::move(b), {}, true, std::move(done));
+}
+
 util::Result<LoadedState> Persistence::load() const {
   LoadedState out;
   std::map<std::string, StoredSession> sessions;
@@ -288,15 +324,36 @@ util::Result<LoadedState> Persistence::load() const {
                              "' is damaged: " + std::string(what));
     }
   };
+  const auto stale = [&](util::ByteSpan k) { out.stale_keys.emplace_back(k.begin(), k.end()); };
+  // The header of a session-owned value: format, then (format 2) the generation. nullopt: an
+  // unknown format.
+  const auto generation_of = [](In& r) -> std::optional<uint64_t> {
+    const uint8_t format = r.u8();
+    if (format == kFormat) return uint64_t{0};
+    if (format == kFormatGen) return r.u64();
+    return std::nullopt;
+  };
+  // The session a u/q/i key belongs to, if its value is of that session's generation; otherwise
+  // the key is stale (recorded) and nullptr is returned.
+  const auto owner = [&](util::ByteSpan k, const std::string& client,
+                         std::optional<uint64_t> generation) -> StoredSession* {
+    auto it = sessions.find(client);
+    if (it == sessions.end() || !generation || *generation != it->second.generation) {
+      stale(k);
+      return nullptr;
+    }
+    return &it->second;
+  };
   IMET_TRY(store::scan_prefix(
       kv_, util::as_bytes(std::string_view("mq/s/")), [&](util::ByteSpan k, util::ByteSpan v) {
         In r{v};
         StoredSession s;
         s.client_id.assign(reinterpret_cast<const char*>(k.data()) + 5, k.size() - 5);
-        r.u8();
+        const std::optional<uint64_t> generation = generation_of(r);
+        s.generation = generation.value_or(0);
         s.expiry_interval = r.u32();
         s.disconnected_at_ms = static_cast<int64_t>(r.u64());
-        if (r.ok && r.pos == v.size()) {
+        if (generation && r.ok && r.pos == v.size()) {
           sessions.emplace(s.client_id, std::move(s));
         } else {
           damaged(k, "session record");
@@ -307,10 +364,8 @@ util::Result<LoadedState> Persistence::load() const {
       kv_, util::as_bytes(std::string_view("mq/u/")), [&](util::ByteSpan k, util::ByteSpan v) {
         auto cr = client_and_rest(k, 5);
         if (!cr) return true;
-        auto it = sessions.find(cr->first);
-        if (it == sessions.end()) return true;
         In r{v};
-        r.u8();
+        const std::optional<uint64_t> generation = generation_of(r);
         SubOptions o;
         o.qos = r.u8();
         const uint8_t flags = r.u8();
@@ -318,10 +373,12 @@ util::Result<LoadedState> Persistence::load() const {
         o.retain_as_published = flags & 2;
         o.retain_handling = r.u8();
         o.subscription_id = r.u32();
-        if (!r.ok || r.pos != v.size()) {
+        if (!generation || !r.ok || r.pos != v.size()) {
           damaged(k, "subscription options");
-        } else {
-          it->second.subscriptions.emplace_back(
+          return true;
+        }
+        if (StoredSession* s = owner(k, cr->first, generation)) {
+          s->subscriptions.emplace_back(
               std::string(reinterpret_cast<const char*>(cr->second.data()), cr->second.size()), o);
         }
         return true;
@@ -330,14 +387,14 @@ util::Result<LoadedState> Persistence::load() const {
                               [&](util::ByteSpan k, util::ByteSpan v) {
                                 auto cr = client_and_rest(k, 5);
                                 if (!cr || cr->second.size() != 8) return true;
-                                auto it = sessions.find(cr->first);
-                                if (it == sessions.end()) return true;
                                 StoredDelivery d;
                                 for (uint8_t byte : cr->second)
                                   d.qid = (d.qid << 8) | byte;
+                                // Stale qids count too: a qid is never handed out twice, whatever
+                                // happens to its key.
                                 out.max_qid = std::max(out.max_qid, d.qid);
                                 In r{v};
-                                r.u8();
+                                const std::optional<uint64_t> generation = generation_of(r);
                                 d.delivery.qos = r.u8();
                                 const uint8_t flags = r.u8();
                                 d.delivery.retain = flags & 1;
@@ -347,10 +404,12 @@ util::Result<LoadedState> Persistence::load() const {
                                 const size_t n = r.u8();
                                 for (size_t i = 0; i < n; ++i)
                                   d.delivery.sub_ids.push_back(r.u32());
-                                if (!r.ok) {
+                                if (!generation || !r.ok) {
                                   damaged(k, "queued message header");
                                   return true;
                                 }
+                                StoredSession* s = owner(k, cr->first, generation);
+                                if (s == nullptr) return true;
                                 if (!d.pubrec_received) {
                                   auto m = decode_message(r.rest());
                                   if (!m.ok()) {
@@ -359,19 +418,24 @@ util::Result<LoadedState> Persistence::load() const {
                                   }
                                   d.message = *m;
                                 }
-                                it->second.deliveries.push_back(std::move(d));
+                                s->deliveries.push_back(std::move(d));
                                 return true;
                               }));
-  IMET_TRY(store::scan_prefix(kv_, util::as_bytes(std::string_view("mq/i/")),
-                              [&](util::ByteSpan k, util::ByteSpan) {
-                                auto cr = client_and_rest(k, 5);
-                                if (!cr || cr->second.size() != 2) return true;
-                                auto it = sessions.find(cr->first);
-                                if (it == sessions.end()) return true;
-                                it->second.incoming_qos2.push_back(
-                                    static_cast<uint16_t>((cr->second[0] << 8) | cr->second[1]));
-                                return true;
-                              }));
+  IMET_TRY(store::scan_prefix(
+      kv_, util::as_bytes(std::string_view("mq/i/")), [&](util::ByteSpan k, util::ByteSpan v) {
+        auto cr = client_and_rest(k, 5);
+        if (!cr || cr->second.size() != 2) return true;
+        In r{v};
+        const std::optional<uint64_t> generation = generation_of(r);
+        if (!generation || !r.ok || r.pos != v.size()) {
+          damaged(k, "incoming QoS 2 packet id");
+          return true;
+        }
+        if (StoredSession* s = owner(k, cr->first, generation)) {
+          s->incoming_qos2.push_back(static_cast<uint16_t>((cr->second[0] << 8) | cr->second[1]));
+        }
+        return true;
+      }));
   IMET_TRY(store::scan_prefix(kv_, util::as_bytes(std::string_view("mq/r/")),
                               [&](util::ByteSpan k, util::ByteSpan v) {
                                 auto m = decode_message(v);
@@ -382,6 +446,26 @@ util::Result<LoadedState> Persistence::load() const {
                                 }
                                 return true;
                               }));
+  IMET_TRY(store::scan_prefix(
+      kv_, util::as_bytes(std::string_view("mq/w/")), [&](util::ByteSpan k, util::ByteSpan v) {
+        In r{v};
+        StoredWill w;
+        w.client_id.assign(reinterpret_cast<const char*>(k.data()) + 5, k.size() - 5);
+        const uint8_t format = r.u8();
+        w.due_ms = static_cast<int64_t>(r.u64());
+        if (format != kFormat || !r.ok) {
+          damaged(k, "delayed will header");
+          return true;
+        }
+        auto m = decode_message(r.rest());
+        if (!m.ok()) {
+          damaged(k, m.status().message());
+          return true;
+        }
+        w.message = *m;
+        out.wills.push_back(std::move(w));
+        return true;
+      }));
   if (!bad.ok()) return bad.with_context("MQTT state in the node database is damaged");
   for (auto& [id, s] : sessions) {
     std::sort(s.deliveries.begin(), s.deliveries.end(),

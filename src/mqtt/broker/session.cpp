@@ -21,12 +21,13 @@ size_t queued_size(const Message& m) {
 }  // namespace
 
 Session::Session(std::string client_id, const BrokerConfig& config, BrokerStats& stats,
-                 const util::Clock& clock, Persistence* persist)
+                 const util::Clock& clock, Persistence* persist, uint64_t generation)
     : client_id_(std::move(client_id)),
       config_(config),
       stats_(stats),
       clock_(clock),
-      persist_(persist) {}
+      persist_(persist),
+      generation_(generation) {}
 
 bool Session::persistent() const {
   std::lock_guard lock(mu_);
@@ -42,7 +43,7 @@ void Session::store_locked(const Inflight& f) {
   d.delivery = f.delivery;
   d.packet_id = f.packet_id;
   d.pubrec_received = f.pubrec_received;
-  Persistence::put_delivery(b, client_id_, d);
+  Persistence::put_delivery(b, client_id_, generation_, d);
   persist_->submit(std::move(b), {}, false, nullptr);
 }
 
@@ -81,6 +82,16 @@ void Session::kick(ReasonCode reason) {
     if (old) disconnected_at_ms_ = clock_.now_unix_ms();
   }
   if (old) old->kick(reason);
+}
+
+bool Session::close_connection(ReasonCode reason) {
+  std::shared_ptr<PacketSink> sink;
+  {
+    std::lock_guard lock(mu_);
+    sink = sink_;
+  }
+  if (sink) sink->kick(reason);
+  return sink != nullptr;
 }
 
 void Session::attach(std::shared_ptr<PacketSink> sink, const LinkParams& link) {

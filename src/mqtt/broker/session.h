@@ -60,13 +60,16 @@ struct LinkParams {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // `persist` may be null (no durability); it must outlive the session.
+  // `persist` may be null (no durability); it must outlive the session. `generation` tags every
+  // value this session stores (Persistence: stale writes of an earlier session of the same
+  // client id are recognised by it).
   Session(std::string client_id, const BrokerConfig& config, BrokerStats& stats,
-          const util::Clock& clock, Persistence* persist = nullptr);
+          const util::Clock& clock, Persistence* persist = nullptr, uint64_t generation = 0);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   const std::string& client_id() const { return client_id_; }
+  uint64_t generation() const { return generation_; }
   // The username of the current (or last) connection, for per-delivery read ACL checks.
   // Broker::mu_ guards it (set in open_session).
   std::optional<std::string>& username() { return username_; }
@@ -76,6 +79,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void attach(std::shared_ptr<PacketSink> sink, const LinkParams& link);
   // Detaches the current connection and tells it to go away (5.0: DISCONNECT `reason`).
   void kick(ReasonCode reason);
+  // Tells the current connection to go away (5.0: DISCONNECT `reason`) without detaching it: the
+  // connection ends as if the client had left (Broker::close_session), e.g. at server shutdown.
+  // False if no connection is attached.
+  bool close_connection(ReasonCode reason);
   // Detaches `sink` if it is the attached one (a taken-over connection may detach late).
   void detach(const PacketSink* sink);
   bool online() const;
@@ -156,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
   BrokerStats& stats_;
   const util::Clock& clock_;
   Persistence* const persist_;
+  const uint64_t generation_;
 
   mutable std::mutex mu_;
   std::shared_ptr<PacketSink> sink_;

@@ -1,178 +1,27 @@
-// Unit tests of broker::Broker routing (src/mqtt/broker/broker.h) without sockets: clients are
-// sessions opened with Broker::open_session on RecordingSinks, as a Connection would, and the
-// tests decode what each sink received (Sender::kServer). Covers the merge of overlapping
-// subscriptions, subscription options (no-local, retain-as-published, retain handling), the '$'
-// topic rule, shared subscriptions (round-robin, offline members, redistribution), clean start and
-// session present, session expiry and delayed wills through housekeeping() on a ManualClock,
-// retained messages, $SYS, tier_for and SUBSCRIBE/UNSUBSCRIBE reason codes.
-// Thread-safety: single-threaded tests (no io_context: housekeeping() is called directly).
-// Invariants: expected values come from MQTT 3.1.1 / 5.0, SPEC.md section 4 and the documented
-// broker contract, never from the implementation's own output.
-#include <algorithm>
+// Unit tests of broker::Broker routing (src/mqtt/broker/broker.h), part 1: the merge of
+// overlapping subscriptions, subscription options (no-local, retain-as-published, retain
+// handling), the '$' topic rule, shared subscriptions (round-robin, offline members,
+// redistribution), retained messages, SUBSCRIBE/UNSUBSCRIBE reason codes and the read ACL.
+// Clients are sessions on RecordingSinks (broker_routing_fixture.h). Part 2, the session life
+// cycle: broker_lifecycle_test.cpp.
+// Thread-safety: single-threaded tests. Invariants: expected values come from MQTT 3.1.1 / 5.0,
+// SPEC.md section 4 and the documented broker contract, never from the implementation's output.
 #include <cstdint>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "../store/temp_dir.h"
+#include "broker_routing_fixture.h"
 #include "mqtt/auth/authenticator.h"
 #include "mqtt/broker/auth_access.h"
-#include "mqtt/broker/broker.h"
-#include "mqtt/codec/decoder.h"
 
-namespace imet::mqtt::broker {
+namespace imet::mqtt::broker::test {
 namespace {
-
-constexpr int64_t kT0 = 1'700'000'000'000;
-
-// A PacketSink that records every packet and kick (as in broker_session_test.cpp).
-class RecordingSink final : public PacketSink {
- public:
-  size_t pending_bytes() const override { return 0; }
-  void send(util::ByteSpan head, util::ByteSpan tail) override {
-    std::lock_guard lock(mu_);
-    util::Bytes frame(head.size() + tail.size());
-    std::copy(head.begin(), head.end(), frame.begin());
-    std::copy(tail.begin(), tail.end(), frame.begin() + static_cast<std::ptrdiff_t>(head.size()));
-    frames_.push_back(std::move(frame));
-  }
-  void kick(ReasonCode reason) override {
-    std::lock_guard lock(mu_);
-    kicks_.push_back(reason);
-  }
-  std::vector<ReasonCode> kicks() const {
-    std::lock_guard lock(mu_);
-    return kicks_;
-  }
-  size_t frame_count() const {
-    std::lock_guard lock(mu_);
-    return frames_.size();
-  }
-  void clear() {
-    std::lock_guard lock(mu_);
-    frames_.clear();
-  }
-  // Decodes and removes every recorded packet; each must be a valid PUBLISH.
-  std::vector<Publish> take(Version version = Version::kV5) {
-    std::vector<util::Bytes> frames;
-    {
-      std::lock_guard lock(mu_);
-      frames.swap(frames_);
-    }
-    std::vector<Publish> out;
-    for (const util::Bytes& f : frames) {
-      DecodeOptions opts;
-      opts.version = version;
-      opts.sender = Sender::kServer;
-      auto p = decode_packet(f, opts);
-      EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
-      if (!p.ok()) continue;
-      EXPECT_TRUE(std::holds_alternative<Publish>(*p)) << "packet type " << p->index() + 1;
-      if (auto* pub = std::get_if<Publish>(&*p)) out.push_back(std::move(*pub));
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<util::Bytes> frames_;
-  std::vector<ReasonCode> kicks_;
-};
-
-struct Client {
-  std::string id;
-  std::shared_ptr<Session> session;
-  std::shared_ptr<RecordingSink> sink;
-  bool session_present = false;
-  size_t frames_when_opened = 0;  // packets the sink had when on_opened ran
-  Version version = Version::kV5;
-
-  std::vector<Publish> take() { return sink->take(version); }
-  std::vector<std::string> payloads() {
-    std::vector<std::string> out;
-    for (const Publish& p : take())
-      out.emplace_back(p.payload.as_string_view());
-    return out;
-  }
-};
-
-SubscriptionOptions opts(uint8_t qos, bool no_local = false, bool rap = false,
-                         RetainHandling rh = RetainHandling::kSendOnSubscribe) {
-  SubscriptionOptions o;
-  o.qos = qos;
-  o.no_local = no_local;
-  o.retain_as_published = rap;
-  o.retain_handling = rh;
-  return o;
-}
-
-class BrokerRoutingTest : public ::testing::Test {
- protected:
-  BrokerRoutingTest() : clock_(kT0) { config_.sys_interval = std::chrono::seconds(0); }
-
-  Broker& broker() {
-    if (!broker_) broker_ = std::make_unique<Broker>(config_, clock_);
-    return *broker_;
-  }
-
-  Client connect(const std::string& id, bool clean_start = true, uint32_t expiry = 0,
-                 Version version = Version::kV5,
-                 std::optional<std::string> username = std::nullopt) {
-    Client c;
-    c.id = id;
-    c.version = version;
-    c.sink = std::make_shared<RecordingSink>();
-    LinkParams link;
-    link.version = version;
-    auto opened = broker().open_session(
-        id, clean_start, expiry, c.sink, link,
-        [&](bool present) {
-          c.frames_when_opened = c.sink->frame_count();
-          c.session_present = present;
-        },
-        std::move(username));
-    EXPECT_EQ(opened.session_present, c.session_present);
-    c.session = opened.session;
-    return c;
-  }
-  void disconnect(Client& c, MessagePtr will = nullptr, uint32_t will_delay = 0) {
-    broker().close_session(c.session, c.sink.get(), std::move(will), will_delay);
-  }
-  // SUBSCRIBE as Connection::handle_subscribe does it: retained messages follow the SUBACK.
-  std::vector<ReasonCode> subscribe(Client& c, const std::string& filter, SubscriptionOptions o,
-                                    uint32_t sub_id = 0) {
-    std::vector<Broker::Retained> retained;
-    auto codes =
-        broker().subscribe(*c.session, {Subscription{filter, o}}, sub_id, c.version, retained);
-    for (auto& r : retained)
-      c.session->deliver(r.message, std::move(r.delivery));
-    return codes;
-  }
-  MessagePtr message(const std::string& topic, const std::string& payload, uint8_t qos = 0,
-                     bool retain = false, const std::string& origin = "publisher") {
-    auto m = std::make_shared<Message>();
-    m->topic = topic;
-    m->payload = SharedBytes::copy_of(std::string_view(payload));
-    m->qos = qos;
-    m->retain = retain;
-    m->created_ms = clock_.now_unix_ms();
-    m->origin_client = origin;
-    return m;
-  }
-  void publish(const std::string& topic, const std::string& payload, uint8_t qos = 0,
-               bool retain = false, const std::string& origin = "publisher") {
-    broker().publish(message(topic, payload, qos, retain, origin));
-  }
-
-  BrokerConfig config_;
-  util::ManualClock clock_;
-  std::unique_ptr<Broker> broker_;
-};
 
 // ---- overlapping subscriptions and options ----
 
@@ -420,172 +269,6 @@ TEST_F(BrokerRoutingTest, UnackedSharedMessageIsKeptWhenNoOtherMemberIsOnline) {
   EXPECT_EQ(pubs[0].payload.as_string_view(), "job");
 }
 
-// ---- sessions ----
-
-TEST_F(BrokerRoutingTest, SessionIsResumedWithSessionPresentAndItsQueue) {
-  Client c = connect("c", false, 3600);
-  EXPECT_FALSE(c.session_present);
-  subscribe(c, "t", opts(1));
-  disconnect(c);
-  EXPECT_EQ(broker().session_count(), 1u);
-  publish("t", "while-away", 1);
-  EXPECT_EQ(c.session->queued_count(), 1u);
-
-  Client again = connect("c", false, 3600);
-  EXPECT_TRUE(again.session_present);
-  EXPECT_EQ(again.session, c.session);
-  // The CONNACK (on_opened) comes before any queued PUBLISH is written.
-  EXPECT_EQ(again.frames_when_opened, 0u);
-  EXPECT_EQ(again.payloads(), std::vector<std::string>{"while-away"});
-  publish("t", "live", 1);
-  EXPECT_EQ(again.payloads(), std::vector<std::string>{"live"});
-}
-
-TEST_F(BrokerRoutingTest, CleanStartDiscardsTheSession) {
-  Client c = connect("c", false, 3600);
-  subscribe(c, "t", opts(1));
-  disconnect(c);
-  publish("t", "old", 1);
-
-  Client fresh = connect("c", /*clean_start=*/true, 3600);
-  EXPECT_FALSE(fresh.session_present);
-  EXPECT_NE(fresh.session, c.session);
-  EXPECT_EQ(broker().session_count(), 1u);
-  EXPECT_EQ(broker().subscription_count(), 0u);
-  EXPECT_TRUE(fresh.take().empty());  // the queued message went with the old session
-  publish("t", "new", 1);
-  EXPECT_TRUE(fresh.take().empty());  // and so did the subscription
-}
-
-TEST_F(BrokerRoutingTest, TakeoverKicksTheOldConnectionWithSessionTakenOver) {
-  Client c = connect("c", false, 3600);
-  Client again = connect("c", false, 3600);
-  EXPECT_EQ(c.sink->kicks(), std::vector<ReasonCode>{ReasonCode::kSessionTakenOver});
-  EXPECT_TRUE(again.session_present);
-  EXPECT_EQ(again.session, c.session);
-  // The old connection closing late must not detach the new one.
-  disconnect(c);
-  EXPECT_TRUE(again.session->online());
-
-  Client third = connect("c", /*clean_start=*/true, 3600);
-  EXPECT_EQ(again.sink->kicks(), std::vector<ReasonCode>{ReasonCode::kSessionTakenOver});
-  EXPECT_FALSE(third.session_present);
-  EXPECT_NE(third.session, again.session);
-}
-
-TEST_F(BrokerRoutingTest, SessionWithExpiryZeroEndsWithItsConnection) {
-  Client c = connect("c", false, 0);
-  subscribe(c, "t", opts(1));
-  EXPECT_EQ(broker().subscription_count(), 1u);
-  disconnect(c);
-  EXPECT_EQ(broker().session_count(), 0u);
-  EXPECT_EQ(broker().subscription_count(), 0u);
-
-  // MQTT-3.1.2-6: a session with expiry 0 is not resumed even while its connection is open.
-  Client d = connect("d", false, 0);
-  Client d2 = connect("d", false, 0);
-  EXPECT_FALSE(d2.session_present);
-  EXPECT_NE(d2.session, d.session);
-}
-
-TEST_F(BrokerRoutingTest, HousekeepingExpiresOfflineSessions) {
-  Client c = connect("c", false, 10);
-  subscribe(c, "t", opts(1));
-  Client forever = connect("forever", false, 0xFFFFFFFF);
-  disconnect(c);
-  disconnect(forever);
-  ASSERT_TRUE(clock_.advance_ms(9'999));
-  broker().housekeeping();
-  EXPECT_EQ(broker().session_count(), 2u);
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
-  EXPECT_EQ(broker().session_count(), 1u);
-  EXPECT_EQ(broker().subscription_count(), 0u);
-  // 0xFFFFFFFF means the session does not expire (MQTT 5 §3.1.2.11.2).
-  ASSERT_TRUE(clock_.advance_ms(int64_t{20} * 365 * 24 * 3600 * 1000));
-  broker().housekeeping();
-  EXPECT_EQ(broker().session_count(), 1u);
-  Client back = connect("c", false, 10);
-  EXPECT_FALSE(back.session_present);
-}
-
-TEST_F(BrokerRoutingTest, OnlineSessionsDoNotExpire) {
-  Client c = connect("c", false, 1);
-  ASSERT_TRUE(clock_.advance_ms(60'000));
-  broker().housekeeping();
-  EXPECT_EQ(broker().session_count(), 1u);
-  EXPECT_TRUE(c.session->online());
-}
-
-// ---- wills ----
-
-TEST_F(BrokerRoutingTest, WillWithoutDelayIsPublishedAtOnce) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
-  Client c = connect("c", false, 60);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 0);
-  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
-}
-
-TEST_F(BrokerRoutingTest, DelayedWillIsPublishedAfterTheDelay) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
-  Client c = connect("c", false, 60);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
-  EXPECT_TRUE(watcher.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(4'999));
-  broker().housekeeping();
-  EXPECT_TRUE(watcher.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
-  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
-  EXPECT_TRUE(watcher.take().empty());  // once only
-}
-
-TEST_F(BrokerRoutingTest, ReconnectBeforeTheDelayCancelsTheWill) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
-  Client c = connect("c", false, 60);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
-  ASSERT_TRUE(clock_.advance_ms(3'000));
-  Client back = connect("c", false, 60);
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
-  EXPECT_TRUE(watcher.take().empty());  // MQTT-3.1.3-9
-}
-
-TEST_F(BrokerRoutingTest, WillDelayIsCappedBySessionExpiry) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
-  Client c = connect("c", false, 3);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 10);
-  ASSERT_TRUE(clock_.advance_ms(2'999));
-  broker().housekeeping();
-  EXPECT_TRUE(watcher.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
-  // The session ended at 3 s: its will goes then (MQTT 5 §3.1.3.2.2), exactly once.
-  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
-  EXPECT_EQ(broker().session_count(), 1u);  // only the watcher
-}
-
-TEST_F(BrokerRoutingTest, TakenOverConnectionsDelayedWillIsCancelled) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
-  Client c = connect("c", false, 60);
-  Client again = connect("c", false, 60);  // takes over; the old connection closes late
-  disconnect(c, message("will/c", "delayed", 1, false, "c"), 5);
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
-  EXPECT_TRUE(watcher.take().empty());
-  // Without a delay the will of the taken-over connection is published (MQTT-3.1.4-3).
-  disconnect(c, message("will/c", "now", 1, false, "c"), 0);
-  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"now"});
-  EXPECT_TRUE(again.session->online());
-}
-
 // ---- retained messages ----
 
 TEST_F(BrokerRoutingTest, RetainedMessagesAreSetReplacedAndCleared) {
@@ -625,46 +308,6 @@ TEST_F(BrokerRoutingTest, NonRetainedPublishDoesNotTouchTheRetainedStore) {
 TEST_F(BrokerRoutingTest, RetainNotAvailableStoresNothing) {
   config_.retain_available = false;
   publish("r", "v", 0, true);
-  EXPECT_EQ(broker().retained_count(), 0u);
-}
-
-// ---- $SYS ----
-
-TEST_F(BrokerRoutingTest, HousekeepingPublishesSysTopicsEveryInterval) {
-  config_.sys_interval = std::chrono::seconds(10);
-  config_.version = "imetd-test";
-  Client all = connect("all");
-  Client sys = connect("sys");
-  subscribe(all, "#", opts(0));
-  subscribe(sys, "$SYS/broker/#", opts(0));
-  broker().housekeeping();
-  EXPECT_TRUE(all.take().empty());
-  std::map<std::string, std::string> values;
-  for (const Publish& p : sys.take())
-    values[p.topic] = std::string(p.payload.as_string_view());
-  EXPECT_EQ(values["$SYS/broker/version"], "imetd-test");
-  EXPECT_EQ(values["$SYS/broker/clients/total"], "2");
-  EXPECT_EQ(values["$SYS/broker/subscriptions/count"], "2");
-  EXPECT_TRUE(values.count("$SYS/broker/uptime"));
-
-  ASSERT_TRUE(clock_.advance_ms(9'999));
-  broker().housekeeping();
-  EXPECT_TRUE(sys.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
-  EXPECT_FALSE(sys.take().empty());
-
-  // They are retained: a late subscriber gets the current values at once.
-  Client late = connect("late");
-  subscribe(late, "$SYS/broker/version", opts(0));
-  EXPECT_EQ(late.payloads(), std::vector<std::string>{"imetd-test"});
-}
-
-TEST_F(BrokerRoutingTest, NoSysTopicsWhenTheIntervalIsZero) {
-  Client sys = connect("sys");
-  subscribe(sys, "$SYS/#", opts(0));
-  broker().housekeeping();
-  EXPECT_TRUE(sys.take().empty());
   EXPECT_EQ(broker().retained_count(), 0u);
 }
 
@@ -763,52 +406,5 @@ TEST_F(BrokerAclTest, SharedGroupMessageGoesToAMemberThatMayReadIt) {
   EXPECT_EQ(alice.payloads(), (std::vector<std::string>{"0", "1", "2", "3"}));
 }
 
-// ---- tiers ----
-
-TEST_F(BrokerRoutingTest, TierForUsesUserPropertyThenFirstRuleThenDefault) {
-  config_.default_tier = 2;
-  config_.tier_rules = {{"sensors/#", 3}, {"sensors/alarm/#", 1}, {"alerts/+", 1}};
-  Properties none;
-  EXPECT_EQ(broker().tier_for("sensors/alarm/fire", none), 3);  // first matching rule wins
-  EXPECT_EQ(broker().tier_for("sensors/t", none), 3);
-  EXPECT_EQ(broker().tier_for("alerts/fire", none), 1);
-  EXPECT_EQ(broker().tier_for("alerts/fire/x", none), 2);
-  EXPECT_EQ(broker().tier_for("other", none), 2);
-
-  // SPEC 4: the imet-tier user property overrides the rules.
-  for (const auto& [value, tier] :
-       std::vector<std::pair<std::string, uint8_t>>{{"1", 1}, {"2", 2}, {"3", 3}}) {
-    Properties p;
-    ASSERT_TRUE(p.user_properties.add("other", "x"));
-    ASSERT_TRUE(p.user_properties.add("imet-tier", value));
-    EXPECT_EQ(broker().tier_for("sensors/t", p), tier) << value;
-  }
-  for (const char* bad : {"0", "4", "", "01", "1 ", "one"}) {
-    Properties p;
-    ASSERT_TRUE(p.user_properties.add("imet-tier", bad));
-    EXPECT_EQ(broker().tier_for("sensors/t", p), std::nullopt) << "'" << bad << "'";
-  }
-  Properties twice;  // the first imet-tier counts
-  ASSERT_TRUE(twice.user_properties.add("imet-tier", "1"));
-  ASSERT_TRUE(twice.user_properties.add("imet-tier", "9"));
-  EXPECT_EQ(broker().tier_for("x", twice), 1);
-}
-
-// ---- admission ----
-
-TEST_F(BrokerRoutingTest, AdmissionLimitsConnectionsPerBrokerAndPerIp) {
-  config_.max_connections = 3;
-  config_.max_connections_per_ip = 2;
-  EXPECT_TRUE(broker().admit("10.0.0.1"));
-  EXPECT_TRUE(broker().admit("10.0.0.1"));
-  EXPECT_FALSE(broker().admit("10.0.0.1"));
-  EXPECT_TRUE(broker().admit("10.0.0.2"));
-  EXPECT_FALSE(broker().admit("10.0.0.3"));  // global limit
-  EXPECT_EQ(broker().stats().connections_refused.load(), 2u);
-  broker().release("10.0.0.1");
-  EXPECT_TRUE(broker().admit("10.0.0.3"));
-  EXPECT_EQ(broker().stats().connections_total.load(), 4u);
-}
-
 }  // namespace
-}  // namespace imet::mqtt::broker
+}  // namespace imet::mqtt::broker::test

@@ -1,0 +1,309 @@
+// Unit tests of broker::Broker (src/mqtt/broker/broker.h), part 2: the session life cycle (clean
+// start and session present, takeover, expiry through housekeeping() on a ManualClock), wills and
+// will delay, $SYS, tier_for, admission limits and shutdown. Part 1 (routing):
+// broker_routing_test.cpp.
+// Thread-safety: single-threaded tests. Invariants: expected values come from MQTT 3.1.1 / 5.0,
+// SPEC.md section 4 and the documented broker contract, never from the implementation's output.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "broker_routing_fixture.h"
+
+namespace imet::mqtt::broker::test {
+namespace {
+
+// ---- sessions ----
+
+TEST_F(BrokerRoutingTest, SessionIsResumedWithSessionPresentAndItsQueue) {
+  Client c = connect("c", false, 3600);
+  EXPECT_FALSE(c.session_present);
+  subscribe(c, "t", opts(1));
+  disconnect(c);
+  EXPECT_EQ(broker().session_count(), 1u);
+  publish("t", "while-away", 1);
+  EXPECT_EQ(c.session->queued_count(), 1u);
+
+  Client again = connect("c", false, 3600);
+  EXPECT_TRUE(again.session_present);
+  EXPECT_EQ(again.session, c.session);
+  // The CONNACK (on_opened) comes before any queued PUBLISH is written.
+  EXPECT_EQ(again.frames_when_opened, 0u);
+  EXPECT_EQ(again.payloads(), std::vector<std::string>{"while-away"});
+  publish("t", "live", 1);
+  EXPECT_EQ(again.payloads(), std::vector<std::string>{"live"});
+}
+
+TEST_F(BrokerRoutingTest, CleanStartDiscardsTheSession) {
+  Client c = connect("c", false, 3600);
+  subscribe(c, "t", opts(1));
+  disconnect(c);
+  publish("t", "old", 1);
+
+  Client fresh = connect("c", /*clean_start=*/true, 3600);
+  EXPECT_FALSE(fresh.session_present);
+  EXPECT_NE(fresh.session, c.session);
+  EXPECT_EQ(broker().session_count(), 1u);
+  EXPECT_EQ(broker().subscription_count(), 0u);
+  EXPECT_TRUE(fresh.take().empty());  // the queued message went with the old session
+  publish("t", "new", 1);
+  EXPECT_TRUE(fresh.take().empty());  // and so did the subscription
+}
+
+TEST_F(BrokerRoutingTest, TakeoverKicksTheOldConnectionWithSessionTakenOver) {
+  Client c = connect("c", false, 3600);
+  Client again = connect("c", false, 3600);
+  EXPECT_EQ(c.sink->kicks(), std::vector<ReasonCode>{ReasonCode::kSessionTakenOver});
+  EXPECT_TRUE(again.session_present);
+  EXPECT_EQ(again.session, c.session);
+  // The old connection closing late must not detach the new one.
+  disconnect(c);
+  EXPECT_TRUE(again.session->online());
+
+  Client third = connect("c", /*clean_start=*/true, 3600);
+  EXPECT_EQ(again.sink->kicks(), std::vector<ReasonCode>{ReasonCode::kSessionTakenOver});
+  EXPECT_FALSE(third.session_present);
+  EXPECT_NE(third.session, again.session);
+}
+
+TEST_F(BrokerRoutingTest, SessionWithExpiryZeroEndsWithItsConnection) {
+  Client c = connect("c", false, 0);
+  subscribe(c, "t", opts(1));
+  EXPECT_EQ(broker().subscription_count(), 1u);
+  disconnect(c);
+  EXPECT_EQ(broker().session_count(), 0u);
+  EXPECT_EQ(broker().subscription_count(), 0u);
+
+  // MQTT-3.1.2-6: a session with expiry 0 is not resumed even while its connection is open.
+  Client d = connect("d", false, 0);
+  Client d2 = connect("d", false, 0);
+  EXPECT_FALSE(d2.session_present);
+  EXPECT_NE(d2.session, d.session);
+}
+
+TEST_F(BrokerRoutingTest, HousekeepingExpiresOfflineSessions) {
+  Client c = connect("c", false, 10);
+  subscribe(c, "t", opts(1));
+  Client forever = connect("forever", false, 0xFFFFFFFF);
+  disconnect(c);
+  disconnect(forever);
+  ASSERT_TRUE(clock_.advance_ms(9'999));
+  broker().housekeeping();
+  EXPECT_EQ(broker().session_count(), 2u);
+  ASSERT_TRUE(clock_.advance_ms(1));
+  broker().housekeeping();
+  EXPECT_EQ(broker().session_count(), 1u);
+  EXPECT_EQ(broker().subscription_count(), 0u);
+  // 0xFFFFFFFF means the session does not expire (MQTT 5 §3.1.2.11.2).
+  ASSERT_TRUE(clock_.advance_ms(int64_t{20} * 365 * 24 * 3600 * 1000));
+  broker().housekeeping();
+  EXPECT_EQ(broker().session_count(), 1u);
+  Client back = connect("c", false, 10);
+  EXPECT_FALSE(back.session_present);
+}
+
+TEST_F(BrokerRoutingTest, OnlineSessionsDoNotExpire) {
+  Client c = connect("c", false, 1);
+  ASSERT_TRUE(clock_.advance_ms(60'000));
+  broker().housekeeping();
+  EXPECT_EQ(broker().session_count(), 1u);
+  EXPECT_TRUE(c.session->online());
+}
+
+// ---- wills ----
+
+TEST_F(BrokerRoutingTest, WillWithoutDelayIsPublishedAtOnce) {
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  disconnect(c, message("will/c", "gone", 1, false, "c"), 0);
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
+}
+
+TEST_F(BrokerRoutingTest, DelayedWillIsPublishedAfterTheDelay) {
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
+  EXPECT_TRUE(watcher.take().empty());
+  ASSERT_TRUE(clock_.advance_ms(4'999));
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());
+  ASSERT_TRUE(clock_.advance_ms(1));
+  broker().housekeeping();
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
+  ASSERT_TRUE(clock_.advance_ms(10'000));
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());  // once only
+}
+
+TEST_F(BrokerRoutingTest, ReconnectBeforeTheDelayCancelsTheWill) {
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
+  ASSERT_TRUE(clock_.advance_ms(3'000));
+  Client back = connect("c", false, 60);
+  ASSERT_TRUE(clock_.advance_ms(10'000));
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());  // MQTT-3.1.3-9
+}
+
+TEST_F(BrokerRoutingTest, WillDelayIsCappedBySessionExpiry) {
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 3);
+  disconnect(c, message("will/c", "gone", 1, false, "c"), 10);
+  ASSERT_TRUE(clock_.advance_ms(2'999));
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());
+  ASSERT_TRUE(clock_.advance_ms(1));
+  broker().housekeeping();
+  // The session ended at 3 s: its will goes then (MQTT 5 §3.1.3.2.2), exactly once.
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
+  EXPECT_EQ(broker().session_count(), 1u);  // only the watcher
+}
+
+TEST_F(BrokerRoutingTest, TakenOverConnectionsDelayedWillIsCancelled) {
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  Client again = connect("c", false, 60);  // takes over; the old connection closes late
+  disconnect(c, message("will/c", "delayed", 1, false, "c"), 5);
+  ASSERT_TRUE(clock_.advance_ms(10'000));
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());
+  // Without a delay the will of the taken-over connection is published (MQTT-3.1.4-3).
+  disconnect(c, message("will/c", "now", 1, false, "c"), 0);
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"now"});
+  EXPECT_TRUE(again.session->online());
+}
+
+// ---- $SYS ----
+
+TEST_F(BrokerRoutingTest, HousekeepingPublishesSysTopicsEveryInterval) {
+  config_.sys_interval = std::chrono::seconds(10);
+  config_.version = "imetd-test";
+  Client all = connect("all");
+  Client sys = connect("sys");
+  subscribe(all, "#", opts(0));
+  subscribe(sys, "$SYS/broker/#", opts(0));
+  broker().housekeeping();
+  EXPECT_TRUE(all.take().empty());
+  std::map<std::string, std::string> values;
+  for (const Publish& p : sys.take())
+    values[p.topic] = std::string(p.payload.as_string_view());
+  EXPECT_EQ(values["$SYS/broker/version"], "imetd-test");
+  EXPECT_EQ(values["$SYS/broker/clients/total"], "2");
+  EXPECT_EQ(values["$SYS/broker/subscriptions/count"], "2");
+  EXPECT_TRUE(values.count("$SYS/broker/uptime"));
+
+  ASSERT_TRUE(clock_.advance_ms(9'999));
+  broker().housekeeping();
+  EXPECT_TRUE(sys.take().empty());
+  ASSERT_TRUE(clock_.advance_ms(1));
+  broker().housekeeping();
+  EXPECT_FALSE(sys.take().empty());
+
+  // They are retained: a late subscriber gets the current values at once.
+  Client late = connect("late");
+  subscribe(late, "$SYS/broker/version", opts(0));
+  EXPECT_EQ(late.payloads(), std::vector<std::string>{"imetd-test"});
+}
+
+TEST_F(BrokerRoutingTest, NoSysTopicsWhenTheIntervalIsZero) {
+  Client sys = connect("sys");
+  subscribe(sys, "$SYS/#", opts(0));
+  broker().housekeeping();
+  EXPECT_TRUE(sys.take().empty());
+  EXPECT_EQ(broker().retained_count(), 0u);
+}
+
+// ---- tiers ----
+
+TEST_F(BrokerRoutingTest, TierForUsesUserPropertyThenFirstRuleThenDefault) {
+  config_.default_tier = 2;
+  config_.tier_rules = {{"sensors/#", 3}, {"sensors/alarm/#", 1}, {"alerts/+", 1}};
+  Properties none;
+  EXPECT_EQ(broker().tier_for("sensors/alarm/fire", none), 3);  // first matching rule wins
+  EXPECT_EQ(broker().tier_for("sensors/t", none), 3);
+  EXPECT_EQ(broker().tier_for("alerts/fire", none), 1);
+  EXPECT_EQ(broker().tier_for("alerts/fire/x", none), 2);
+  EXPECT_EQ(broker().tier_for("other", none), 2);
+
+  // SPEC 4: the imet-tier user property overrides the rules.
+  for (const auto& [value, tier] :
+       std::vector<std::pair<std::string, uint8_t>>{{"1", 1}, {"2", 2}, {"3", 3}}) {
+    Properties p;
+    ASSERT_TRUE(p.user_properties.add("other", "x"));
+    ASSERT_TRUE(p.user_properties.add("imet-tier", value));
+    EXPECT_EQ(broker().tier_for("sensors/t", p), tier) << value;
+  }
+  for (const char* bad : {"0", "4", "", "01", "1 ", "one"}) {
+    Properties p;
+    ASSERT_TRUE(p.user_properties.add("imet-tier", bad));
+    EXPECT_EQ(broker().tier_for("sensors/t", p), std::nullopt) << "'" << bad << "'";
+  }
+  Properties twice;  // the first imet-tier counts
+  ASSERT_TRUE(twice.user_properties.add("imet-tier", "1"));
+  ASSERT_TRUE(twice.user_properties.add("imet-tier", "9"));
+  EXPECT_EQ(broker().tier_for("x", twice), 1);
+}
+
+// ---- admission ----
+
+TEST_F(BrokerRoutingTest, AdmissionLimitsConnectionsPerBrokerAndPerIp) {
+  config_.max_connections = 3;
+  config_.max_connections_per_ip = 2;
+  EXPECT_TRUE(broker().admit("10.0.0.1"));
+  EXPECT_TRUE(broker().admit("10.0.0.1"));
+  EXPECT_FALSE(broker().admit("10.0.0.1"));
+  EXPECT_TRUE(broker().admit("10.0.0.2"));
+  EXPECT_FALSE(broker().admit("10.0.0.3"));  // global limit
+  EXPECT_EQ(broker().stats().connections_refused.load(), 2u);
+  broker().release("10.0.0.1");
+  EXPECT_TRUE(broker().admit("10.0.0.3"));
+  EXPECT_EQ(broker().stats().connections_total.load(), 4u);
+}
+
+// ---- shutdown ----
+
+TEST_F(BrokerRoutingTest, ShutdownTellsEveryConnectedClient0x8BAndWaitsForThem) {
+  Client v5 = connect("v5", true, 0);
+  Client v311 = connect("v311", false, 60, Version::kV311);
+  Client gone = connect("gone", false, 60);
+  disconnect(gone);
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(0));
+  // A connection ends when kicked (the real Connection does so after writing the DISCONNECT).
+  for (Client* c : {&v5, &v311, &watcher}) {
+    Broker* b = &broker();
+    MessagePtr will = c == &v5 ? message("will/v5", "bye") : nullptr;
+    c->sink->on_kick(
+        [b, c, will](ReasonCode) { b->close_session(c->session, c->sink.get(), will, 0); });
+  }
+  EXPECT_EQ(broker().shutdown(std::chrono::seconds(5)), 0u);
+  EXPECT_TRUE(broker().shutting_down());
+  // The sink decides what the reason means per version (Connection: DISCONNECT 0x8B for 5.0, a
+  // plain close for 3.1.1); the broker asks every connected one, and only those.
+  EXPECT_EQ(v5.sink->kicks(), std::vector<ReasonCode>{ReasonCode::kServerShuttingDown});
+  EXPECT_EQ(v311.sink->kicks(), std::vector<ReasonCode>{ReasonCode::kServerShuttingDown});
+  EXPECT_TRUE(gone.sink->kicks().empty());
+  EXPECT_FALSE(v311.session->online());
+  EXPECT_EQ(broker().session_count(), 2u);  // the persistent "v311" and "gone" stay, offline
+}
+
+TEST_F(BrokerRoutingTest, ShutdownGivesUpOnAConnectionThatDoesNotEndByTheDeadline) {
+  Client stuck = connect("stuck");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(broker().shutdown(std::chrono::milliseconds(200)), 1u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+  EXPECT_FALSE(stuck.sink->kicks().empty());
+}
+
+}  // namespace
+}  // namespace imet::mqtt::broker::test
