@@ -42,6 +42,8 @@ util::Status Node::start() {
     stop_signal_.store(sig);
     stop_signal_.notify_all();
   });
+  reload_signals_.emplace(ctx_->io, SIGHUP);
+  arm_reload_signal();
 
   // 1. Configuration (already parsed and validated by the caller) and logging.
   cfg.finalize();
@@ -126,7 +128,9 @@ util::Status Node::start_mqtt() {
   }
   auto authenticator = mqtt::auth::Authenticator::create(ac, std::move(lookup), ctx_->clock);
   if (!authenticator.ok()) return authenticator.status().with_context("MQTT authentication");
-  ctx_->mqtt_access = std::make_unique<mqtt::broker::AuthAccess>(std::move(authenticator).value());
+  auto auth_access = std::make_unique<mqtt::broker::AuthAccess>(std::move(authenticator).value());
+  auth_access_.store(auth_access.get());
+  ctx_->mqtt_access = std::move(auth_access);
   log::info("MQTT authentication", {{"allow_anonymous", ac.allow_anonymous},
                                     {"password_file", ac.password_file},
                                     {"acl_file", ac.acl_file}});
@@ -246,6 +250,28 @@ util::Status Node::open_chain() {
   return {};
 }
 
+void Node::arm_reload_signal() {
+  reload_signals_->async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;  // cancelled at shutdown
+    log::info("received SIGHUP, reloading the MQTT password and ACL files", {});
+    if (util::Status st = reload_mqtt_auth(); !st.ok()) {
+      log::error("MQTT password/ACL reload failed; the previous files stay in force",
+                 {{"error", st.message()}});
+    }
+    arm_reload_signal();
+  });
+}
+
+util::Status Node::reload_mqtt_auth() {
+  mqtt::broker::AuthAccess* access = auth_access_.load();
+  if (access == nullptr) return util::failed_precondition("the MQTT broker is not running");
+  IMET_TRY(access->reload());
+  log::info("MQTT password and ACL files reloaded",
+            {{"password_file", ctx_->config.mqtt_password_file},
+             {"acl_file", ctx_->config.mqtt_acl_file}});
+  return {};
+}
+
 int Node::wait() {
   for (;;) {
     int s = stop_signal_.load();
@@ -263,6 +289,9 @@ void Node::stop() {
   if (!ctx_) return;
   // Reverse order of start().
   if (ctx_->mqtt) ctx_->mqtt->stop();
+  // MQTT clients get DISCONNECT 0x8B (5.0) or a close (3.1.1); their wills and sessions are
+  // handled and everything is synced while the I/O threads still run.
+  if (ctx_->broker && started_io_) ctx_->broker->shutdown(std::chrono::seconds(5));
   if (ctx_->broker) ctx_->broker->stop();
   if (ctx_->http) {
     ctx_->http->stop();
@@ -272,6 +301,7 @@ void Node::stop() {
     log::info("stopping I/O threads");
     boost::system::error_code ec;
     if (signals_) signals_->cancel(ec);
+    if (reload_signals_) reload_signals_->cancel(ec);
     ctx_->work.reset();
     ctx_->io.stop();
     for (auto& t : ctx_->io_threads)
@@ -280,6 +310,8 @@ void Node::stop() {
     started_io_ = false;
   }
   signals_.reset();
+  reload_signals_.reset();
+  auth_access_.store(nullptr);
   ctx_->consensus.reset();  // the I/O threads are joined: no handler is running
   ctx_->mqtt.reset();
   if (ctx_->mqtt_persist) ctx_->mqtt_persist->stop();  // drains: every accepted commit lands

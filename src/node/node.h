@@ -1,5 +1,7 @@
 // Node: the life cycle of imetd. start() builds the NodeContext in numbered steps, wait() blocks
-// until SIGINT/SIGTERM (or request_stop()), stop() tears the steps down in reverse order.
+// until SIGINT/SIGTERM (or request_stop()), stop() tears the steps down in reverse order (the MQTT
+// broker first sends its clients DISCONNECT 0x8B and syncs its state). SIGHUP reloads the MQTT
+// password and ACL files (reload_mqtt_auth()).
 // Thread-safety: start/wait/stop from the main thread; request_stop() from any thread.
 // Invariants: stop() is idempotent and undoes exactly the steps start() completed, so a failed
 // start leaves nothing running and the data dir unlocked.
@@ -8,6 +10,7 @@
 #include <atomic>
 #include <memory>
 
+#include "mqtt/broker/auth_access.h"
 #include "node/node_context.h"
 
 namespace imet::node {
@@ -27,6 +30,9 @@ class Node {
   int wait();
   void request_stop();
   void stop();
+  // Re-reads [mqtt] password_file and acl_file (as on SIGHUP). On error the files in force stay
+  // and the error is returned (and logged by the SIGHUP handler). Callable from any thread.
+  util::Status reload_mqtt_auth();
 
   const NodeContext& context() const { return *ctx_; }
 
@@ -37,7 +43,12 @@ class Node {
   util::Status open_chain();
 
   std::unique_ptr<NodeContext> ctx_;
+  void arm_reload_signal();
+
   std::optional<boost::asio::signal_set> signals_;
+  std::optional<boost::asio::signal_set> reload_signals_;  // SIGHUP
+  // The broker's AuthAccess while it exists (set after start_mqtt, cleared in stop()).
+  std::atomic<mqtt::broker::AuthAccess*> auth_access_{nullptr};
   std::atomic<int> stop_signal_{-1};
   bool started_io_ = false;
 };
