@@ -41,7 +41,26 @@ util::Result<std::optional<T>> get_decoded(const KvReader& kv, const util::Bytes
 
 }  // namespace
 
-ChainStore::ChainStore(KvStore& kv) : kv_(kv), state_(kv), nodes_(kv, util::to_bytes("t/")) {}
+namespace {
+const util::Bytes kTreePrefix = util::to_bytes("t/");
+// State entries ("s/…") and tree nodes ("t/n…"; not the stale index "t/s…").
+bool cacheable(util::ByteSpan key) {
+  return key.size() > 2 &&
+         ((key[0] == 's' && key[1] == '/') || (key[0] == 't' && key[1] == '/' && key[2] == 'n'));
+}
+}  // namespace
+
+ChainStore::ChainStore(KvStore& kv)
+    : kv_(kv),
+      cache_(kv, kCacheEntries, cacheable),
+      state_(cache_),
+      nodes_(kv, kTreePrefix, &cache_) {}
+
+util::Status ChainStore::write(const WriteBatch& wb) {
+  IMET_TRY(kv_.write(wb, {.sync = true}));
+  cache_.note_written(wb);
+  return {};
+}
 
 util::Result<std::optional<TipRecord>> ChainStore::tip() const {
   return get_decoded<TipRecord>(kv_, kTipKey);
@@ -61,7 +80,7 @@ util::Result<TipRecord> ChainStore::init(const ledger::Genesis& genesis) {
   nodes_.stage(r.batch, wb);
   wb.put(height_key(0), t.hash);
   wb.put(kTipKey, codec::encode(t));
-  IMET_TRY(kv_.write(wb, {.sync = true}));
+  IMET_TRY(write(wb));
   return t;
 }
 
@@ -89,7 +108,7 @@ util::Status ChainStore::commit(const ledger::Block& block, const ledger::Finali
            codec::encode(TxLocation{h.height, i}));
   }
   wb.put(kTipKey, codec::encode(TipRecord{h.height, hash, h.time_ms, h.state_root}));
-  return kv_.write(wb, {.sync = true});
+  return write(wb);
 }
 
 util::Result<std::optional<ledger::Block>> ChainStore::block_by_hash(

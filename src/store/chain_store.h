@@ -16,6 +16,7 @@
 #include "ledger/block.h"
 #include "ledger/genesis.h"
 #include "ledger/smt/node_store.h"
+#include "store/cached_reader.h"
 #include "store/kv_store.h"
 #include "store/ledger_state.h"
 #include "store/smt_node_store.h"
@@ -49,6 +50,9 @@ struct TxLocation {
 
 class ChainStore {
  public:
+  // Latest values of state entries and tree nodes kept in memory (CachedReader), in entries.
+  static constexpr size_t kCacheEntries = 200'000;
+
   explicit ChainStore(KvStore& kv);
 
   util::Result<std::optional<TipRecord>> tip() const;
@@ -79,7 +83,10 @@ class ChainStore {
   ledger::smt::NodeStore& nodes() { return nodes_; }
 
  private:
+  util::Status write(const WriteBatch& wb);  // synced, then noted in cache_
+
   KvStore& kv_;
+  CachedReader cache_;  // state values and tree nodes; every write of this store is noted
   KvStateReader state_;
   SmtNodeStore nodes_;
 };

@@ -86,7 +86,8 @@ util::Result<std::optional<Node>> SmtNodeReader::get(const NodeKey& key) const {
   return read_node(kv_, prefix_, key);
 }
 
-SmtNodeStore::SmtNodeStore(KvStore& kv, util::Bytes prefix) : kv_(kv), prefix_(std::move(prefix)) {}
+SmtNodeStore::SmtNodeStore(KvStore& kv, util::Bytes prefix, CachedReader* cache)
+    : kv_(kv), cache_(cache), prefix_(std::move(prefix)) {}
 
 util::Bytes SmtNodeStore::node_key(const NodeKey& key) const {
   util::Bytes out = tagged(prefix_, kNodeTag);
@@ -102,6 +103,7 @@ util::Bytes SmtNodeStore::stale_key(const StaleNode& stale) const {
 }
 
 util::Result<std::optional<Node>> SmtNodeStore::get(const NodeKey& key) const {
+  if (cache_) return read_node(*cache_, prefix_, key);
   return read_node(kv_, prefix_, key);
 }
 
@@ -116,6 +118,7 @@ util::Status SmtNodeStore::write(const ledger::smt::NodeBatch& batch) {
   WriteBatch wb;
   stage(batch, wb);
   IMET_TRY(kv_.write(wb).with_context("writing state tree nodes"));
+  if (cache_) cache_->note_written(wb);
   return util::Status::ok_status();
 }
 
@@ -130,6 +133,7 @@ util::Status SmtNodeStore::remove_stale(std::span<const StaleNode> stale) {
   WriteBatch wb;
   stage_remove(stale, wb);
   IMET_TRY(kv_.write(wb).with_context("pruning state tree nodes"));
+  if (cache_) cache_->note_written(wb);
   return util::Status::ok_status();
 }
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ledger/smt/node_store.h"
+#include "store/cached_reader.h"
 #include "store/kv_store.h"
 #include "util/bytes.h"
 #include "util/result.h"
@@ -50,8 +51,10 @@ class SmtNodeReader final : public ledger::smt::NodeReader {
 
 class SmtNodeStore final : public ledger::smt::NodeStore {
  public:
-  // `kv` must outlive the store.
-  SmtNodeStore(KvStore& kv, util::Bytes prefix);
+  // `kv` must outlive the store. `cache` (optional, must outlive the store): a CachedReader over
+  // `kv` that node reads go through; the store's own writes are noted in it. A caller that
+  // commits stage()d operations itself notes them (ChainStore does).
+  SmtNodeStore(KvStore& kv, util::Bytes prefix, CachedReader* cache = nullptr);
 
   util::Result<std::optional<ledger::smt::Node>> get(
       const ledger::smt::NodeKey& key) const override;
@@ -73,6 +76,7 @@ class SmtNodeStore final : public ledger::smt::NodeStore {
 
  private:
   KvStore& kv_;
+  CachedReader* cache_;
   util::Bytes prefix_;
 };
 
