@@ -73,6 +73,8 @@ T check(util::Result<T> r, const std::string& what) {
   return std::move(r).value();
 }
 
+constexpr size_t kMaxPost = 2000;  // transfers per POST /v1/txs (about 700 KB of JSON)
+
 struct Node {
   std::string name, dir;
   crypto::SigningKey key;
@@ -353,7 +355,9 @@ int main(int argc, char** argv) {
       while (sent < mine.size()) {
         const double elapsed = static_cast<double>(since(t0)) / 1e9;
         size_t due = std::min(mine.size(), static_cast<size_t>(elapsed * my_rate));
-        due = std::min(due, sent + 4000);
+        // At most kMaxPost per request (the node's body limit is 1 MiB); the rest goes at once in
+        // further requests.
+        due = std::min(due, sent + kMaxPost);
         if (due > sent) {
           std::vector<const std::string*> ptrs;
           const int64_t now = since(t0);
@@ -372,6 +376,7 @@ int main(int argc, char** argv) {
           }
           sent = due;
         }
+        if (due < std::min(mine.size(), static_cast<size_t>(elapsed * my_rate))) continue;
         std::this_thread::sleep_for(std::chrono::milliseconds(o.batch_ms));
       }
     });

@@ -86,7 +86,7 @@ Genesis make_dev_genesis(const Address& delegate, uint64_t genesis_time_ms,
 
 // A local test network: one delegate per address (named w0, w1, ...), each holding an equal share
 // of the non-pool coins of which `stake_each` is staked (slashable from block 1) and voting for
-// itself, slot_ms slots,
+// itself, slot_ms slots, at most 10 transactions per slot millisecond in a block (min 1,000),
 // N_min = N_max = the number of witnesses (a fixed witness set), short PoD epochs as on a dev
 // chain.
 Genesis make_testnet_genesis(const std::vector<Address>& witnesses, uint64_t genesis_time_ms,

@@ -61,6 +61,9 @@ TEST(Genesis, TestnetStakeAndVotesRoundTripThroughJson) {
   EXPECT_EQ(g.accounts[1].votes, std::vector<Address>{w[1]});
   EXPECT_EQ(g.params.n_min, 3u);
   EXPECT_EQ(g.params.n_max, 3u);
+  EXPECT_EQ(g.params.max_block_txs, 2'500u);  // 10 per slot millisecond
+  EXPECT_EQ(make_testnet_genesis(w, 5000, "t", 50).params.max_block_txs, 1'000u);
+  EXPECT_EQ(make_testnet_genesis(w, 5000, "t", 10'000).params.max_block_txs, 10'000u);
   std::string text = genesis_to_json(g);
   EXPECT_NE(text.find("\"stake\": \"777\""), std::string::npos) << text;
   auto back = parse_genesis_json(text);
