@@ -7,14 +7,16 @@ AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Tr
   ids.reserve(txs.size());
   for (const ledger::Transaction& tx : txs)
     ids.push_back(tx.id());
-  // 0: unknown, 1: verified good (here or before), 2: failed the check here.
+  // 0: unknown, 1: verified good (here or before), 2: failed the check here, 3: already pending.
   std::vector<char> state(txs.size(), 0);
   std::vector<ledger::Transaction> unknown;
   std::vector<size_t> where;
   {
     std::lock_guard lock(chain_mu);
     for (size_t i = 0; i < txs.size(); ++i) {
-      if (chain.knows(ids[i])) {
+      if (chain.is_pending(ids[i])) {
+        state[i] = 3;  // gossip brings most transactions more than once: answered without work
+      } else if (chain.knows(ids[i])) {
         state[i] = 1;
       } else {
         where.push_back(i);
@@ -32,9 +34,12 @@ AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Tr
   out.results.reserve(txs.size());
   std::lock_guard lock(chain_mu);
   for (size_t i = 0; i < txs.size(); ++i) {
-    const bool was_pending = chain.is_pending(ids[i]);
+    if (state[i] == 3 || chain.is_pending(ids[i])) {
+      out.results.push_back(ledger::TxError{ledger::Reject::kDuplicate, "already pending"});
+      continue;
+    }
     ledger::TxResult r = chain.submit(txs[i], ids[i], state[i] == 1);
-    if (!r && !was_pending) out.added.push_back(std::move(txs[i]));
+    if (!r) out.added.push_back(std::move(txs[i]));
     out.results.push_back(std::move(r));
   }
   return out;
