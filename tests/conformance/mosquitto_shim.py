@@ -41,11 +41,14 @@ import sys
 import time
 
 # mosquitto 2.0.11 defaults that show up in packets: CONNACK Topic Alias Maximum (max_topic_alias
-# 10) and Receive Maximum (max_inflight_messages 20, which mosquitto applies in both directions).
+# 10) and Receive Maximum (max_inflight_messages 20, which mosquitto applies in both directions);
+# no max_packet_size, i.e. the protocol's limit, which imetd then leaves out of CONNACK as
+# mosquitto does.
 MOSQUITTO_DEFAULTS = {
     "topic_alias_maximum": 10,
     "receive_maximum": 20,
     "max_inflight": 20,
+    "max_packet_size": 268435460,
 }
 
 # mosquitto directives that are harmless to drop: logging and persistence file placement.
@@ -391,7 +394,8 @@ def main(argv):
     # chatty broker could fill the pipe and stall. Its log goes to a file in the test directory.
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     if normalise:
-        proxy_main(args, fd, port, listen_port, "max_packet_size" in mqtt)
+        proxy_main(args, fd, port, listen_port,
+                   mqtt["max_packet_size"] != MOSQUITTO_DEFAULTS["max_packet_size"])
     os.dup2(fd, 2)
     os.close(fd)
     os.execv(imetd, args)

@@ -402,7 +402,10 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
       if (assigned) p.assigned_client_identifier = client_.client_id;
       p.server_keep_alive = server_keep_alive;
       p.receive_maximum = cfg.receive_maximum;
-      p.maximum_packet_size = cfg.max_packet_size;
+      // Absent means the protocol's own limit (as mosquitto does without max_packet_size).
+      if (cfg.max_packet_size < kMaxPacketSize) {
+        p.maximum_packet_size = static_cast<uint32_t>(cfg.max_packet_size);
+      }
       p.topic_alias_maximum = cfg.topic_alias_maximum;
       if (!cfg.retain_available) p.retain_available = 0;
       if (c.properties.session_expiry_interval && expiry != *c.properties.session_expiry_interval)

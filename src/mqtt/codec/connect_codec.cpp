@@ -226,7 +226,7 @@ util::Result<size_t> encode_connack(const Connack& c, Version v, util::Bytes* ou
   wire::Writer w = start_packet(*out, first_byte(kType), rl);
   w.u8(c.session_present ? 1 : 0);
   w.u8(code);
-  if (v == Version::kV5) write_properties(w, &c.properties, props);
+  if (v == Version::kV5) write_connack_properties(w, c.properties, props);
   return total;
 }
 

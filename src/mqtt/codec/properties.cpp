@@ -496,4 +496,33 @@ void write_properties(wire::Writer& w, const Properties* base, size_t content_si
   visit(base ? *base : empty_properties(), overrides, writer);
 }
 
+void write_connack_properties(wire::Writer& w, const Properties& p, size_t content_size) {
+  using Id = PropertyId;
+  w.vbi(static_cast<uint32_t>(content_size));
+  if (content_size == 0) return;
+  PropertyWriter writer(w);
+  if (p.topic_alias_maximum) writer.u16(Id::kTopicAliasMaximum, *p.topic_alias_maximum);
+  if (p.server_keep_alive) writer.u16(Id::kServerKeepAlive, *p.server_keep_alive);
+  if (p.assigned_client_identifier) {
+    writer.str(Id::kAssignedClientIdentifier, *p.assigned_client_identifier);
+  }
+  if (p.authentication_method) writer.str(Id::kAuthenticationMethod, *p.authentication_method);
+  if (p.authentication_data) writer.bin(Id::kAuthenticationData, *p.authentication_data);
+  if (p.retain_available) writer.byte(Id::kRetainAvailable, *p.retain_available);
+  if (p.maximum_packet_size) writer.u32(Id::kMaximumPacketSize, *p.maximum_packet_size);
+  if (p.receive_maximum) writer.u16(Id::kReceiveMaximum, *p.receive_maximum);
+  if (p.maximum_qos) writer.byte(Id::kMaximumQos, *p.maximum_qos);
+  Properties rest = p;
+  rest.topic_alias_maximum.reset();
+  rest.server_keep_alive.reset();
+  rest.assigned_client_identifier.reset();
+  rest.authentication_method.reset();
+  rest.authentication_data.reset();
+  rest.retain_available.reset();
+  rest.maximum_packet_size.reset();
+  rest.receive_maximum.reset();
+  rest.maximum_qos.reset();
+  visit(rest, nullptr, writer);
+}
+
 }  // namespace imet::mqtt

@@ -291,5 +291,35 @@ TEST(MqttConnack, Rejections) {
   EXPECT_EQ(r.reason(), ReasonCode::kProtocolError);
 }
 
+// MQTT 5 leaves the property order open; imetd writes CONNACK properties in mosquitto 2.0's order
+// so byte-exact suites written against mosquitto can run. Expected bytes: the CONNACK the
+// mosquitto 2.0.11 broker test suite expects for max_topic_alias 10, max_inflight_messages 20.
+TEST(MqttConnack, V5PropertiesInMosquittosOrder) {
+  Connack plain;
+  plain.properties.receive_maximum = 20;
+  plain.properties.topic_alias_maximum = 10;
+  EXPECT_EQ(encode(plain, Version::kV5), hex("20 09 00 00 06 22 00 0a 21 00 14"));
+
+  Connack full;
+  full.properties.session_expiry_interval = 60;
+  full.properties.receive_maximum = 20;
+  full.properties.maximum_packet_size = 1024;
+  full.properties.topic_alias_maximum = 10;
+  full.properties.retain_available = 0;
+  full.properties.server_keep_alive = 30;
+  full.properties.assigned_client_identifier = "id";
+  full.properties.reason_string = "ok";
+  // 22 TopicAliasMax, 13 ServerKeepAlive, 12 AssignedClientId, 25 RetainAvailable,
+  // 27 MaximumPacketSize, 21 ReceiveMaximum, then the rest ascending: 11 SessionExpiry,
+  // 1f ReasonString.
+  EXPECT_EQ(encode(full, Version::kV5),
+            hex("20 22 00 00 1f 22 00 0a 13 00 1e 12 00 02 69 64 25 00 27 00 00 04 00"
+                " 21 00 14 11 00 00 00 3c 1f 00 02 6f 6b"));
+  // The decoder takes any order back.
+  auto d = decode(encode(full, Version::kV5), Version::kV5, Sender::kServer);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(std::get<Connack>(*d).properties, full.properties);
+}
+
 }  // namespace
 }  // namespace imet::mqtt
