@@ -1,5 +1,7 @@
 #include "crypto/hash.h"
 
+#include <cstring>
+
 #include "crypto/sodium.h"
 
 namespace imet::crypto {
@@ -61,6 +63,19 @@ Hash512 Blake2b512::finish() {
   crypto_generichash_blake2b_final(&state_, out.data(), out.size());
   crypto_generichash_blake2b_init(&state_, nullptr, 0, 64);
   return out;
+}
+
+size_t DigestHash::operator()(const Hash256& h) const noexcept {
+  static const uint64_t key = [] {
+    uint64_t k = 0;
+    random_bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&k), sizeof k));
+    return k | 1;
+  }();
+  uint64_t v = 0;
+  std::memcpy(&v, h.data(), sizeof v);
+  v ^= key;
+  v *= 0x9E3779B97F4A7C15ULL;  // one multiply-xorshift round spreads the key into every bit
+  return static_cast<size_t>(v ^ (v >> 32));
 }
 
 }  // namespace imet::crypto

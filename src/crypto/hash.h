@@ -19,6 +19,12 @@ using Hash512 = util::ByteArray<64>;
 Hash256 blake2b_256(util::ByteSpan data);
 Hash512 blake2b_512(util::ByteSpan data);
 
+// Hasher for unordered containers keyed by 32-byte digests (transaction ids, block hashes): the
+// first 8 bytes mixed with a per-process random key, so peers cannot aim many ids at one bucket.
+struct DigestHash {
+  size_t operator()(const Hash256& h) const noexcept;
+};
+
 // Incremental BLAKE2b-256: blake2b_256(a || b) == {h.update(a); h.update(b); h.finish()}.
 class Blake2b256 {
  public:

@@ -70,7 +70,7 @@ class Mempool {
   ChainConfig chain_;
   Limits limits_;
   std::map<Address, Queue> by_sender_;
-  std::map<Hash, std::pair<Address, uint64_t>> by_id_;
+  std::unordered_map<Hash, std::pair<Address, uint64_t>, crypto::DigestHash> by_id_;
   std::map<Address, uint64_t> state_nonce_;  // the keys of by_sender_
   size_t bytes_ = 0;
 };

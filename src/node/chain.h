@@ -18,6 +18,8 @@
 #include <memory>
 #include <set>
 #include <span>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "consensus/chain_view.h"
 #include "ledger/mempool.h"
@@ -133,10 +135,10 @@ class Chain final : public consensus::ChainView {
   ledger::Mempool mempool_;
   std::unique_ptr<ledger::SignatureVerifier> inner_verifier_;
   KnownSignatureVerifier verifier_{*this};
-  std::map<ledger::Hash, Prepared> prepared_;  // by block hash, blocks on tip_
-  std::set<ledger::Hash> verified_;            // ids of transactions whose signature verified
-  std::deque<ledger::Hash> verified_order_;    // oldest first; bounds verified_
-  std::map<ledger::Hash, Rejection> rejections_;
+  std::map<ledger::Hash, Prepared> prepared_;                      // by block hash, blocks on tip_
+  std::unordered_set<ledger::Hash, crypto::DigestHash> verified_;  // signature verified
+  std::deque<ledger::Hash> verified_order_;                        // oldest first; bounds verified_
+  std::unordered_map<ledger::Hash, Rejection, crypto::DigestHash> rejections_;
   std::deque<ledger::Hash> rejection_order_;  // oldest first; bounds rejections_
   uint64_t executions_ = 0;
   mutable uint64_t signature_checks_ = 0;

@@ -1,5 +1,7 @@
 #include "crypto/hash.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "test_hex.h"
@@ -52,6 +54,22 @@ TEST(Blake2b, FinishResetsToEmpty) {
   copy.update(util::as_bytes("bc"));
   EXPECT_EQ(copy.finish(), blake2b_256(util::as_bytes("abc")));
   EXPECT_EQ(h.finish(), blake2b_256(util::as_bytes("a")));
+}
+
+TEST(DigestHash, EqualDigestsHashEquallyAndDistinctOnesSpreadOverBuckets) {
+  DigestHash h;
+  std::set<size_t> buckets;
+  for (int i = 0; i < 1000; ++i) {
+    Hash256 d = blake2b_256(util::as_bytes(std::to_string(i)));
+    EXPECT_EQ(h(d), h(Hash256(d)));
+    buckets.insert(h(d) % 64);
+  }
+  EXPECT_EQ(buckets.size(), 64u);  // 1,000 digests leave no bucket of 64 empty
+  // Digests that differ only after their first 8 bytes share a hash: fine for digests, which is
+  // all this hasher is for.
+  Hash256 a{}, b{};
+  b[31] = 1;
+  EXPECT_EQ(h(a), h(b));
 }
 
 }  // namespace
