@@ -107,6 +107,9 @@ class ServiceEvidenceTest : public ::testing::Test {
     if (io_thread_.joinable()) io_thread_.join();
   }
 
+  // A new test peer, owned by the fixture: hosts may call it until TearDown() joins the I/O thread.
+  TestPeer& new_peer() { return *peers_.emplace_back(std::make_unique<TestPeer>()); }
+
   std::shared_ptr<net::Host> connect(TestPeer& peer) {
     net::NetConfig nc;
     nc.listen_host = "127.0.0.1";
@@ -130,12 +133,13 @@ class ServiceEvidenceTest : public ::testing::Test {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
       boost::asio::make_work_guard(io_);
   std::unique_ptr<ConsensusService> service_;
+  std::vector<std::unique_ptr<TestPeer>> peers_;
   std::vector<std::shared_ptr<net::Host>> hosts_;
   std::thread io_thread_;
 };
 
 TEST_F(ServiceEvidenceTest, ValidEvidenceIsGossipedAndGivenToPeersThatConnectLater) {
-  TestPeer a;
+  TestPeer& a = new_peer();
   auto host_a = connect(a);
   const util::Bytes ev = codec::encode(evidence(alice_, "sv", 1));
   host_a->send(*a.service, p2p::kEvidence, ev);
@@ -146,7 +150,7 @@ TEST_F(ServiceEvidenceTest, ValidEvidenceIsGossipedAndGivenToPeersThatConnectLat
     EXPECT_EQ(a.evidence[0], ev);
   }
   // A peer that connects afterwards gets the pending pool.
-  TestPeer b;
+  TestPeer& b = new_peer();
   connect(b);
   ASSERT_TRUE(b.wait([&] { return !b.evidence.empty(); })) << "pending evidence not sent";
   {
@@ -159,7 +163,7 @@ TEST_F(ServiceEvidenceTest, ValidEvidenceIsGossipedAndGivenToPeersThatConnectLat
 }
 
 TEST_F(ServiceEvidenceTest, MalformedEvidenceBansTheSender) {
-  TestPeer a;
+  TestPeer& a = new_peer();
   auto host_a = connect(a);
   util::Bytes garbage = codec::encode(evidence(alice_, "sv", 1));
   garbage.resize(garbage.size() - 10);  // truncated: does not decode
@@ -170,7 +174,7 @@ TEST_F(ServiceEvidenceTest, MalformedEvidenceBansTheSender) {
 }
 
 TEST_F(ServiceEvidenceTest, InvalidEvidenceIsNotRelayedAndScoresTheSenderDown) {
-  TestPeer a;
+  TestPeer& a = new_peer();
   auto host_a = connect(a);
   // Signed correctly, but the offender is no delegate: invalid (25 points each; ban at 100).
   for (uint32_t attempt = 0; attempt < 4; ++attempt) {
