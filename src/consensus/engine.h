@@ -97,7 +97,7 @@ struct Output {
   std::string reason;  // why, for anything but kAccepted
   std::vector<ConsensusMessage> broadcast;
   std::vector<Committed> committed;
-  std::vector<ledger::Evidence> evidence;
+  std::vector<ledger::Evidence> evidence;  // new in the pending pool (found or received): gossip it
   std::optional<SignerState> signer_state;  // persist before sending `broadcast`
   util::Status error;                       // a ChainView failure (build/commit); not the peer's
 };

@@ -222,7 +222,7 @@ void ConsensusService::handle_evidence(const net::PeerId& from, const util::Byte
                                     {"height", ev->a.height},
                                     {"attempt", ev->a.attempt}});
   }
-  process(std::move(out));  // gossips accepted evidence onwards (not back to the sender)
+  process(std::move(out));  // gossips accepted evidence onwards (the seen cache skips its senders)
 }
 
 void ConsensusService::handle_tx(const net::PeerId& from, const util::Bytes& payload) {
