@@ -144,28 +144,40 @@ Output Engine::on_evidence(const ledger::Evidence& e, uint64_t now_ms) {
     out.reason = "consensus engine not started";
     return out;
   }
+  out.verdict = admit_evidence(e, out);
+  return out;
+}
+
+Verdict Engine::admit_evidence(const ledger::Evidence& e, Output& out) {
   const uint64_t vh = e.a.height;
   const std::string what = "evidence against " + addr(e.a.voter) + " for " + at(vh, e.a.attempt);
   if (known_offences_.count(e.offence_id()) > 0) {
-    out.verdict = Verdict::kDuplicate;
     out.reason = what + " already known";
-    return out;
+    return Verdict::kDuplicate;
   }
   if (util::Status st = e.check(chain_.config().chain_id); !st.ok()) {
-    out.verdict = Verdict::kInvalid;
     out.reason = what + ": " + st.message();
-    return out;
+    return Verdict::kInvalid;
   }
   if (vh > height_) {
-    out.verdict = Verdict::kIgnoredFuture;
+    // A node one block behind the sender: kept until that height starts if the offender is a
+    // witness now (so only witness keys can fill this buffer: one entry each).
+    const ledger::Address offender = e.offender();
+    const bool kept_already =
+        std::any_of(future_evidence_.begin(), future_evidence_.end(),
+                    [&](const ledger::Evidence& f) { return f.offender() == offender; });
+    if (vh == height_ + 1 && witnesses_.count(offender) > 0 && !kept_already) {
+      future_evidence_.push_back(e);
+      out.reason = what + ": kept until height " + std::to_string(vh) + " starts";
+      return Verdict::kBuffered;
+    }
     out.reason = what + ": above the next height " + std::to_string(height_);
-    return out;
+    return Verdict::kIgnoredFuture;
   }
   const uint64_t max_age = chain_.config().params.evidence_max_age_blocks;
   if (height_ - vh > max_age) {
-    out.verdict = Verdict::kIgnoredOld;
     out.reason = what + ": older than " + std::to_string(max_age) + " blocks";
-    return out;
+    return Verdict::kIgnoredOld;
   }
   if (util::Status st = chain_.check_evidence(e); !st.ok()) {
     out.reason = what + ": " + st.message();
@@ -173,21 +185,17 @@ Output Engine::on_evidence(const ledger::Evidence& e, uint64_t now_ms) {
       case util::StatusCode::kAlreadyExists:
         if (known_offences_.size() >= kMaxKnownOffences) known_offences_.clear();
         known_offences_.insert(e.offence_id());
-        out.verdict = Verdict::kIgnoredOld;
-        break;
+        return Verdict::kIgnoredOld;
       case util::StatusCode::kInvalidArgument:
-        out.verdict = Verdict::kInvalid;
-        break;
+        return Verdict::kInvalid;
       default:  // the store failed: not the sender's fault
-        out.verdict = Verdict::kIgnoredFuture;
         out.error = st.with_context("checking " + what);
-        break;
+        return Verdict::kIgnoredFuture;
     }
-    return out;
   }
-  out.verdict = note_evidence(e, out);
-  if (out.verdict != Verdict::kAccepted) out.reason = what + ": " + out.reason;
-  return out;
+  const Verdict v = note_evidence(e, out);
+  if (v != Verdict::kAccepted) out.reason = what + ": " + out.reason;
+  return v;
 }
 
 Output Engine::on_synced_block(const ledger::Block& block, const ledger::FinalityCertificate& cert,
@@ -294,6 +302,16 @@ void Engine::start_height(uint64_t now, Output& out) {
     for (const ledger::WitnessVote& v : signer_.own_votes) {
       (void)votes_.add(v);
       own_messages_.push_back(ConsensusMessage{v});  // re-sent, never re-signed
+    }
+  }
+
+  // Evidence kept while this height was the next one: admitted now (and then gossiped).
+  std::vector<ledger::Evidence> future;
+  future.swap(future_evidence_);
+  for (const ledger::Evidence& e : future) {
+    Output scratch;
+    if (admit_evidence(e, scratch) == Verdict::kAccepted) {
+      out.evidence.insert(out.evidence.end(), scratch.evidence.begin(), scratch.evidence.end());
     }
   }
 

@@ -136,10 +136,12 @@ class Engine {
   Output on_timer(uint64_t now_ms);
   // Evidence a peer sent (P2P evidence gossip). Checked with Evidence::check and
   // ChainView::check_evidence; accepted evidence joins the pending pool and is reported in
-  // Output::evidence (for relay). Verdicts: accepted; duplicate (offence already known, or
-  // evidence against that offender already pending); ignored-old (already slashed, older than
-  // evidence_max_age_blocks); ignored-future (votes above height(), pool full); invalid (votes
-  // that do not conflict, bad signature, another chain, offender not a delegate).
+  // Output::evidence (for relay). Verdicts: accepted; buffered (votes of height() + 1 against a
+  // current witness: admitted, and reported for relay, when that height starts); duplicate
+  // (offence already known, or evidence against that offender already pending); ignored-old
+  // (already slashed, older than evidence_max_age_blocks); ignored-future (other votes above
+  // height(), pool full); invalid (votes that do not conflict, bad signature, another chain,
+  // offender not a delegate).
   Output on_evidence(const ledger::Evidence& evidence, uint64_t now_ms);
   // A final block fetched by sync for height(): the certificate is checked against the schedule,
   // the block validated and committed, and the next height started.
@@ -193,6 +195,8 @@ class Engine {
   bool is_own_producer_slot();
   uint64_t propose_timeout(uint32_t attempt) const;
   uint64_t vote_wait(uint32_t attempt) const;
+  // on_evidence() without the started check; sets out.reason (and out.error) on refusal.
+  Verdict admit_evidence(const ledger::Evidence& e, Output& out);
   // Adds evidence (already checked) to the pending pool, or says why not (out.reason).
   Verdict note_evidence(const ledger::Evidence& e, Output& out);
 
@@ -246,6 +250,9 @@ class Engine {
   size_t buffered_count_ = 0;
 
   std::vector<ledger::Evidence> pending_evidence_;
+  // Evidence for height_ + 1 against a current witness (one per offender), admitted when that
+  // height starts.
+  std::vector<ledger::Evidence> future_evidence_;
   static constexpr size_t kMaxKnownOffences = 100'000;  // then forgotten (the ledger dedups too)
   std::set<ledger::Hash> known_offences_;
 };

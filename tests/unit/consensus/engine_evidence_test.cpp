@@ -80,6 +80,8 @@ class EvidenceTest : public ::testing::Test {
       EXPECT_TRUE(o.error.ok()) << o.error.to_string();
       for (auto& c : o.committed)
         out.push_back(std::move(c));
+      for (auto& e : o.evidence)
+        reported_.push_back(std::move(e));
     }
     return out;
   }
@@ -113,6 +115,7 @@ class EvidenceTest : public ::testing::Test {
   std::unique_ptr<node::Chain> chain_;
   std::unique_ptr<Engine> engine_;
   uint64_t now_ = kGenesisMs;
+  std::vector<ledger::Evidence> reported_;  // Output::evidence of run_blocks()' timer calls
 };
 
 TEST_F(EvidenceTest, PeerEvidenceIsPooledIncludedSlashesAndLeavesThePool) {
@@ -159,6 +162,8 @@ TEST_F(EvidenceTest, RefusalsGetVerdictsAndReasons) {
                                 vote(alice_, 1, 0, 2, ledger::VoteType::kPrepare, "other")),
          Verdict::kInvalid, "another chain");
   expect(evidence(carol_, 1), Verdict::kInvalid, "not a delegate");
+  expect(evidence(alice_, 3), Verdict::kIgnoredFuture, "above the next height 1");
+  // Height 2 (a sender one block ahead) is kept only against a current witness.
   expect(evidence(alice_, 2), Verdict::kIgnoredFuture, "above the next height 1");
   EXPECT_TRUE(engine_->pending_evidence().empty());
   // None of these was remembered as known: the valid one is still accepted.
@@ -188,6 +193,26 @@ TEST_F(EvidenceTest, ThePoolHoldsOneEntryPerOffenderAndIsBounded) {
   EXPECT_TRUE(engine_->pending_evidence().empty());
   expect(evidence(bob_, 1), Verdict::kAccepted, "");
   expect(evidence(alice_, 1, 1), Verdict::kIgnoredFuture, "pool is full");
+}
+
+TEST_F(EvidenceTest, EvidenceOfTheNextHeightIsKeptUntilItStarts) {
+  // The only witness is this node's own key: evidence against it (height 2, one ahead) is kept.
+  const ledger::Evidence e = evidence(witness_, 2);
+  expect(e, Verdict::kBuffered, "kept until height 2 starts");
+  expect(evidence(witness_, 2, 1), Verdict::kIgnoredFuture, "above the next height");  // one each
+  EXPECT_TRUE(engine_->pending_evidence().empty());
+  std::vector<Committed> first = run_blocks(1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(first[0].block.evidence.empty());
+  // Height 2 started: admitted, reported (for gossip) and carried by block 2.
+  ASSERT_EQ(engine_->pending_evidence().size(), 1u);
+  ASSERT_EQ(reported_.size(), 1u);
+  EXPECT_EQ(reported_[0], e);
+  std::vector<Committed> second = run_blocks(1);
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].block.evidence.size(), 1u);
+  EXPECT_EQ(second[0].block.evidence[0], e);
+  EXPECT_EQ(delegate(witness_).jailed_height, 2u);
 }
 
 TEST_F(EvidenceTest, NotStartedEngineIgnoresEvidence) {
