@@ -40,6 +40,11 @@ class ChainView {
   virtual util::Result<ledger::Block> build(const crypto::SigningKey& producer, uint64_t time_ms,
                                             uint32_t attempt,
                                             const std::vector<ledger::Evidence>& evidence) = 0;
+  // Whether the next block (height final_tip().height + 1) may carry `evidence`: the checks of
+  // ledger::check_evidence over the final state. kAlreadyExists when that offence was already
+  // slashed; kInvalidArgument naming the rule for anything else the chain refuses (bad signature,
+  // too old, above the next height, offender not a delegate); another code for a store failure.
+  virtual util::Status check_evidence(const ledger::Evidence& evidence) const = 0;
   // Commits a validated block with its finality certificate: it becomes the final tip.
   virtual util::Status commit(const ledger::Block& block,
                               const ledger::FinalityCertificate& cert) = 0;

@@ -136,6 +136,68 @@ Output Engine::on_timer(uint64_t now_ms) {
   return out;
 }
 
+Output Engine::on_evidence(const ledger::Evidence& e, uint64_t now_ms) {
+  Output out;
+  (void)now_ms;  // evidence does not depend on time; the parameter keeps the inputs uniform
+  if (!started_) {
+    out.verdict = Verdict::kIgnoredFuture;
+    out.reason = "consensus engine not started";
+    return out;
+  }
+  out.verdict = admit_evidence(e, out);
+  return out;
+}
+
+Verdict Engine::admit_evidence(const ledger::Evidence& e, Output& out) {
+  const uint64_t vh = e.a.height;
+  const std::string what = "evidence against " + addr(e.a.voter) + " for " + at(vh, e.a.attempt);
+  if (known_offences_.count(e.offence_id()) > 0) {
+    out.reason = what + " already known";
+    return Verdict::kDuplicate;
+  }
+  if (util::Status st = e.check(chain_.config().chain_id); !st.ok()) {
+    out.reason = what + ": " + st.message();
+    return Verdict::kInvalid;
+  }
+  if (vh > height_) {
+    // A node one block behind the sender: kept until that height starts if the offender is a
+    // witness now (so only witness keys can fill this buffer: one entry each).
+    const ledger::Address offender = e.offender();
+    const bool kept_already =
+        std::any_of(future_evidence_.begin(), future_evidence_.end(),
+                    [&](const ledger::Evidence& f) { return f.offender() == offender; });
+    if (vh == height_ + 1 && witnesses_.count(offender) > 0 && !kept_already) {
+      future_evidence_.push_back(e);
+      out.reason = what + ": kept until height " + std::to_string(vh) + " starts";
+      return Verdict::kBuffered;
+    }
+    out.reason = what + ": above the next height " + std::to_string(height_);
+    return Verdict::kIgnoredFuture;
+  }
+  const uint64_t max_age = chain_.config().params.evidence_max_age_blocks;
+  if (height_ - vh > max_age) {
+    out.reason = what + ": older than " + std::to_string(max_age) + " blocks";
+    return Verdict::kIgnoredOld;
+  }
+  if (util::Status st = chain_.check_evidence(e); !st.ok()) {
+    out.reason = what + ": " + st.message();
+    switch (st.code()) {
+      case util::StatusCode::kAlreadyExists:
+        if (known_offences_.size() >= kMaxKnownOffences) known_offences_.clear();
+        known_offences_.insert(e.offence_id());
+        return Verdict::kIgnoredOld;
+      case util::StatusCode::kInvalidArgument:
+        return Verdict::kInvalid;
+      default:  // the store failed: not the sender's fault
+        out.error = st.with_context("checking " + what);
+        return Verdict::kIgnoredFuture;
+    }
+  }
+  const Verdict v = note_evidence(e, out);
+  if (v != Verdict::kAccepted) out.reason = what + ": " + out.reason;
+  return v;
+}
+
 Output Engine::on_synced_block(const ledger::Block& block, const ledger::FinalityCertificate& cert,
                                uint64_t now_ms) {
   Output out;
@@ -240,6 +302,16 @@ void Engine::start_height(uint64_t now, Output& out) {
     for (const ledger::WitnessVote& v : signer_.own_votes) {
       (void)votes_.add(v);
       own_messages_.push_back(ConsensusMessage{v});  // re-sent, never re-signed
+    }
+  }
+
+  // Evidence kept while this height was the next one: admitted now (and then gossiped).
+  std::vector<ledger::Evidence> future;
+  future.swap(future_evidence_);
+  for (const ledger::Evidence& e : future) {
+    Output scratch;
+    if (admit_evidence(e, scratch) == Verdict::kAccepted) {
+      out.evidence.insert(out.evidence.end(), scratch.evidence.begin(), scratch.evidence.end());
     }
   }
 
@@ -392,10 +464,14 @@ bool Engine::commit_block(const ledger::Block& block, const ledger::FinalityCert
     out.error = st.with_context("commit of block " + std::to_string(block.header.height));
     return false;
   }
-  // Evidence that made it into a final block is done; the rest stays pending.
+  // Evidence whose offence a final block settled is done, and so is evidence that became too old
+  // for the next block; the rest stays pending.
+  const uint64_t max_age = chain_.config().params.evidence_max_age_blocks;
+  const uint64_t next = block.header.height + 1;
   std::erase_if(pending_evidence_, [&](const ledger::Evidence& e) {
     const ledger::Hash id = e.offence_id();
-    return std::any_of(block.evidence.begin(), block.evidence.end(),
+    return next - std::min(next, e.a.height) > max_age ||
+           std::any_of(block.evidence.begin(), block.evidence.end(),
                        [&](const ledger::Evidence& in) { return in.offence_id() == id; });
   });
   for (const ledger::Evidence& in : block.evidence) {
@@ -622,9 +698,10 @@ Verdict Engine::handle_vote(const ledger::WitnessVote& v, Output& out) {
   VoteBook::Added added = votes_.add(v, v.is_nil() || block_by_hash(v.block_hash) != nullptr);
   if (added.result == VoteBook::AddResult::kEquivocation && added.evidence) {
     // The relaying peer is not the offender: the vote is accepted as evidence and worth relaying.
-    out.reason = "equivocation: " + addr(v.voter) + " signed two " + type + " votes for " +
-                 at(height_, v.attempt);
-    note_evidence(*added.evidence, out);
+    std::string why = "equivocation: " + addr(v.voter) + " signed two " + type + " votes for " +
+                      at(height_, v.attempt);
+    (void)note_evidence(*added.evidence, out);  // not pooled: known, or one already pending
+    out.reason = std::move(why);
   }
   return Verdict::kAccepted;
 }
@@ -647,11 +724,28 @@ Verdict Engine::buffer(const ConsensusMessage& msg, const ledger::PublicKey& sen
   return Verdict::kBuffered;
 }
 
-void Engine::note_evidence(const ledger::Evidence& e, Output& out) {
+Verdict Engine::note_evidence(const ledger::Evidence& e, Output& out) {
+  const ledger::Hash id = e.offence_id();
+  if (known_offences_.count(id) > 0) {
+    out.reason = "offence already known";
+    return Verdict::kDuplicate;
+  }
+  const ledger::Address offender = e.offender();
+  if (std::any_of(pending_evidence_.begin(), pending_evidence_.end(),
+                  [&](const ledger::Evidence& p) { return p.offender() == offender; })) {
+    out.reason = "evidence against that witness is already pending";
+    return Verdict::kDuplicate;
+  }
+  if (pending_evidence_.size() >= options_.max_pending_evidence) {
+    out.reason = "the pending evidence pool is full (" +
+                 std::to_string(options_.max_pending_evidence) + " entries)";
+    return Verdict::kIgnoredFuture;
+  }
   if (known_offences_.size() >= kMaxKnownOffences) known_offences_.clear();
-  if (!known_offences_.insert(e.offence_id()).second) return;
+  known_offences_.insert(id);
   pending_evidence_.push_back(e);
   out.evidence.push_back(e);
+  return Verdict::kAccepted;
 }
 
 }  // namespace imet::consensus

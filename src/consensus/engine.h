@@ -12,10 +12,13 @@
 // Deterministic: the engine reads no clock and no randomness; every input carries now_ms, and the
 // same inputs in the same order give the same outputs (the simulation in tests/sim relies on it).
 // Every input returns an Output: messages to broadcast, blocks committed, equivocation evidence
-// found, a verdict on the input (so the owner can score the peer that sent it) and, when the
-// engine signed something, the SignerState the owner must persist before broadcasting (so a
-// restarted node never signs a conflicting vote and keeps its lock).
-// The owner calls on_timer() at next_timer_ms() (or later).
+// found or accepted (the owner gossips it), a verdict on the input (so the owner can score the peer
+// that sent it) and, when the engine signed something, the SignerState the owner must persist
+// before broadcasting (so a restarted node never signs a conflicting vote and keeps its lock). The
+// owner calls on_timer() at next_timer_ms() (or later). Evidence: equivocation found in votes, or
+// learned from peers through on_evidence(), joins a bounded pending pool (at most one entry per
+// offender, max_pending_evidence in all) that this node's next block carries; an entry leaves the
+// pool once a committed block settles its offence or it is older than evidence_max_age_blocks.
 //
 // Thread-safety: not thread-safe; the owner serialises all calls (one strand), together with all
 // calls into the ChainView. Invariants: height() == chain.final_tip().height + 1 between calls;
@@ -94,7 +97,7 @@ struct Output {
   std::string reason;  // why, for anything but kAccepted
   std::vector<ConsensusMessage> broadcast;
   std::vector<Committed> committed;
-  std::vector<ledger::Evidence> evidence;
+  std::vector<ledger::Evidence> evidence;  // new in the pending pool (found or received): gossip it
   std::optional<SignerState> signer_state;  // persist before sending `broadcast`
   util::Status error;                       // a ChainView failure (build/commit); not the peer's
 };
@@ -113,6 +116,8 @@ struct EngineOptions {
   // Re-send own messages of the current and the previous attempt every slot_ms while undecided
   // (lost messages; a witness still waiting for COMMITs of the previous attempt needs ours).
   bool rebroadcast = true;
+  // Pending equivocation evidence kept for the next block (one entry per offender).
+  size_t max_pending_evidence = 256;
 };
 
 class Engine {
@@ -129,6 +134,15 @@ class Engine {
   Output on_proposal(const Proposal& proposal, uint64_t now_ms);
   Output on_vote(const ledger::WitnessVote& vote, uint64_t now_ms);
   Output on_timer(uint64_t now_ms);
+  // Evidence a peer sent (P2P evidence gossip). Checked with Evidence::check and
+  // ChainView::check_evidence; accepted evidence joins the pending pool and is reported in
+  // Output::evidence (for relay). Verdicts: accepted; buffered (votes of height() + 1 against a
+  // current witness: admitted, and reported for relay, when that height starts); duplicate
+  // (offence already known, or evidence against that offender already pending); ignored-old
+  // (already slashed, older than evidence_max_age_blocks); ignored-future (other votes above
+  // height(), pool full); invalid (votes that do not conflict, bad signature, another chain,
+  // offender not a delegate).
+  Output on_evidence(const ledger::Evidence& evidence, uint64_t now_ms);
   // A final block fetched by sync for height(): the certificate is checked against the schedule,
   // the block validated and committed, and the next height started.
   Output on_synced_block(const ledger::Block& block, const ledger::FinalityCertificate& cert,
@@ -181,7 +195,10 @@ class Engine {
   bool is_own_producer_slot();
   uint64_t propose_timeout(uint32_t attempt) const;
   uint64_t vote_wait(uint32_t attempt) const;
-  void note_evidence(const ledger::Evidence& e, Output& out);
+  // on_evidence() without the started check; sets out.reason (and out.error) on refusal.
+  Verdict admit_evidence(const ledger::Evidence& e, Output& out);
+  // Adds evidence (already checked) to the pending pool, or says why not (out.reason).
+  Verdict note_evidence(const ledger::Evidence& e, Output& out);
 
   ChainView& chain_;
   std::optional<crypto::SigningKey> key_;
@@ -233,6 +250,9 @@ class Engine {
   size_t buffered_count_ = 0;
 
   std::vector<ledger::Evidence> pending_evidence_;
+  // Evidence for height_ + 1 against a current witness (one per offender), admitted when that
+  // height starts.
+  std::vector<ledger::Evidence> future_evidence_;
   static constexpr size_t kMaxKnownOffences = 100'000;  // then forgotten (the ledger dedups too)
   std::set<ledger::Hash> known_offences_;
 };

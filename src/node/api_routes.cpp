@@ -41,11 +41,24 @@ json tx_json(const ledger::Transaction& tx) {
           {"expiry_height", tx.expiry_height}};
 }
 
+// One equivocation evidence entry: the offender and the two conflicting votes' common fields.
+json evidence_json(const ledger::Evidence& e) {
+  return {{"offender", crypto::address_of(e.a.voter)},
+          {"type", ledger::vote_type_name(e.a.type)},
+          {"height", e.a.height},
+          {"attempt", e.a.attempt},
+          {"block_hashes", {util::to_hex(e.a.block_hash), util::to_hex(e.b.block_hash)}},
+          {"offence_id", util::to_hex(e.offence_id())}};
+}
+
 json block_json(const ledger::Block& b) {
   const ledger::BlockHeader& h = b.header;
   json txs = json::array();
   for (const auto& tx : b.txs)
     txs.push_back(tx_json(tx));
+  json evidence = json::array();
+  for (const auto& e : b.evidence)
+    evidence.push_back(evidence_json(e));
   return {{"height", h.height},
           {"hash", util::to_hex(h.hash())},
           {"prev_hash", util::to_hex(h.prev_hash)},
@@ -57,7 +70,7 @@ json block_json(const ledger::Block& b) {
           {"state_root", util::to_hex(h.state_root)},
           {"final", true},  // only blocks with a finality certificate are stored
           {"header", util::to_hex(codec::encode(h))},
-          {"evidence", b.evidence.size()},
+          {"evidence", evidence},
           {"txs", txs}};
 }
 
@@ -381,10 +394,29 @@ class Routes {
   }
 
   HttpResponse delegates() const {
-    return list<ledger::Delegate>(ledger::keys::kDelegate, [](const std::string& addr,
-                                                              const ledger::Delegate& d) {
-      return json{{"address", addr}, {"name", d.name}, {"registered_height", d.registered_height}};
-    });
+    // Called by list() with mu_ held. The round is the next block's (jailing counts in rounds).
+    std::optional<uint64_t> round;
+    return list<ledger::Delegate>(
+        ledger::keys::kDelegate, [&](const std::string& addr, const ledger::Delegate& d) {
+          if (!round) {
+            auto sched = chain_.next_schedule();
+            round = sched.ok() ? sched->round : 0;
+          }
+          json j = {{"address", addr},
+                    {"name", d.name},
+                    {"registered_height", d.registered_height},
+                    {"missed", d.missed},
+                    {"jailed", d.jailed_height != 0 && *round < d.jailed_until_round},
+                    {"jailed_height", d.jailed_height},
+                    {"jailed_until_round", d.jailed_until_round}};
+          auto who = crypto::parse_address(addr);
+          if (who.ok()) {
+            auto acc = ledger::get_record<ledger::Account>(chain_.store().state(),
+                                                           ledger::keys::account(*who));
+            if (acc.ok()) j["stake"] = ledger::format_amount(*acc ? (*acc)->stake : 0);
+          }
+          return j;
+        });
   }
 
   static json node_json(const std::string& addr, const ledger::NodeRecord& n) {

@@ -1,6 +1,7 @@
 #include "node/chain.h"
 
 #include "ledger/consensus_apply.h"
+#include "ledger/delegates.h"
 #include "ledger/schedule.h"
 #include "ledger/smt/tree.h"
 #include "ledger/state_root.h"
@@ -183,6 +184,18 @@ util::Status Chain::commit_prepared(const ledger::Block& block,
   prepared_.clear();  // every cached execution was on the old tip (`prepared` dies here)
   mempool_.on_block(store_.state(), tip_.height + 1);
   return {};
+}
+
+util::Status Chain::check_evidence(const ledger::Evidence& evidence) const {
+  IMET_ASSIGN_OR_RETURN(std::optional<ledger::SettledOffence> done,
+                        ledger::get_record<ledger::SettledOffence>(
+                            store_.state(), ledger::keys::offence(evidence.offence_id())));
+  if (done) {
+    return util::already_exists("the offence of " + crypto::encode_address(evidence.offender()) +
+                                " at height " + std::to_string(evidence.a.height) +
+                                " was already slashed at height " + std::to_string(done->height));
+  }
+  return ledger::check_evidence(store_.state(), evidence, tip_.height + 1, config_);
 }
 
 util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uint64_t time_ms,

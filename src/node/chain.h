@@ -91,6 +91,7 @@ class Chain final : public consensus::ChainView {
   util::Result<ledger::Block> build(const crypto::SigningKey& producer, uint64_t time_ms,
                                     uint32_t attempt,
                                     const std::vector<ledger::Evidence>& evidence) override;
+  util::Status check_evidence(const ledger::Evidence& evidence) const override;
   util::Status commit(const ledger::Block& block, const ledger::FinalityCertificate& cert) override;
   util::Result<std::optional<ledger::FinalityCertificate>> certificate(
       uint64_t height) const override;

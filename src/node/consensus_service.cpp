@@ -132,6 +132,9 @@ void ConsensusService::on_peer_connected(const net::PeerId& id, const net::PeerI
     if (stopped_) return;
     peer_chain_[id] = {};
     send_status(id);
+    // Evidence is gossiped once: a peer that was not connected then gets the pending pool now.
+    for (const ledger::Evidence& e : engine_->pending_evidence())
+      host_->send(id, p2p::kEvidence, codec::encode(e));
   });
 }
 
@@ -168,6 +171,8 @@ void ConsensusService::handle(const net::PeerId& from, uint8_t type, const util:
       return handle_get_blocks(from, payload);
     case p2p::kBlocks:
       return handle_blocks(from, payload);
+    case p2p::kEvidence:
+      return handle_evidence(from, payload);
     default:
       host_->penalize(from, kPenaltyMalformed, "unknown message type " + std::to_string(type));
   }
@@ -205,6 +210,29 @@ void ConsensusService::handle_consensus(const net::PeerId& from, const util::Byt
       break;
   }
   process(std::move(out));
+}
+
+void ConsensusService::handle_evidence(const net::PeerId& from, const util::Bytes& payload) {
+  auto ev = codec::decode<ledger::Evidence>(payload);
+  if (!ev.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed evidence: " + ev.status().message());
+    return;
+  }
+  consensus::Output out;
+  {
+    std::lock_guard lock(chain_mu_);
+    out = engine_->on_evidence(*ev, now_ms());
+  }
+  if (out.verdict == consensus::Verdict::kInvalid) {
+    log::debug("invalid evidence", {{"peer", net::peer_id_short(from)}, {"reason", out.reason}});
+    host_->penalize(from, kPenaltyInvalid, "invalid evidence: " + out.reason);
+  } else if (out.verdict == consensus::Verdict::kAccepted) {
+    log::info("evidence received", {{"peer", net::peer_id_short(from)},
+                                    {"witness", crypto::encode_address(ev->offender())},
+                                    {"height", ev->a.height},
+                                    {"attempt", ev->a.attempt}});
+  }
+  process(std::move(out));  // gossips accepted evidence onwards (the seen cache skips its senders)
 }
 
 void ConsensusService::handle_txs(const net::PeerId& from, const util::Bytes& payload) {
@@ -387,10 +415,22 @@ void ConsensusService::process(consensus::Output out) {
                {"attempt", c.cert.attempt},
                {"commits", static_cast<uint64_t>(c.cert.commits.size())}});
   }
+  for (const consensus::Committed& c : out.committed) {
+    for (const ledger::Evidence& e : c.block.evidence) {
+      log::warn("equivocation slashed", {{"witness", crypto::encode_address(e.offender())},
+                                         {"height", c.block.header.height},
+                                         {"offence_height", e.a.height},
+                                         {"attempt", e.a.attempt}});
+    }
+  }
+  // Evidence new to the pending pool (found in votes or accepted from a peer): gossip it once.
+  // The host's seen cache skips the peers it came from.
   for (const ledger::Evidence& e : out.evidence) {
     log::warn("equivocation detected", {{"witness", crypto::encode_address(e.offender())},
                                         {"height", e.a.height},
-                                        {"attempt", e.a.attempt}});
+                                        {"attempt", e.a.attempt},
+                                        {"type", ledger::vote_type_name(e.a.type)}});
+    host_->broadcast(p2p::kEvidence, codec::encode(e));
   }
   if (!out.error.ok()) log::error("consensus chain error", {{"error", out.error.message()}});
   if (!out.committed.empty()) {

@@ -11,6 +11,9 @@
 //     them to Engine::on_synced_block (which checks each certificate against the schedule and the
 //     block against the chain) and keeps asking until it has caught up, logging progress; a peer
 //     that sends an invalid block or certificate is banned;
+//   - equivocation evidence, found by the engine in votes or received from a peer (kEvidence),
+//     enters the engine's pending pool once checked against the chain state and is gossiped once;
+//     a peer that connects gets the pending pool; an invalid piece scores the sender down;
 //   - peer addresses from the on-chain node registry are given to the P2P host.
 // A dev node runs the same service: its genesis has one witness, which finalizes alone.
 // Thread-safety: all engine and sync state lives on one strand; transaction gossip is admitted on
@@ -81,6 +84,7 @@ class ConsensusService : public net::Handler {
   void handle_status(const net::PeerId& from, const util::Bytes& payload);
   void handle_get_blocks(const net::PeerId& from, const util::Bytes& payload);
   void handle_blocks(const net::PeerId& from, const util::Bytes& payload);
+  void handle_evidence(const net::PeerId& from, const util::Bytes& payload);
   // Acts on an engine output: persist signer state, broadcast, log commits, re-arm the timer.
   void process(consensus::Output out);
   void arm_timer();

@@ -1,11 +1,14 @@
 // The node's application messages on the P2P network (message types >= net::kFirstAppMessageType):
-// transaction gossip, consensus traffic (consensus/messages.h), chain status and block sync.
+// transaction gossip, consensus traffic (consensus/messages.h), chain status, block sync and
+// equivocation evidence.
 //   kTxs       TxsMsg                       gossip: transactions, relayed (those newly accepted
 //                                           into the mempool) as one batch
 //   kConsensus consensus::ConsensusMessage  gossip: relayed once the engine accepts it
 //   kStatus    StatusMsg                    to each peer on connect and after each final block
 //   kGetBlocks GetBlocksMsg                 request: final blocks from a height
 //   kBlocks    BlocksMsg                    response: blocks with their finality certificates
+//   kEvidence  ledger::Evidence             gossip: relayed once the engine accepts it (checked
+//                                           against the chain state; see docs/consensus.md)
 // Every payload uses the canonical codec with hard caps; decode errors say which field is wrong.
 // Thread-safety: plain values and pure functions. Invariants: decode(encode(m)) == m; a decoded
 // BlocksMsg holds at most kMaxSyncBlocks entries in ascending consecutive height order; a TxsMsg
@@ -26,6 +29,7 @@ enum MessageType : uint8_t {
   kStatus = 18,
   kGetBlocks = 19,
   kBlocks = 20,
+  kEvidence = 21,
 };
 
 inline constexpr uint32_t kMaxSyncBlocks = 256;

@@ -103,6 +103,10 @@ TEST_F(ApiRoutesTest, RegistriesAreQueryable) {
   ASSERT_EQ(dels.size(), 1u);
   EXPECT_EQ(dels[0]["name"], "dev");
   EXPECT_EQ(dels[0]["address"], crypto::address_of(producer.public_key()));
+  EXPECT_EQ(dels[0]["jailed"], false);
+  EXPECT_EQ(dels[0]["jailed_height"], 0);
+  EXPECT_EQ(dels[0]["missed"], 0);
+  EXPECT_TRUE(dels[0]["stake"].is_string());
   auto [c2, nodes] = get("/v1/nodes");
   ASSERT_EQ(nodes.size(), 1u);
   EXPECT_EQ(nodes[0]["node"], crypto::address_of(node_key.public_key()));
@@ -146,6 +150,7 @@ TEST_F(ApiRoutesTest, BlocksByHeightOrHashAndStatusHeads) {
   auto [c2, by_hash] = get("/v1/blocks/" + by_height["hash"].get<std::string>());
   EXPECT_EQ(c2, 200u);
   EXPECT_EQ(by_hash, by_height);
+  EXPECT_TRUE(by_height["evidence"].is_array() && by_height["evidence"].empty());
   auto header = codec::decode<ledger::BlockHeader>(
       util::from_hex(by_height["header"].get<std::string>()).value());
   ASSERT_TRUE(header.ok());
