@@ -224,7 +224,7 @@ util::Status Broker::restore() {
     s->restore(st);
     for (const auto& [filter, opts] : st.subscriptions) {
       subs_.insert(filter, s.get(), opts);
-      s->subscriptions()[filter] = opts;
+      s->subscriptions().mut()[filter] = opts;
     }
     offline_.insert(s.get());
     sessions_.emplace(st.client_id, std::move(s));
@@ -247,8 +247,10 @@ util::Status Broker::restore() {
 
 void Broker::remove_session_locked(const std::shared_ptr<Session>& session) {
   if (persist_ && session->persistent()) forget_session_locked(session->client_id());
-  for (const auto& [filter, opts] : session->subscriptions())
-    subs_.erase(filter, session.get());
+  if (const auto* subs = session->subscriptions().get()) {
+    for (const auto& [filter, opts] : *subs)
+      subs_.erase(filter, session.get());
+  }
   session->subscriptions().clear();
   offline_.erase(session.get());
   auto it = sessions_.find(session->client_id());
@@ -507,7 +509,7 @@ std::vector<ReasonCode> Broker::subscribe(Session& session, const std::vector<Su
     o.retain_handling = static_cast<uint8_t>(sub.options.retain_handling);
     o.subscription_id = subscription_id;
     const auto change = subs_.insert(sub.topic_filter, &session, o);
-    session.subscriptions()[sub.topic_filter] = o;
+    session.subscriptions().mut()[sub.topic_filter] = o;
     if (persist_ && session.persistent()) {
       store::WriteBatch b;
       Persistence::put_subscription(b, session.client_id(), session.generation(), sub.topic_filter,

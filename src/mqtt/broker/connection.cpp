@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
 #include "crypto/sodium.h"
@@ -43,12 +44,13 @@ std::string reason_hex(ReasonCode r) {
 
 Connection::Connection(Broker& broker, AccessControl& access,
                        std::unique_ptr<net::Transport> transport,
+                       boost::asio::io_context::executor_type io,
                        boost::asio::thread_pool* auth_pool)
     : broker_(broker),
       access_(access),
       auth_pool_(auth_pool),
       transport_(std::move(transport)),
-      timer_(transport_->executor()) {
+      timer_(io) {
   client_.ip = transport_->remote_ip();
   broker_.stats().sockets_open.fetch_add(1);
 }
@@ -77,8 +79,7 @@ void Connection::read() {
   if (closing_) return;
   auto self = shared_from_this();
   if (transport_->reactor_reads()) {
-    transport_->async_wait_readable(
-        [self](const boost::system::error_code& ec) { self->on_readable(ec); });
+    transport_->async_wait_readable(std::move(self));
     return;
   }
   if (rx_.size() - rx_len_ < kMinReadRoom) {
@@ -441,14 +442,14 @@ void Connection::handle_publish(Publish& p) {
       return;
     }
     if (!p.topic.empty()) {
-      in_aliases_[alias] = p.topic;
+      in_aliases_.mut()[alias] = p.topic;
     } else {
-      auto it = in_aliases_.find(alias);
-      if (it == in_aliases_.end()) {
+      const std::string* topic = in_aliases_.find(alias);
+      if (topic == nullptr) {
         close(ReasonCode::kProtocolError, "unknown topic alias");
         return;
       }
-      p.topic = it->second;
+      p.topic = *topic;
     }
   }
   const TopicCheck check =
@@ -737,9 +738,10 @@ void Connection::arm_timer(milliseconds after) {
   timer_.cancel();
   if (after.count() == 0) return;
   timer_.expires_after(after);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->on_timer();
-  });
+  timer_.async_wait(asio::bind_executor(
+      transport_->executor(), [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->on_timer();
+      }));
 }
 
 void Connection::on_timer() {

@@ -22,16 +22,25 @@ struct MqttServer::Listener {
 };
 
 MqttServer::MqttServer(asio::io_context& io, Broker& broker, AccessControl& access)
-    : io_(io), broker_(broker), access_(access) {}
+    : io_(io), broker_(broker), access_(access) {
+  strands_.reserve(kStrands);
+  for (size_t i = 0; i < kStrands; ++i)
+    strands_.push_back(asio::make_strand(io_));
+}
+
+net::Strand MqttServer::next_strand() {
+  return strands_[next_strand_.fetch_add(1, std::memory_order_relaxed) % strands_.size()];
+}
 
 MqttServer::~MqttServer() {
   stop();
 }
 
 util::Result<uint16_t> MqttServer::listen_tcp(const std::string& host, uint16_t port) {
-  return listen(host, port, "MQTT", [](tcp::socket socket) -> std::unique_ptr<net::Transport> {
-    return std::make_unique<net::TcpTransport>(std::move(socket));
-  });
+  return listen(host, port, "MQTT",
+                [](net::IoSocket socket, net::Strand strand) -> std::unique_ptr<net::Transport> {
+                  return std::make_unique<net::TcpTransport>(std::move(socket), std::move(strand));
+                });
 }
 
 util::Result<std::shared_ptr<asio::ssl::context>> MqttServer::tls_context(
@@ -51,8 +60,9 @@ util::Result<uint16_t> MqttServer::listen_tls(const std::string& host, uint16_t 
                                               const net::TlsOptions& tls) {
   IMET_ASSIGN_OR_RETURN(auto ctx, tls_context(tls));
   return listen(host, port, "MQTT over TLS",
-                [ctx](tcp::socket socket) -> std::unique_ptr<net::Transport> {
-                  return std::make_unique<net::TlsTransport>(std::move(socket), ctx);
+                [ctx](net::IoSocket socket, net::Strand strand) -> std::unique_ptr<net::Transport> {
+                  return std::make_unique<net::TlsTransport>(
+                      net::socket_on_strand(std::move(socket), strand), ctx);
                 });
 }
 
@@ -60,14 +70,17 @@ util::Result<uint16_t> MqttServer::listen_ws(const std::string& host, uint16_t p
                                              const std::string& path,
                                              const std::optional<net::TlsOptions>& tls) {
   if (!tls) {
-    return listen(host, port, "MQTT over WebSocket", [path](tcp::socket socket) {
-      return net::make_ws_transport(std::move(socket), path);
-    });
+    return listen(
+        host, port, "MQTT over WebSocket", [path](net::IoSocket socket, net::Strand strand) {
+          return net::make_ws_transport(net::socket_on_strand(std::move(socket), strand), path);
+        });
   }
   IMET_ASSIGN_OR_RETURN(auto ctx, tls_context(*tls));
-  return listen(host, port, "MQTT over secure WebSocket", [path, ctx](tcp::socket socket) {
-    return net::make_wss_transport(std::move(socket), ctx, path);
-  });
+  return listen(host, port, "MQTT over secure WebSocket",
+                [path, ctx](net::IoSocket socket, net::Strand strand) {
+                  return net::make_wss_transport(net::socket_on_strand(std::move(socket), strand),
+                                                 ctx, path);
+                });
 }
 
 util::Result<uint16_t> MqttServer::listen(const std::string& host, uint16_t port, const char* what,
@@ -92,25 +105,27 @@ util::Result<uint16_t> MqttServer::listen(const std::string& host, uint16_t port
 }
 
 void MqttServer::accept(const std::shared_ptr<Listener>& l) {
-  l->acceptor.async_accept(asio::make_strand(io_), [this, l](const boost::system::error_code& ec,
-                                                             tcp::socket socket) {
-    if (l->stopped) return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-      util::log::warn("mqtt accept failed", {{"error", ec.message()}});
-      // Out of file descriptors and the like: retry later, do not spin.
-      auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
-      t->async_wait([this, l, t](const boost::system::error_code&) { accept(l); });
-      return;
-    }
-    auto transport = l->make(std::move(socket));
-    if (!broker_.admit(transport->remote_ip())) {
-      transport->close();
-    } else {
-      std::make_shared<Connection>(broker_, access_, std::move(transport), &auth_pool_)->start();
-    }
-    accept(l);
-  });
+  l->acceptor.async_accept(
+      io_.get_executor(), [this, l](const boost::system::error_code& ec, net::IoSocket socket) {
+        if (l->stopped) return;
+        if (ec) {
+          if (ec == asio::error::operation_aborted) return;
+          util::log::warn("mqtt accept failed", {{"error", ec.message()}});
+          // Out of file descriptors and the like: retry later, do not spin.
+          auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+          t->async_wait([this, l, t](const boost::system::error_code&) { accept(l); });
+          return;
+        }
+        auto transport = l->make(std::move(socket), next_strand());
+        if (!broker_.admit(transport->remote_ip())) {
+          transport->close();
+        } else {
+          std::make_shared<Connection>(broker_, access_, std::move(transport), io_.get_executor(),
+                                       &auth_pool_)
+              ->start();
+        }
+        accept(l);
+      });
 }
 
 void MqttServer::stop() {

@@ -1,11 +1,17 @@
 // MqttServer: the broker's listeners. Accepts sockets (TCP, TLS, WebSocket and WebSocket over TLS,
 // each through its mqtt/net transport), applies connection admission (Broker::admit), and starts a
-// Connection on a fresh strand for each.
+// Connection on a strand for each. The strands come from a fixed pool (kStrands, handed out in
+// turn), as Asio's own io_context::strand shares 193 implementations: a strand of its own would
+// cost every connection two more allocations (~112 bytes), and a connection only needs its
+// handlers serialised, which a shared strand also gives (with 2 I/O threads and hundreds of
+// strands, two busy connections rarely share one).
 // Thread-safety: listen_* and stop() are called from the owner's thread before/after the
 // io_context runs; accept handlers run on the io_context.
-// Invariants: every accepted socket either becomes a Connection or is closed at once.
+// Invariants: every accepted socket either becomes a Connection or is closed at once; strands_
+// never changes after construction.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +25,7 @@
 
 #include "mqtt/broker/access.h"
 #include "mqtt/broker/broker.h"
+#include "mqtt/net/tcp_transport.h"
 #include "mqtt/net/tls_options.h"
 #include "mqtt/net/transport.h"
 #include "util/result.h"
@@ -31,6 +38,8 @@ namespace imet::mqtt::broker {
 
 class MqttServer {
  public:
+  static constexpr size_t kStrands = 256;
+
   MqttServer(boost::asio::io_context& io, Broker& broker, AccessControl& access);
   ~MqttServer();
 
@@ -47,14 +56,17 @@ class MqttServer {
 
  private:
   struct Listener;
-  using MakeTransport =
-      std::function<std::unique_ptr<net::Transport>(boost::asio::ip::tcp::socket)>;
+  using MakeTransport = std::function<std::unique_ptr<net::Transport>(net::IoSocket, net::Strand)>;
   util::Result<uint16_t> listen(const std::string& host, uint16_t port, const char* what,
                                 MakeTransport make);
   util::Result<std::shared_ptr<boost::asio::ssl::context>> tls_context(const net::TlsOptions& tls);
   void accept(const std::shared_ptr<Listener>& l);
 
+  net::Strand next_strand();
+
   boost::asio::io_context& io_;
+  std::vector<net::Strand> strands_;
+  std::atomic<size_t> next_strand_{0};
   Broker& broker_;
   AccessControl& access_;
   std::vector<std::shared_ptr<Listener>> listeners_;

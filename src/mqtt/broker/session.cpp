@@ -70,7 +70,7 @@ void Session::restore(const StoredSession& stored) {
     }
   }
   for (uint16_t id : stored.incoming_qos2)
-    incoming_qos2_.insert(id);
+    incoming_qos2_.mut().insert(id);
 }
 
 void Session::kick(ReasonCode reason) {
@@ -172,9 +172,9 @@ bool Session::write_publish_locked(const Message& m, const Delivery& d, uint16_t
       h.message_expiry_interval = static_cast<uint32_t>((left_ms + 999) / 1000);
     }
     if (link_.topic_alias_maximum > 0) {
-      if (auto it = out_aliases_.find(m.topic); it != out_aliases_.end()) {
+      if (const uint16_t* alias = out_aliases_.find(m.topic)) {
         h.topic = {};
-        h.topic_alias = it->second;
+        h.topic_alias = *alias;
       } else if (next_alias_ <= link_.topic_alias_maximum) {
         h.topic_alias = next_alias_;
         new_alias = true;
@@ -192,7 +192,7 @@ bool Session::write_publish_locked(const Message& m, const Delivery& d, uint16_t
     bump(stats_.publish_dropped);
     return false;
   }
-  if (new_alias) out_aliases_.emplace(m.topic, next_alias_++);
+  if (new_alias) out_aliases_.mut().emplace(m.topic, next_alias_++);
   sink_->send(encode_scratch(), m.payload.span());
   bump(stats_.messages_sent);
   bump(stats_.bytes_sent, encode_scratch().size() + m.payload.size());
@@ -358,7 +358,7 @@ bool Session::on_pubcomp(uint16_t packet_id) {
 
 bool Session::begin_incoming_qos2(uint16_t packet_id) {
   std::lock_guard lock(mu_);
-  return incoming_qos2_.insert(packet_id).second;
+  return incoming_qos2_.mut().insert(packet_id).second;
 }
 
 bool Session::release_incoming_qos2(uint16_t packet_id) {

@@ -28,6 +28,7 @@
 #include <boost/container/devector.hpp>
 
 #include "mqtt/broker/config.h"
+#include "mqtt/broker/lazy.h"
 #include "mqtt/broker/message.h"
 #include "mqtt/broker/persistence.h"
 #include "mqtt/broker/stats.h"
@@ -125,8 +126,10 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t inflight_count() const;
   size_t queued_count() const;
 
-  // Raw filter -> options. Owned by the broker: access only under the broker's mutex.
-  std::unordered_map<std::string, SubOptions>& subscriptions() { return subscriptions_; }
+  // Raw filter -> options. Owned by the broker: access only under the broker's mutex. Allocated
+  // on the first subscription (an idle client that never subscribes holds no map).
+  using Subscriptions = std::unordered_map<std::string, SubOptions>;
+  Lazy<Subscriptions>& subscriptions() { return subscriptions_; }
 
  private:
   struct Inflight {
@@ -168,7 +171,7 @@ class Session : public std::enable_shared_from_this<Session> {
   mutable std::mutex mu_;
   std::shared_ptr<PacketSink> sink_;
   LinkParams link_;
-  std::unordered_map<std::string, uint16_t> out_aliases_;
+  Lazy<std::unordered_map<std::string, uint16_t>> out_aliases_;
   uint16_t next_alias_ = 1;
   // devector: no allocation while empty (an idle session costs no queue memory).
   boost::container::devector<Inflight> inflight_;
@@ -176,13 +179,13 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t queued_bytes_ = 0;
   size_t queued_qos0_ = 0;
   uint16_t next_packet_id_ = 1;
-  std::unordered_set<uint16_t> incoming_qos2_;
+  Lazy<std::unordered_set<uint16_t>> incoming_qos2_;
   uint32_t expiry_interval_ = 0;
   int64_t disconnected_at_ms_ = 0;
   uint64_t dropped_ = 0;  // QoS 1/2 messages dropped for a full queue (log rate limit)
 
-  std::unordered_map<std::string, SubOptions> subscriptions_;  // Broker::mu_
-  std::optional<std::string> username_;                        // Broker::mu_
+  Lazy<Subscriptions> subscriptions_;    // Broker::mu_
+  std::optional<std::string> username_;  // Broker::mu_
 };
 
 }  // namespace imet::mqtt::broker

@@ -38,7 +38,7 @@ class TlsTransport final : public Transport {
   void async_read_some(boost::asio::mutable_buffer buffer, IoHandler handler) override;
   void async_write(boost::asio::const_buffer buffer, IoHandler handler) override;
   void close() override;
-  const std::string& remote_ip() const override { return remote_ip_; }
+  std::string remote_ip() const override { return remote_ip_; }
   const char* kind() const override { return "tls"; }
 
  private:

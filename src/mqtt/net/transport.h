@@ -1,5 +1,6 @@
 // Transport: the byte stream under one MQTT connection (plain TCP, TLS, or WebSocket), as seen by
-// the protocol code in mqtt/broker/connection. Each transport is created on its own strand; every
+// the protocol code in mqtt/broker/connection. Each transport runs on a strand (MqttServer hands
+// them out from a pool, so several connections may share one); every
 // completion handler runs on that strand, so the connection needs no lock for its read side.
 // Thread-safety: call only from the transport's strand (executor()).
 // Invariants: at most one read and one write are outstanding at a time; async_write writes the
@@ -8,6 +9,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -16,6 +18,13 @@
 #include <boost/system/error_code.hpp>
 
 namespace imet::mqtt::net {
+
+// What a reactor-read transport tells when its socket is readable (or failed): the connection.
+class ReadListener {
+ public:
+  virtual ~ReadListener() = default;
+  virtual void on_readable(const boost::system::error_code& ec) = 0;
+};
 
 class Transport {
  public:
@@ -33,8 +42,10 @@ class Transport {
   // blocking into a buffer the caller owns only for the duration of the call (the I/O thread's
   // scratch buffer), so an idle connection holds no read buffer. Transports with their own
   // buffering (TLS, WebSocket) return false and are read with async_read_some.
+  // The wait holds only `listener` (no std::function): the one operation every idle connection
+  // keeps pending stays small. listener->on_readable runs on the strand.
   virtual bool reactor_reads() const { return false; }
-  virtual void async_wait_readable(Handler handler) { (void)handler; }
+  virtual void async_wait_readable(std::shared_ptr<ReadListener> listener) { (void)listener; }
   // Bytes read (0 with ec = would_block when nothing is pending; eof when the peer closed).
   virtual size_t read_now(boost::asio::mutable_buffer buffer, boost::system::error_code& ec) {
     (void)buffer;
@@ -43,8 +54,8 @@ class Transport {
   }
   // Closes the socket (no graceful TLS/WebSocket shutdown: MQTT has its own DISCONNECT).
   virtual void close() = 0;
-  // Remote IP address as text, for limits and logs.
-  virtual const std::string& remote_ip() const = 0;
+  // Remote IP address as text, for limits and logs ("?" when unknown).
+  virtual std::string remote_ip() const = 0;
   // "tcp", "tls" or "ws"/"wss".
   virtual const char* kind() const = 0;
 };

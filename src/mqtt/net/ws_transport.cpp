@@ -118,7 +118,7 @@ class WsTransport final : public Transport {
     socket.close(ec);
   }
 
-  const std::string& remote_ip() const override { return remote_ip_; }
+  std::string remote_ip() const override { return remote_ip_; }
   const char* kind() const override { return kTls ? "wss" : "ws"; }
 
  private:
