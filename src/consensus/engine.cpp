@@ -639,6 +639,9 @@ Verdict Engine::handle_proposal(const Proposal& p, uint64_t now, Output& out) {
     out.reason = "second, conflicting proposal for " + at(height_, p.attempt) + " from " +
                  addr(p.proposer) + " (block " + short_hex(hash) + ", first was " +
                  short_hex(it->second.hash) + ")";
+    // Correctly signed, it is the producer's equivocation, not the fault of the peer that relayed
+    // it (an honest peer may have received this one first): ignored, not scored.
+    if (checker_.verify(p.proposer, p.signing_bytes(), p.signature)) return Verdict::kDuplicate;
     return Verdict::kInvalid;
   }
   if (!checker_.verify(p.proposer, p.signing_bytes(), p.signature)) {

@@ -72,6 +72,10 @@ class Chain final : public consensus::ChainView {
     return mempool_.contains(tx_id) || verified_.count(tx_id) != 0;
   }
   bool is_pending(const ledger::Hash& tx_id) const { return mempool_.contains(tx_id); }
+  // The pending transaction with this id, if any (valid until the mempool changes).
+  const ledger::Transaction* pending(const ledger::Hash& tx_id) const {
+    return mempool_.find(tx_id);
+  }
   size_t pending_count() const { return mempool_.size(); }
   // Why `tx_id` was refused or dropped, if it was recently.
   std::optional<Rejection> rejection(const ledger::Hash& tx_id) const;

@@ -124,7 +124,25 @@ SyncInfo ConsensusService::sync_info() const {
 
 void ConsensusService::on_local_txs(std::vector<ledger::Transaction> txs) {
   if (!host_ || txs.empty()) return;
+  std::vector<ledger::Hash> ids;
+  ids.reserve(txs.size());
+  for (const ledger::Transaction& tx : txs)
+    ids.push_back(tx.id());
   host_->broadcast(p2p::kTxs, codec::encode(p2p::TxsMsg{std::move(txs)}));
+  boost::asio::post(tx_strand_, [this, ids = std::move(ids)] {
+    for (const ledger::Hash& id : ids)
+      note_seen(id);
+  });
+}
+
+bool ConsensusService::note_seen(const ledger::Hash& id) {
+  if (!seen_tx_ids_.insert(id).second) return false;
+  seen_tx_order_.push_back(id);
+  while (seen_tx_order_.size() > kMaxSeenTxIds) {
+    seen_tx_ids_.erase(seen_tx_order_.front());
+    seen_tx_order_.pop_front();
+  }
+  return true;
 }
 
 void ConsensusService::on_peer_connected(const net::PeerId& id, const net::PeerInfo&) {
@@ -147,11 +165,18 @@ void ConsensusService::on_peer_disconnected(const net::PeerId& id) {
 
 void ConsensusService::on_message(const net::PeerId& from, uint8_t type, util::ByteSpan payload) {
   util::Bytes data(payload.begin(), payload.end());
-  if (type == p2p::kTxs) {
+  if (type == p2p::kTxs || type == p2p::kTxIds || type == p2p::kGetTxs) {
     // Through strand_ (ordered after start-up, so host_ is set) on to the transaction strand.
-    boost::asio::post(strand_, [this, from, data = std::move(data)]() mutable {
-      boost::asio::post(tx_strand_, [this, from, data = std::move(data)] {
-        if (!stopped_) handle_txs(from, data);
+    boost::asio::post(strand_, [this, from, type, data = std::move(data)]() mutable {
+      boost::asio::post(tx_strand_, [this, from, type, data = std::move(data)] {
+        if (stopped_) return;
+        if (type == p2p::kTxs) {
+          handle_txs(from, data);
+        } else if (type == p2p::kTxIds) {
+          handle_tx_ids(from, data);
+        } else {
+          handle_get_txs(from, data);
+        }
       });
     });
     return;
@@ -248,10 +273,48 @@ void ConsensusService::handle_txs(const net::PeerId& from, const util::Bytes& pa
       break;
     }
   }
-  // Onwards, once: only what this node had not seen (the rest its peers have had too).
-  if (!r.added.empty()) {
-    host_->broadcast(p2p::kTxs, codec::encode(p2p::TxsMsg{std::move(r.added)}), from);
+  for (const ledger::Hash& id : r.ids)
+    note_seen(id);
+  // Onwards, once, as ids: only what this node had not seen (the rest its peers have had too).
+  if (!r.added_ids.empty()) {
+    host_->broadcast(p2p::kTxIds, codec::encode(p2p::TxIdsMsg{std::move(r.added_ids)}), from);
   }
+}
+
+void ConsensusService::handle_tx_ids(const net::PeerId& from, const util::Bytes& payload) {
+  auto msg = codec::decode<p2p::TxIdsMsg>(payload);
+  if (!msg.ok()) {
+    host_->penalize(from, kPenaltyMalformed,
+                    "malformed transaction ids: " + msg.status().message());
+    return;
+  }
+  p2p::TxIdsMsg want;
+  {
+    std::lock_guard lock(chain_mu_);
+    for (const ledger::Hash& id : msg->ids) {
+      if (chain_.knows(id)) continue;
+      if (note_seen(id)) want.ids.push_back(id);  // asked once: from the first announcer
+    }
+  }
+  if (!want.ids.empty()) host_->send(from, p2p::kGetTxs, codec::encode(want));
+}
+
+void ConsensusService::handle_get_txs(const net::PeerId& from, const util::Bytes& payload) {
+  auto msg = codec::decode<p2p::TxIdsMsg>(payload);
+  if (!msg.ok()) {
+    host_->penalize(from, kPenaltyMalformed,
+                    "malformed transaction request: " + msg.status().message());
+    return;
+  }
+  p2p::TxsMsg reply;
+  {
+    std::lock_guard lock(chain_mu_);
+    for (const ledger::Hash& id : msg->ids) {
+      // Ids no longer pending (final, dropped) are left out; the asker gets them in a block.
+      if (const ledger::Transaction* tx = chain_.pending(id)) reply.txs.push_back(*tx);
+    }
+  }
+  if (!reply.txs.empty()) host_->send(from, p2p::kTxs, codec::encode(reply));
 }
 
 void ConsensusService::handle_status(const net::PeerId& from, const util::Bytes& payload) {

@@ -3,9 +3,11 @@
 //   - consensus messages from peers go to the engine; those it accepts are relayed (gossip), the
 //     ones it finds invalid score the sender down; the engine's own proposals and votes are
 //     broadcast after its signing state is persisted (so a restart never signs a conflicting vote);
-//   - transactions travel in batches (p2p::TxsMsg): from peers they enter the mempool through
-//     node/tx_admission.h (signatures verified once, in parallel) and those newly accepted are
-//     relayed as one batch; transactions accepted through the API are broadcast (on_local_txs);
+//   - transactions travel in batches: the node a client gave them to pushes them to every peer
+//     (p2p::TxsMsg, on_local_txs); a node that accepts transactions from a peer (through
+//     node/tx_admission.h: signatures verified once, in parallel) announces only their ids to its
+//     other peers (kTxIds), and a peer fetches the ones it lacks (kGetTxs → kTxs). In a full mesh
+//     every node decodes each transaction once, not once per peer;
 //   - block sync: peers exchange their final height (StatusMsg) on connect and after each final
 //     block; a node behind a peer asks it for final blocks with certificates (GetBlocksMsg), feeds
 //     them to Engine::on_synced_block (which checks each certificate against the schedule and the
@@ -25,11 +27,13 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -76,8 +80,12 @@ class ConsensusService : public net::Handler {
   ConsensusService(boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu,
                    store::KvStore& db);
 
-  // Runs on tx_strand_: verifying a large batch must not hold up consensus messages.
+  // Run on tx_strand_: verifying a large batch must not hold up consensus messages.
   void handle_txs(const net::PeerId& from, const util::Bytes& payload);
+  void handle_tx_ids(const net::PeerId& from, const util::Bytes& payload);
+  void handle_get_txs(const net::PeerId& from, const util::Bytes& payload);
+  // Remembers ids as seen (bounded); false if `id` was already.
+  bool note_seen(const ledger::Hash& id);
   // All below run on strand_.
   void handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload);
   void handle_consensus(const net::PeerId& from, const util::Bytes& payload);
@@ -106,6 +114,11 @@ class ConsensusService : public net::Handler {
   std::unique_ptr<consensus::Engine> engine_;
   std::shared_ptr<net::Host> host_;
   std::atomic<bool> stopped_{false};  // set on strand_, read on both strands
+  // Ids of transactions received, announced or requested lately (tx_strand_ only): an
+  // announcement of one of them is not answered with a request.
+  static constexpr size_t kMaxSeenTxIds = 200'000;
+  std::unordered_set<ledger::Hash, crypto::DigestHash> seen_tx_ids_;
+  std::deque<ledger::Hash> seen_tx_order_;
 
   struct PeerChain {
     uint64_t final_height = 0;

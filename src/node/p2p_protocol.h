@@ -1,8 +1,11 @@
 // The node's application messages on the P2P network (message types >= net::kFirstAppMessageType):
 // transaction gossip, consensus traffic (consensus/messages.h), chain status, block sync and
 // equivocation evidence.
-//   kTxs       TxsMsg                       gossip: transactions, relayed (those newly accepted
-//                                           into the mempool) as one batch
+//   kTxs       TxsMsg                       transactions: pushed by the node that got them from
+//                                           a client, and the answer to kGetTxs
+//   kTxIds     TxIdsMsg                     gossip: ids of transactions newly accepted from a
+//                                           peer, announced to the other peers
+//   kGetTxs    TxIdsMsg                     request: the announced transactions this node lacks
 //   kConsensus consensus::ConsensusMessage  gossip: relayed once the engine accepts it
 //   kStatus    StatusMsg                    to each peer on connect and after each final block
 //   kGetBlocks GetBlocksMsg                 request: final blocks from a height
@@ -30,6 +33,8 @@ enum MessageType : uint8_t {
   kGetBlocks = 19,
   kBlocks = 20,
   kEvidence = 21,
+  kTxIds = 22,
+  kGetTxs = 23,
 };
 
 inline constexpr uint32_t kMaxSyncBlocks = 256;
@@ -42,6 +47,15 @@ struct TxsMsg {
     s.vector(txs, kMaxGossipTxs, "txs");
   }
   bool operator==(const TxsMsg&) const = default;
+};
+
+struct TxIdsMsg {
+  std::vector<ledger::Hash> ids;
+  template <typename S>
+  void serde(S& s) {
+    s.vector(ids, kMaxGossipTxs, "ids");
+  }
+  bool operator==(const TxIdsMsg&) const = default;
 };
 
 struct StatusMsg {

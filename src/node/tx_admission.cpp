@@ -39,9 +39,13 @@ AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Tr
       continue;
     }
     ledger::TxResult r = chain.submit(txs[i], ids[i], state[i] == 1);
-    if (!r) out.added.push_back(std::move(txs[i]));
+    if (!r) {
+      out.added.push_back(std::move(txs[i]));
+      out.added_ids.push_back(ids[i]);
+    }
     out.results.push_back(std::move(r));
   }
+  out.ids = std::move(ids);
   return out;
 }
 

@@ -19,7 +19,9 @@ namespace imet::node {
 
 struct AdmissionResult {
   std::vector<ledger::TxResult> results;   // one per transaction, in order
+  std::vector<ledger::Hash> ids;           // one per transaction, in order
   std::vector<ledger::Transaction> added;  // newly admitted (not already pending): to relay
+  std::vector<ledger::Hash> added_ids;     // their ids
 };
 
 AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Transaction> txs);

@@ -325,6 +325,23 @@ TEST_F(LockTest, EquivocationProducesEvidenceOnce) {
   EXPECT_EQ(e.pending_evidence().size(), 1u);
 }
 
+TEST_F(LockTest, AConflictingProposalIsTheProducersFaultNotTheRelayers) {
+  Engine& e = *me_.engine;
+  (void)e.start(kGenesisMs);
+  const uint64_t t0 = kGenesisMs + kSlot;
+  ASSERT_EQ(e.on_message(proposal(p0_, 0, t0), t0).verdict, Verdict::kAccepted);
+  // The producer signs a second block for the same attempt: an honest peer that got this one
+  // first relays it, and must not be scored down for it.
+  Output out = e.on_message(proposal(p0_, 0, t0 + 1), t0);
+  EXPECT_EQ(out.verdict, Verdict::kDuplicate) << out.reason;
+  EXPECT_NE(out.reason.find("conflicting"), std::string::npos) << out.reason;
+  // The same with a broken signature is invalid (whoever sent it made it up).
+  ConsensusMessage forged = proposal(p0_, 0, t0 + 2);
+  Proposal bad = *forged.proposal();
+  bad.signature[0] ^= 1;
+  EXPECT_EQ(e.on_message(ConsensusMessage{bad}, t0).verdict, Verdict::kInvalid);
+}
+
 TEST_F(LockTest, BadInputsGetVerdicts) {
   Engine& e = *me_.engine;
   (void)e.start(kGenesisMs);
