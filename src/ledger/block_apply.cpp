@@ -94,7 +94,8 @@ BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip&
   BlockContext ctx{&chain.params, chain.chain_id, block.header.height, block.header.time_ms,
                    block.header.producer_address()};
   StateOverlay block_state(&state);
-  util::Status cons = begin_consensus(block_state, block, parent, chain, /*check_producer=*/true);
+  util::Status cons = begin_consensus(block_state, block, parent, chain, /*check_producer=*/true,
+                                      verifier.certificates());
   if (!cons.ok()) return block_error(cons.message());
   util::Status begun =
       begin_block(block_state, block.header.height, block.header.prev_hash, chain.params);
@@ -119,13 +120,11 @@ BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip&
   return std::nullopt;
 }
 
-util::Result<BuiltBlock> build_block(StateOverlay& state,
-                                     const std::vector<Transaction>& candidates,
-                                     const ChainTip& parent, const ChainConfig& chain,
-                                     const PublicKey& producer, uint64_t time_ms, uint64_t round,
-                                     uint32_t slot,
-                                     const std::optional<FinalityCertificate>& last_cert,
-                                     const std::vector<Evidence>& evidence) {
+util::Result<BuiltBlock> build_block(
+    StateOverlay& state, const std::vector<Transaction>& candidates, const ChainTip& parent,
+    const ChainConfig& chain, const PublicKey& producer, uint64_t time_ms, uint64_t round,
+    uint32_t slot, const std::optional<FinalityCertificate>& last_cert,
+    const std::vector<Evidence>& evidence, const SignatureChecker& certs) {
   BuiltBlock out;
   out.block.last_cert = last_cert;
   out.block.evidence = evidence;
@@ -140,7 +139,7 @@ util::Result<BuiltBlock> build_block(StateOverlay& state,
   h.consensus_root = consensus_root(last_cert, evidence);
   BlockContext ctx{&chain.params, chain.chain_id, h.height, time_ms,
                    crypto::address_bytes_of(producer)};
-  IMET_TRY(begin_consensus(state, out.block, parent, chain, /*check_producer=*/false));
+  IMET_TRY(begin_consensus(state, out.block, parent, chain, /*check_producer=*/false, certs));
   IMET_TRY(begin_block(state, h.height, h.prev_hash, chain.params));
   for (const Transaction& tx : candidates) {
     if (out.block.txs.size() >= chain.params.max_block_txs) break;

@@ -76,7 +76,8 @@ util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64
 }
 
 util::Status begin_consensus(StateOverlay& state, const Block& block, const ChainTip& parent,
-                             const ChainConfig& chain, bool check_producer) {
+                             const ChainConfig& chain, bool check_producer,
+                             const SignatureChecker& certs) {
   const BlockHeader& h = block.header;
   const ChainParams& p = chain.params;
   IMET_ASSIGN_OR_RETURN(RoundSchedule prev, current_schedule(state));
@@ -96,7 +97,7 @@ util::Status begin_consensus(StateOverlay& state, const Block& block, const Chai
   }
   if (h.height >= 2) {
     if (!block.last_cert) return util::invalid_argument("block has no parent certificate");
-    util::Status v = block.last_cert->verify(chain.chain_id, prev.witnesses);
+    util::Status v = block.last_cert->verify(chain.chain_id, prev.witnesses, certs);
     if (!v.ok()) return util::invalid_argument("parent certificate: " + v.message());
     IMET_TRY(count_misses(state, prev, block, next.round, p));
   }

@@ -26,8 +26,10 @@
 namespace imet::ledger {
 
 // A consensus rule the block breaks (kInvalidArgument, message names the rule), or a state error.
+// `certs` checks the parent certificate's signatures.
 util::Status begin_consensus(StateOverlay& state, const Block& block, const ChainTip& parent,
-                             const ChainConfig& chain, bool check_producer);
+                             const ChainConfig& chain, bool check_producer,
+                             const SignatureChecker& certs = direct_signature_checker());
 util::Status end_consensus(StateOverlay& state, const Block& block, const ChainConfig& chain);
 
 // Checks one evidence entry against the state at block `height` without applying it.

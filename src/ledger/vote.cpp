@@ -4,6 +4,16 @@
 
 namespace imet::ledger {
 
+bool DirectSignatureChecker::verify(const PublicKey& pk, util::ByteSpan msg,
+                                    const Signature& sig) const {
+  return crypto::verify(pk, msg, sig);
+}
+
+const SignatureChecker& direct_signature_checker() {
+  static const DirectSignatureChecker checker;
+  return checker;
+}
+
 const char* vote_type_name(VoteType t) {
   return t == VoteType::kPrepare ? "prepare" : "commit";
 }
@@ -38,7 +48,8 @@ WitnessVote FinalityCertificate::vote_of(std::string_view chain_id, size_t i) co
 }
 
 util::Status FinalityCertificate::verify(std::string_view chain_id,
-                                         std::span<const Address> witnesses) const {
+                                         std::span<const Address> witnesses,
+                                         const SignatureChecker& checker) const {
   const auto n = static_cast<uint32_t>(witnesses.size());
   if (block_hash == Hash{}) return util::invalid_argument("certificate for a nil block");
   if (commits.size() < quorum(n)) {
@@ -56,7 +67,16 @@ util::Status FinalityCertificate::verify(std::string_view chain_id,
       return util::invalid_argument("certificate commit " + std::to_string(i) + " is from " +
                                     crypto::encode_address(who) + ", not a witness");
     }
-    if (!vote_of(chain_id, i).signature_valid()) {
+  }
+  // Every commit signs the same bytes but for the voter key: build them once and patch the key.
+  WitnessVote v = vote_of(chain_id, 0);
+  util::Bytes msg = v.signing_bytes();
+  const size_t key_at = msg.size() - v.voter.size();
+  for (size_t i = 0; i < commits.size(); ++i) {
+    std::copy(commits[i].voter.begin(), commits[i].voter.end(),
+              msg.begin() + static_cast<std::ptrdiff_t>(key_at));
+    if (!checker.verify(commits[i].voter, msg, commits[i].signature)) {
+      const Address who = crypto::address_bytes_of(commits[i].voter);
       return util::invalid_argument("certificate commit " + std::to_string(i) + " from " +
                                     crypto::encode_address(who) + " has a bad signature");
     }

@@ -32,7 +32,12 @@ std::vector<bool> Chain::KnownSignatureVerifier::verify(
 }
 
 Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip, Options options)
-    : config_(std::move(config)), store_(kv), tip_(tip), mempool_(config_, {}) {
+    : config_(std::move(config)),
+      store_(kv),
+      tip_(tip),
+      mempool_(config_, {}),
+      certs_(options.certificate_checker ? *options.certificate_checker
+                                         : ledger::direct_signature_checker()) {
   if (options.serial_verifier) {
     inner_verifier_ = std::make_unique<ledger::SerialVerifier>();
   } else {
@@ -155,7 +160,7 @@ util::Status Chain::commit(const ledger::Block& block, const ledger::FinalityCer
   const Prepared& p = prepared_.at(hash);
   // The block's own state holds the schedule in force at its height: the certificate's voters.
   IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule s, ledger::current_schedule(*p.overlay));
-  util::Status v = cert.verify(config_.chain_id, s.witnesses);
+  util::Status v = cert.verify(config_.chain_id, s.witnesses, certs_);
   if (!v.ok()) return util::invalid_argument("invalid certificate: " + v.message());
   return commit_prepared(block, cert, p);
 }
@@ -203,7 +208,7 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
   IMET_ASSIGN_OR_RETURN(
       ledger::BuiltBlock built,
       ledger::build_block(*overlay, candidates, as_tip(tip_), config_, producer.public_key(),
-                          time_ms, sched.round, attempt, last_cert, usable));
+                          time_ms, sched.round, attempt, last_cert, usable, certs_));
   IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
   ledger::Block block = std::move(built.block);
   block.header.state_root = r.root_hash;

@@ -39,6 +39,10 @@ class Chain final : public consensus::ChainView {
     // Verify block signatures on the calling thread instead of a ParallelVerifier pool (the
     // simulation runs many Chains in one process and must not start threads per Chain).
     bool serial_verifier = false;
+    // Checks finality certificates' COMMIT signatures (commit(), a block's parent certificate,
+    // build()); null: ledger::direct_signature_checker(). Must outlive the Chain. The simulation
+    // passes its process-wide memo (tests/sim/memo_checker.h).
+    const ledger::SignatureChecker* certificate_checker = nullptr;
   };
 
   // Opens the chain in `kv`, initialising it from `genesis` on first use. A database holding
@@ -93,6 +97,7 @@ class Chain final : public consensus::ChainView {
    public:
     explicit KnownSignatureVerifier(const Chain& chain) : chain_(chain) {}
     std::vector<bool> verify(std::span<const ledger::Transaction> txs) const override;
+    const ledger::SignatureChecker& certificates() const override { return chain_.certs_; }
 
    private:
     const Chain& chain_;
@@ -111,6 +116,7 @@ class Chain final : public consensus::ChainView {
   store::TipRecord tip_;
   ledger::Mempool mempool_;
   std::unique_ptr<ledger::SignatureVerifier> inner_verifier_;
+  const ledger::SignatureChecker& certs_;
   KnownSignatureVerifier verifier_{*this};
   std::map<ledger::Hash, Prepared> prepared_;  // by block hash, blocks on tip_
   std::set<ledger::Hash> verified_;            // ids of transactions whose signature verified

@@ -29,6 +29,12 @@ constexpr uint32_t kNewBlocksAfterHeal = 3;
 
 enum class Behaviour { kHonest, kEquivocate, kWithhold };
 
+// Chains verify on the simulation's one thread, certificates through the process-wide memo.
+node::Chain::Options chain_options() {
+  return node::Chain::Options{.serial_verifier = true,
+                              .certificate_checker = &MemoChecker::instance()};
+}
+
 crypto::SigningKey key_from(uint64_t seed, uint32_t role, uint32_t index) {
   crypto::Seed s{};
   for (int i = 0; i < 8; ++i)
@@ -247,7 +253,7 @@ void Simulation::plan_chaos() {
   // Byzantine witnesses: up to f of the genesis witnesses (the schedule of round 0 picks the
   // witnesses among the delegates, so pick among those).
   store::MemoryStore probe;
-  auto chain = node::Chain::open(probe, genesis_, node::Chain::Options{true});
+  auto chain = node::Chain::open(probe, genesis_, chain_options());
   if (!chain.ok()) {
     fail("genesis refused: " + chain.status().to_string());
     return;
@@ -288,7 +294,7 @@ void Simulation::plan_chaos() {
 // ---- nodes -----------------------------------------------------------------------------------
 
 void Simulation::boot(Node& n) {
-  auto chain = node::Chain::open(*n.db, genesis_, node::Chain::Options{true});
+  auto chain = node::Chain::open(*n.db, genesis_, chain_options());
   if (!chain.ok()) {
     fail("node " + std::to_string(n.id) +
          " cannot reopen its chain: " + chain.status().to_string());

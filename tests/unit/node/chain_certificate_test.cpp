@@ -1,0 +1,189 @@
+// node::Chain's certificate-checker hook (Chain::Options::certificate_checker): every certificate
+// signature check (commit(), a block's parent certificate in validate() and build()) goes through
+// the injected ledger::SignatureChecker, and a memoising checker that has seen the genuine
+// signatures still rejects forged certificates (the memo is keyed by key, message and signature).
+// Thread-safety: single-threaded tests. Invariants: none beyond the assertions.
+#include <map>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "ledger/genesis.h"
+#include "node/chain.h"
+#include "store/memory_store.h"
+
+namespace imet::node {
+namespace {
+
+crypto::SigningKey key(uint8_t b) {
+  crypto::Seed s{};
+  s.fill(b);
+  return crypto::SigningKey::from_seed(s);
+}
+
+// Remembers every answer (like the simulation's memo) and counts the calls.
+class CountingMemo final : public ledger::SignatureChecker {
+ public:
+  bool verify(const ledger::PublicKey& pk, util::ByteSpan msg,
+              const ledger::Signature& sig) const override {
+    ++calls;
+    auto k = std::make_tuple(pk, util::Bytes(msg.begin(), msg.end()), sig);
+    if (auto it = memo.find(k); it != memo.end()) {
+      ++hits;
+      return it->second;
+    }
+    const bool ok = crypto::verify(pk, msg, sig);
+    memo.emplace(std::move(k), ok);
+    return ok;
+  }
+  mutable uint64_t calls = 0;
+  mutable uint64_t hits = 0;
+  mutable std::map<std::tuple<ledger::PublicKey, util::Bytes, ledger::Signature>, bool> memo;
+};
+
+class ChainCertificateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<ledger::Address> addrs;
+    for (uint8_t i = 0; i < 4; ++i) {
+      keys_.push_back(key(static_cast<uint8_t>(60 + i)));
+      addrs.push_back(crypto::address_bytes_of(keys_.back().public_key()));
+    }
+    genesis_ = ledger::make_testnet_genesis(addrs, 1000, "cc", 500);
+    Chain::Options o{.serial_verifier = true, .certificate_checker = &memo_};
+    a_ = Chain::open(db_a_, genesis_, o).value();
+    b_ = Chain::open(db_b_, genesis_, o).value();
+  }
+
+  const crypto::SigningKey& key_of(const ledger::Address& a) const {
+    for (const auto& k : keys_) {
+      if (crypto::address_bytes_of(k.public_key()) == a) return k;
+    }
+    throw std::runtime_error("no such witness");
+  }
+
+  // COMMITs of the first three witnesses (quorum(4)) for `hash` at height `h`.
+  ledger::FinalityCertificate cert_for(uint64_t h, const ledger::Hash& hash) {
+    ledger::FinalityCertificate c;
+    c.height = h;
+    c.block_hash = hash;
+    for (size_t i = 0; i < 3; ++i) {
+      ledger::WitnessVote v;
+      v.chain_id = "cc";
+      v.type = ledger::VoteType::kCommit;
+      v.height = h;
+      v.block_hash = hash;
+      v.sign(keys_[i]);
+      c.commits.push_back({v.voter, v.signature});
+    }
+    std::sort(c.commits.begin(), c.commits.end());
+    return c;
+  }
+
+  ledger::Block build_next(Chain& c) {
+    auto who = c.producer(0).value().value();
+    return c.build(key_of(who), c.tip().time_ms + 500, 0, {}).value();
+  }
+
+  CountingMemo memo_;
+  std::vector<crypto::SigningKey> keys_;
+  ledger::Genesis genesis_;
+  store::MemoryStore db_a_, db_b_;
+  std::unique_ptr<Chain> a_, b_;
+};
+
+TEST_F(ChainCertificateTest, CertificateChecksGoThroughTheInjectedChecker) {
+  ledger::Block first = build_next(*a_);
+  auto cert = cert_for(1, first.header.hash());
+  ASSERT_TRUE(a_->commit(first, cert).ok());
+  EXPECT_EQ(memo_.calls, 3u);  // commit() checked the three COMMITs through the hook
+  EXPECT_EQ(memo_.hits, 0u);
+  ASSERT_TRUE(b_->commit(first, cert).ok());
+  EXPECT_EQ(memo_.calls, 6u);
+  EXPECT_EQ(memo_.hits, 3u);  // the second node's checks were answered by the memo
+  // Block 2 carries certificate 1: building it (a_) and validating it (b_) check it again.
+  ledger::Block second = build_next(*a_);
+  ASSERT_TRUE(second.last_cert);
+  EXPECT_EQ(memo_.calls, 9u);
+  ASSERT_TRUE(b_->validate(second).ok());
+  EXPECT_EQ(memo_.calls, 12u);
+  EXPECT_EQ(memo_.hits, 9u);
+}
+
+TEST_F(ChainCertificateTest, DefaultIsDirectVerification) {
+  store::MemoryStore db;
+  auto c = Chain::open(db, genesis_, {.serial_verifier = true}).value();
+  ledger::Block first = build_next(*c);
+  auto cert = cert_for(1, first.header.hash());
+  cert.commits[1].signature[0] ^= 1;
+  auto st = c->commit(first, cert);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("commit 1 from"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("has a bad signature"), std::string::npos) << st.message();
+  EXPECT_EQ(memo_.calls, 0u);  // not this chain's checker
+  cert.commits[1].signature[0] ^= 1;
+  EXPECT_TRUE(c->commit(first, cert).ok());
+}
+
+TEST_F(ChainCertificateTest, ForgedCertificatesAreRejectedThroughAWarmMemo) {
+  ledger::Block first = build_next(*a_);
+  const auto genuine = cert_for(1, first.header.hash());
+  // A competing block at height 1 (attempt 1, another producer) with genuine COMMITs: the memo
+  // now knows valid signatures for both blocks.
+  auto who1 = a_->producer(1).value().value();
+  ledger::Block rival = a_->build(key_of(who1), a_->tip().time_ms + 500, 1, {}).value();
+  ASSERT_NE(rival.header.hash(), first.header.hash());
+  auto rival_cert = cert_for(1, rival.header.hash());
+  ASSERT_TRUE(rival_cert.verify("cc", b_->next_schedule().value().witnesses, memo_).ok());
+  ASSERT_TRUE(genuine.verify("cc", b_->next_schedule().value().witnesses, memo_).ok());
+  const uint64_t warm = memo_.memo.size();
+  ASSERT_EQ(warm, 6u);
+
+  // 1. The rival's (valid, memoised) signatures re-pointed at `first`.
+  auto repointed = rival_cert;
+  repointed.block_hash = first.header.hash();
+  auto st = b_->commit(first, repointed);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("invalid certificate: certificate commit 0 from"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("has a bad signature"), std::string::npos) << st.message();
+  // 2. Another attempt than the one signed.
+  auto other_attempt = genuine;
+  other_attempt.attempt = 1;
+  st = b_->commit(first, other_attempt);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("has a bad signature"), std::string::npos) << st.message();
+  // 3. One signature corrupted, the others genuine and memoised.
+  auto corrupted = genuine;
+  corrupted.commits[2].signature[63] ^= 0x40;
+  st = b_->commit(first, corrupted);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("certificate commit 2 from"), std::string::npos) << st.message();
+  // 4. Two genuine signatures swapped between voters.
+  auto swapped = genuine;
+  std::swap(swapped.commits[0].signature, swapped.commits[1].signature);
+  st = b_->commit(first, swapped);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("has a bad signature"), std::string::npos) << st.message();
+  EXPECT_EQ(b_->tip().height, 0u);  // nothing was committed
+  EXPECT_GT(memo_.memo.size(), warm);
+
+  // 5. A block whose parent certificate is forged fails validation through the hook.
+  ASSERT_TRUE(a_->commit(first, genuine).ok());
+  ASSERT_TRUE(b_->commit(first, genuine).ok());
+  ledger::Block second = build_next(*a_);
+  const uint64_t before = memo_.calls;
+  ledger::Block forged = second;
+  forged.last_cert = corrupted;
+  forged.header.consensus_root = ledger::consensus_root(forged.last_cert, forged.evidence);
+  forged.header.sign(key_of(second.header.producer_address()));
+  st = b_->validate(forged);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("parent certificate: certificate commit 2"), std::string::npos)
+      << st.message();
+  EXPECT_GT(memo_.calls, before);
+  EXPECT_TRUE(b_->validate(second).ok());
+}
+
+}  // namespace
+}  // namespace imet::node
