@@ -22,22 +22,36 @@
 
 namespace imet::sim {
 
+enum class DecMode : uint8_t { kAuto, kOn, kOff };  // kAuto: about 1 seed in 4 with N <= 21
+
 struct SimOptions {
   uint64_t seed = 1;
   uint32_t witnesses = 4;
-  uint32_t candidates = 2;  // extra delegates that replace jailed witnesses
-  bool long_run = false;    // a longer chaos phase with more faults
+  uint32_t candidates = 2;       // extra delegates that replace jailed witnesses
+  bool long_run = false;         // a longer chaos phase with more faults
+  DecMode dec = DecMode::kAuto;  // N_min < N_max with load phases that resize N_active
   uint32_t slot_ms = 1'000;
   bool verbose = false;  // print notable events to stderr
 };
 
 struct SimStats {
   uint32_t byzantine = 0;
+  bool mesh = true;         // full mesh, else a sparse graph (relay needed)
+  uint64_t links = 0;       // links in the graph
+  bool dec = false;         // a DEC seed
+  uint32_t n_min = 0;       // genesis n_min (n_max = witnesses)
+  uint32_t min_active = 0;  // smallest / largest N_active elected (0: no round change seen)
+  uint32_t max_active = 0;
+  uint64_t resizes = 0;  // rounds whose N_active differs from the previous round's
   uint64_t events = 0;
   uint64_t sent = 0;
   uint64_t delivered = 0;
   uint64_t dropped = 0;
   uint64_t duplicated = 0;
+  uint64_t relayed = 0;            // accepted messages a node gossiped onwards
+  uint64_t gossip_duplicates = 0;  // gossip dropped by a receiver's seen cache
+  uint64_t gossip_suppressed = 0;  // gossip not sent to a peer that had the message
+  uint64_t invalid_relayed = 0;    // kInvalid on a Byzantine message relayed by an honest node
   uint64_t partitions = 0;
   uint64_t crashes = 0;
   uint64_t restarts = 0;
