@@ -24,7 +24,8 @@ class SignatureVerifier {
   virtual ~SignatureVerifier() = default;
   // result[i] is true iff txs[i].signature_valid().
   virtual std::vector<bool> verify(std::span<const Transaction> txs) const = 0;
-  // Checks the parent certificate's COMMIT signatures (ledger/vote.h). Default: direct.
+  // Checks the parent certificate's COMMIT and evidence votes' signatures (ledger/vote.h).
+  // Default: direct.
   virtual const SignatureChecker& certificates() const { return direct_signature_checker(); }
 };
 
@@ -69,7 +70,7 @@ struct BuiltBlock {
 // must have been checked (the mempool admits only transactions whose signature verifies).
 // `round` must be the round of the schedule in force at the new height (next_schedule()); `slot`
 // is the consensus attempt; `last_cert` (required from height 2) and `evidence` go into the body
-// (an invalid one is an error; `certs` checks last_cert's signatures). The producer is not checked
+// (an invalid one is an error; `certs` checks their signatures). The producer is not checked
 // (apply_block() does).
 util::Result<BuiltBlock> build_block(
     StateOverlay& state, const std::vector<Transaction>& candidates, const ChainTip& parent,

@@ -49,8 +49,8 @@ util::Status count_misses(StateOverlay& state, const RoundSchedule& prev, const 
 }  // namespace
 
 util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64_t height,
-                            const ChainConfig& chain) {
-  IMET_TRY(ev.check(chain.chain_id));
+                            const ChainConfig& chain, const SignatureChecker& votes) {
+  IMET_TRY(ev.check_form(chain.chain_id));
   const uint64_t vh = ev.a.height;
   if (vh > height) {
     return util::invalid_argument("evidence votes are for height " + std::to_string(vh) +
@@ -72,7 +72,7 @@ util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64
                                   std::to_string(vh) + " was already slashed at height " +
                                   std::to_string(done->height));
   }
-  return {};
+  return ev.check_signatures(votes);
 }
 
 util::Status begin_consensus(StateOverlay& state, const Block& block, const ChainTip& parent,
@@ -103,7 +103,7 @@ util::Status begin_consensus(StateOverlay& state, const Block& block, const Chai
   }
   for (size_t i = 0; i < block.evidence.size(); ++i) {
     const Evidence& ev = block.evidence[i];
-    util::Status ok = check_evidence(state, ev, h.height, chain);
+    util::Status ok = check_evidence(state, ev, h.height, chain, certs);
     if (!ok.ok()) {
       if (ok.code() != util::StatusCode::kInvalidArgument) return ok;
       return util::invalid_argument("evidence " + std::to_string(i) + ": " + ok.message());

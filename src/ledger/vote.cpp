@@ -93,7 +93,20 @@ std::optional<Evidence> make_evidence(const WitnessVote& x, const WitnessVote& y
   return Evidence{y, x};
 }
 
-util::Status Evidence::check(std::string_view chain_id) const {
+util::Status Evidence::check(std::string_view chain_id, const SignatureChecker& checker) const {
+  IMET_TRY(check_form(chain_id));
+  return check_signatures(checker);
+}
+
+util::Status Evidence::check_signatures(const SignatureChecker& checker) const {
+  if (!checker.verify(a.voter, a.signing_bytes(), a.signature) ||
+      !checker.verify(b.voter, b.signing_bytes(), b.signature)) {
+    return util::invalid_argument("evidence vote signature is invalid");
+  }
+  return {};
+}
+
+util::Status Evidence::check_form(std::string_view chain_id) const {
   if (a.chain_id != chain_id || b.chain_id != chain_id) {
     return util::invalid_argument("evidence votes are for another chain");
   }
@@ -103,9 +116,6 @@ util::Status Evidence::check(std::string_view chain_id) const {
   }
   if (!(a.block_hash < b.block_hash)) {
     return util::invalid_argument("evidence votes do not conflict or are not in canonical order");
-  }
-  if (!a.signature_valid() || !b.signature_valid()) {
-    return util::invalid_argument("evidence vote signature is invalid");
   }
   return {};
 }

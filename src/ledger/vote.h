@@ -139,8 +139,14 @@ struct Evidence {
   WitnessVote a;
   WitnessVote b;
 
-  // Both signatures valid, same voter/chain/type/height/attempt, a.block_hash < b.block_hash.
-  util::Status check(std::string_view chain_id) const;
+  // Both signatures valid, same voter/chain/type/height/attempt, a.block_hash < b.block_hash:
+  // check_form() and then check_signatures().
+  util::Status check(std::string_view chain_id,
+                     const SignatureChecker& checker = direct_signature_checker()) const;
+  // The cheap part: same voter/chain/type/height/attempt, canonical order.
+  util::Status check_form(std::string_view chain_id) const;
+  // Both votes' signatures, through `checker`.
+  util::Status check_signatures(const SignatureChecker& checker) const;
   // Identifies the offence (voter, height, attempt), not the pair: a witness is slashed at most
   // once per (height, attempt), whichever pair of its votes is reported.
   Hash offence_id() const;

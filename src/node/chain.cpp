@@ -198,7 +198,9 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
   std::set<ledger::Hash> offences;
   for (const ledger::Evidence& ev : evidence) {
     if (usable.size() >= ledger::kMaxBlockEvidence) break;
-    if (!ledger::check_evidence(store_.state(), ev, tip_.height + 1, config_).ok()) continue;
+    if (!ledger::check_evidence(store_.state(), ev, tip_.height + 1, config_, certs_).ok()) {
+      continue;
+    }
     if (!offences.insert(ev.offence_id()).second) continue;
     usable.push_back(ev);
   }

@@ -39,9 +39,10 @@ class Chain final : public consensus::ChainView {
     // Verify block signatures on the calling thread instead of a ParallelVerifier pool (the
     // simulation runs many Chains in one process and must not start threads per Chain).
     bool serial_verifier = false;
-    // Checks finality certificates' COMMIT signatures (commit(), a block's parent certificate,
-    // build()); null: ledger::direct_signature_checker(). Must outlive the Chain. The simulation
-    // passes its process-wide memo (tests/sim/memo_checker.h).
+    // Checks the signatures of finality certificates (commit(), a block's parent certificate,
+    // build()) and of evidence votes (validate(), build()); null:
+    // ledger::direct_signature_checker(). Must outlive the Chain. The simulation passes its
+    // process-wide memo (tests/sim/memo_checker.h).
     const ledger::SignatureChecker* certificate_checker = nullptr;
   };
 

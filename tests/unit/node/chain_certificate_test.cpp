@@ -1,13 +1,15 @@
 // node::Chain's certificate-checker hook (Chain::Options::certificate_checker): every certificate
-// signature check (commit(), a block's parent certificate in validate() and build()) goes through
-// the injected ledger::SignatureChecker, and a memoising checker that has seen the genuine
-// signatures still rejects forged certificates (the memo is keyed by key, message and signature).
+// signature check (commit(), a block's parent certificate in validate() and build()) and every
+// evidence vote check goes through the injected ledger::SignatureChecker, and a memoising checker
+// that has seen the genuine signatures still rejects forged certificates and evidence (the memo
+// is keyed by key, message and signature).
 // Thread-safety: single-threaded tests. Invariants: none beyond the assertions.
 #include <map>
 #include <tuple>
 
 #include <gtest/gtest.h>
 
+#include "ledger/consensus_apply.h"
 #include "ledger/genesis.h"
 #include "node/chain.h"
 #include "store/memory_store.h"
@@ -183,6 +185,51 @@ TEST_F(ChainCertificateTest, ForgedCertificatesAreRejectedThroughAWarmMemo) {
       << st.message();
   EXPECT_GT(memo_.calls, before);
   EXPECT_TRUE(b_->validate(second).ok());
+}
+
+TEST_F(ChainCertificateTest, EvidenceVotesGoThroughTheCheckerAndSettledOnesCostNone) {
+  auto equivocation = [&](const crypto::SigningKey& k, uint8_t tag) {
+    ledger::WitnessVote a, b;
+    for (auto* v : {&a, &b}) {
+      v->chain_id = "cc";
+      v->type = ledger::VoteType::kPrepare;
+      v->height = 1;
+    }
+    a.block_hash[0] = tag;
+    b.block_hash[0] = static_cast<uint8_t>(tag + 1);
+    a.sign(k);
+    b.sign(k);
+    return *ledger::make_evidence(a, b);
+  };
+  ledger::Block first = build_next(*a_);
+  ASSERT_TRUE(a_->commit(first, cert_for(1, first.header.hash())).ok());
+  ASSERT_TRUE(b_->commit(first, cert_for(1, first.header.hash())).ok());
+  const auto good = equivocation(keys_[3], 1);
+  auto forged = equivocation(keys_[2], 7);
+  forged.b.signature[5] ^= 1;
+  uint64_t before = memo_.calls;
+  auto who = a_->producer(0).value().value();
+  ledger::Block second = a_->build(key_of(who), a_->tip().time_ms + 500, 0, {forged, good}).value();
+  ASSERT_EQ(second.evidence.size(), 1u);  // the forged piece is left out
+  EXPECT_EQ(second.evidence[0], good);
+  // All through the hook: build() filters the pieces (2 signatures each), then build_block()
+  // checks the parent certificate (3) and the piece it includes (2) again.
+  EXPECT_EQ(memo_.calls - before, 2u + 2u + 3u + 2u);
+  before = memo_.calls;
+  ASSERT_TRUE(b_->validate(second).ok());
+  EXPECT_EQ(memo_.calls - before, 3u + 2u);
+  ASSERT_TRUE(b_->commit(second, cert_for(2, second.header.hash())).ok());
+  // Settled: check_evidence refuses it before any signature check.
+  before = memo_.calls;
+  auto st = ledger::check_evidence(b_->store().state(), good, 3, b_->config(), memo_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("already slashed"), std::string::npos) << st.message();
+  EXPECT_EQ(memo_.calls, before);
+  // A forged piece is refused through the hook with the signature message.
+  st = ledger::check_evidence(b_->store().state(), forged, 3, b_->config(), memo_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "evidence vote signature is invalid");
+  EXPECT_GT(memo_.calls, before);
 }
 
 }  // namespace
