@@ -1,6 +1,9 @@
 // imet-sim: runs the deterministic consensus simulation (tests/sim/simulation.h) over a range of
 // seeds and prints one line per seed and, at the end, the simulated-to-wall-time ratio.
-//   imet-sim --seeds A..B [--witnesses N] [--long] [--dec on|off] [--replay-check] [--verbose]
+//   imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] [--dec on|off] [--replay-check]
+//            [--verbose]
+// --slot-ms sets the genesis slot (default 1,000; delays and timeouts scale with it, so the work
+// per block barely changes and the simulated-to-wall ratio grows with it).
 // --long runs a longer chaos phase (300 slots) with more faults. --dec on makes every seed a DEC
 // seed (N_min < N_max, load phases that resize N_active; by default about 1 seed in 4 with
 // N <= 21) and fails a seed whose N_active never changed; --dec off makes none.
@@ -32,7 +35,7 @@ bool parse_range(const std::string& s, uint64_t& a, uint64_t& b) {
 
 int usage(const char* why) {
   std::fprintf(stderr,
-               "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--long] "
+               "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] "
                "[--dec on|off] [--replay-check] [--verbose]\n",
                why);
   return 2;
@@ -52,6 +55,10 @@ int main(int argc, char** argv) {
       const long n = std::strtol(argv[++i], nullptr, 10);
       if (n < 1 || n > 108) return usage("--witnesses takes 1..108");
       base.witnesses = static_cast<uint32_t>(n);
+    } else if (arg == "--slot-ms" && i + 1 < argc) {
+      const long ms = std::strtol(argv[++i], nullptr, 10);
+      if (ms < 100 || ms > 60'000) return usage("--slot-ms takes 100..60000");
+      base.slot_ms = static_cast<uint32_t>(ms);
     } else if (arg == "--long") {
       base.long_run = true;
     } else if (arg == "--dec" && i + 1 < argc) {
@@ -97,7 +104,7 @@ int main(int argc, char** argv) {
     std::printf(
         "seed %llu witnesses %u byzantine %u %s%s: %s height %llu attempts<=%u commits %llu "
         "(synced %llu) crashes %llu partitions %llu equivocations %llu evidence %llu txs %llu "
-        "relayed %llu rejected-honest %llu "
+        "relayed %llu rejected-honest %llu rejected-relayed %llu "
         "recovered %llums sim %.1fs wall %.3fs%s%s\n",
         static_cast<unsigned long long>(seed), o.witnesses, s.byzantine,
         s.mesh ? "mesh" : ("sparse/" + std::to_string(s.links)).c_str(),
@@ -113,6 +120,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(s.evidence), static_cast<unsigned long long>(s.txs_final),
         static_cast<unsigned long long>(s.relayed),
         static_cast<unsigned long long>(s.invalid_from_honest),
+        static_cast<unsigned long long>(s.invalid_relayed),
         static_cast<unsigned long long>(s.recovered_ms), static_cast<double>(s.sim_ms) / 1000, wall,
         ok ? "" : "\n  ", note.c_str());
     if (!ok) ++failed;

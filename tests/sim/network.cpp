@@ -68,35 +68,48 @@ uint64_t Network::key(util::ByteSpan bytes) {
   return k;
 }
 
-uint8_t& Network::flags_of(uint32_t node, uint64_t key) {
+const uint64_t* Network::Table::find(uint64_t k) const {
+  size_t i = static_cast<size_t>(k >> 2) & (kSeenSlots - 1);
+  while (slots[i] != 0 && (slots[i] & ~uint64_t{3}) != k)
+    i = (i + 1) & (kSeenSlots - 1);
+  return &slots[i];
+}
+
+uint64_t* Network::slot_of(uint32_t node, uint64_t key) {
+  const uint64_t k = key & ~uint64_t{3};
   Seen& s = seen_[node];
-  auto [it, fresh] = s.flags.try_emplace(key, 0);
-  if (fresh) {
-    s.order.push_back(key);
-    if (s.order.size() > kSeenCapacity) {
-      s.flags.erase(s.order.front());
-      s.order.pop_front();  // never `key` itself; erasing another entry keeps `it` valid
-    }
+  if (s.cur.slots.empty()) s.cur.slots.assign(kSeenSlots, 0);
+  auto* at = const_cast<uint64_t*>(s.cur.find(k));
+  if (*at != 0) return at;
+  const uint64_t flags = s.old.contains(k) ? *s.old.find(k) & 3 : 0;
+  if (s.cur.used >= kSeenGeneration) {  // start a new generation; the oldest is forgotten
+    s.old = std::move(s.cur);
+    s.cur = Table{};
+    s.cur.slots.assign(kSeenSlots, 0);
+    at = const_cast<uint64_t*>(s.cur.find(k));
   }
-  return it->second;
+  ++s.cur.used;
+  *at = k | flags;
+  return at;
 }
 
 bool Network::on_received(uint32_t node, uint64_t key) {
-  uint8_t& f = flags_of(node, key);
-  if (f != 0) return false;
-  f |= 1;
+  uint64_t* f = slot_of(node, key);
+  if ((*f & 3) != 0) return false;
+  *f |= 1;
   return true;
 }
 
 bool Network::on_broadcast(uint32_t node, uint64_t key) {
-  uint8_t& f = flags_of(node, key);
-  if (f & 2) return false;
-  f |= 2;
+  uint64_t* f = slot_of(node, key);
+  if (*f & 2) return false;
+  *f |= 2;
   return true;
 }
 
 bool Network::has(uint32_t node, uint64_t key) const {
-  return seen_[node].flags.count(key) != 0;
+  const uint64_t k = key & ~uint64_t{3};
+  return seen_[node].cur.contains(k) || seen_[node].old.contains(k);
 }
 
 void Network::forget_all(uint32_t node) {

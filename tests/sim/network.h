@@ -7,13 +7,13 @@
 // most once; a repeat of its own goes to its peers directly, bypassing the caches (as
 // node::ConsensusService does for the engine's re-sends).
 // Thread-safety: not thread-safe (one per simulation). Invariants: links are symmetric, never a
-// self-link, and the graph is connected, also without its dishonest nodes; each seen cache holds at most kSeenCapacity keys (the
-// oldest is forgotten first) and is emptied when its node crashes (the host restarts empty).
+// self-link, and the graph is connected, also without its dishonest nodes; each seen cache
+// remembers at least the last kSeenGeneration keys (two generations of open-addressing tables:
+// when the current one is half full it becomes the old one) and is emptied when its node crashes
+// (the host restarts empty).
 #pragma once
 
 #include <cstdint>
-#include <deque>
-#include <unordered_map>
 #include <vector>
 
 #include "rng.h"
@@ -23,7 +23,8 @@ namespace imet::sim {
 
 class Network {
  public:
-  static constexpr size_t kSeenCapacity = 65'536;
+  static constexpr size_t kSeenSlots = 16'384;  // per generation table (a power of two)
+  static constexpr size_t kSeenGeneration = kSeenSlots / 2;
 
   // A full mesh over the nodes, or (mesh = false) a ring over the honest ones (so they stay
   // connected without the others), two links from each other node to random honest ones, and
@@ -50,12 +51,22 @@ class Network {
   void forget_all(uint32_t node);
 
  private:
+  // Open addressing, linear probing. A slot holds (key & ~3) | flags (bit 0: received, bit 1:
+  // gossiped; never 0 when used), so keys are compared on their upper 62 bits.
+  struct Table {
+    std::vector<uint64_t> slots;
+    size_t used = 0;
+    // The slot holding k, or the empty slot where it would go (slots must be allocated).
+    const uint64_t* find(uint64_t k) const;
+    bool contains(uint64_t k) const { return !slots.empty() && *find(k) != 0; }
+  };
   struct Seen {
-    std::unordered_map<uint64_t, uint8_t> flags;  // bit 0: received, bit 1: gossiped
-    std::deque<uint64_t> order;                   // oldest first
+    Table cur, old;
   };
   void link(uint32_t a, uint32_t b);
-  uint8_t& flags_of(uint32_t node, uint64_t key);
+  // The current-generation slot of `key` at `node`, created (with the flags an old-generation
+  // entry had, else none) if missing.
+  uint64_t* slot_of(uint32_t node, uint64_t key);
 
   bool mesh_ = true;
   size_t links_ = 0;

@@ -72,7 +72,7 @@ struct Node {
   uint64_t timer_at = UINT64_MAX;
   uint64_t final_height = 0;
   uint64_t repeats = 0;  // re-sends made: each gets its own gossip key
-  uint32_t active = 0;  // N_active of the round in force after final_height (DEC)
+  uint32_t active = 0;   // N_active of the round in force after final_height (DEC)
   explicit Node(crypto::SigningKey k) : key(std::move(k)) {}
 };
 
