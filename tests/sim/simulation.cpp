@@ -53,12 +53,12 @@ void Simulation::make_genesis() {
 
 void Simulation::plan_chaos() {
   const uint64_t slot = o_.slot_ms;
-  // DEC seeds alternate heavy and idle load phases of 4 rounds (of N_max blocks) each, three of
-  // them in the chaos phase: enough congested rounds in a row to shrink N_active and idle ones to
-  // grow it again.
+  // DEC seeds alternate heavy and idle load phases of 4 rounds (of N_max blocks) each, two of
+  // them (more with --long) in the chaos phase: enough congested rounds in a row to shrink
+  // N_active and idle ones to grow it again.
   load_phase_ms_ = uint64_t{4} * o_.witnesses * slot;
   const uint64_t chaos_slots =
-      std::max<uint64_t>(o_.long_run ? 300 : 24, dec_ ? 12 * uint64_t{o_.witnesses} : 0);
+      std::max<uint64_t>(o_.long_run ? 300 : 24, dec_ ? 8 * uint64_t{o_.witnesses} : 0);
   const uint64_t start = genesis_.genesis_time_ms;
   heal_at_ = start + chaos_slots * slot;
   max_delay_ms_ = rng_.range(2, slot * 2 / 5);
