@@ -18,7 +18,8 @@ std::vector<bool> SerialVerifier::verify(std::span<const Transaction> txs) const
   return out;
 }
 
-BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain) {
+BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain,
+                         const SignatureChecker& sigs) {
   const BlockHeader& h = block.header;
   if (h.chain_id != chain.chain_id) {
     return block_error("block is for chain '" + h.chain_id + "', this is '" + chain.chain_id + "'");
@@ -57,7 +58,9 @@ BlockResult check_header(const Block& block, const ChainTip& parent, const Chain
                          util::to_hex(block.last_cert->block_hash) + ", not the parent");
     }
   }
-  if (!h.signature_valid()) return block_error("the producer signature does not verify");
+  if (!sigs.verify(h.producer, h.signing_bytes(), h.signature)) {
+    return block_error("the producer signature does not verify");
+  }
   if (tx_root(block.txs) != h.tx_root) {
     return block_error("transaction root does not match the transactions");
   }
@@ -89,7 +92,7 @@ util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint
 
 BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
                         const ChainConfig& chain, const SignatureVerifier& verifier) {
-  if (auto e = check_header(block, parent, chain)) return e;
+  if (auto e = check_header(block, parent, chain, verifier.certificates())) return e;
   std::vector<bool> sig_ok = verifier.verify(block.txs);
   BlockContext ctx{&chain.params, chain.chain_id, block.header.height, block.header.time_ms,
                    block.header.producer_address()};

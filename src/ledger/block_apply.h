@@ -24,8 +24,8 @@ class SignatureVerifier {
   virtual ~SignatureVerifier() = default;
   // result[i] is true iff txs[i].signature_valid().
   virtual std::vector<bool> verify(std::span<const Transaction> txs) const = 0;
-  // Checks the parent certificate's COMMIT and evidence votes' signatures (ledger/vote.h).
-  // Default: direct.
+  // Checks the signatures of the producer, the parent certificate's COMMITs and evidence votes
+  // (ledger/vote.h). Default: direct.
   virtual const SignatureChecker& certificates() const { return direct_signature_checker(); }
 };
 
@@ -44,8 +44,10 @@ using BlockResult = std::optional<BlockError>;
 
 // Header checks that need no state: chain id, height and parent hash, timestamp after the parent,
 // producer signature, transaction and evidence counts, transaction root, consensus root, and that
-// the parent certificate is present from height 2 on and names the parent.
-BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain);
+// the parent certificate is present from height 2 on and names the parent. The producer signature
+// is checked with `sigs`.
+BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain,
+                         const SignatureChecker& sigs = direct_signature_checker());
 
 // Full validation and application (check_header included; the consensus rules of
 // ledger/consensus_apply.h: schedule rotation, producer, parent certificate, missed slots,

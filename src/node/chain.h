@@ -40,7 +40,7 @@ class Chain final : public consensus::ChainView {
     // simulation runs many Chains in one process and must not start threads per Chain).
     bool serial_verifier = false;
     // Checks the signatures of finality certificates (commit(), a block's parent certificate,
-    // build()) and of evidence votes (validate(), build()); null:
+    // build()), of evidence votes (validate(), build()) and of block producers (validate()); null:
     // ledger::direct_signature_checker(). Must outlive the Chain. The simulation passes its
     // process-wide memo (tests/sim/memo_checker.h).
     const ledger::SignatureChecker* certificate_checker = nullptr;

@@ -100,15 +100,16 @@ TEST_F(ChainCertificateTest, CertificateChecksGoThroughTheInjectedChecker) {
   ASSERT_TRUE(a_->commit(first, cert).ok());
   EXPECT_EQ(memo_.calls, 3u);  // commit() checked the three COMMITs through the hook
   EXPECT_EQ(memo_.hits, 0u);
+  // b_ executes the block: the producer signature (new) and the COMMITs (known).
   ASSERT_TRUE(b_->commit(first, cert).ok());
-  EXPECT_EQ(memo_.calls, 6u);
-  EXPECT_EQ(memo_.hits, 3u);  // the second node's checks were answered by the memo
+  EXPECT_EQ(memo_.calls, 7u);
+  EXPECT_EQ(memo_.hits, 3u);  // the second node's certificate checks were answered by the memo
   // Block 2 carries certificate 1: building it (a_) and validating it (b_) check it again.
   ledger::Block second = build_next(*a_);
   ASSERT_TRUE(second.last_cert);
-  EXPECT_EQ(memo_.calls, 9u);
+  EXPECT_EQ(memo_.calls, 10u);
   ASSERT_TRUE(b_->validate(second).ok());
-  EXPECT_EQ(memo_.calls, 12u);
+  EXPECT_EQ(memo_.calls, 14u);  // its producer signature and certificate 1
   EXPECT_EQ(memo_.hits, 9u);
 }
 
@@ -217,7 +218,7 @@ TEST_F(ChainCertificateTest, EvidenceVotesGoThroughTheCheckerAndSettledOnesCostN
   EXPECT_EQ(memo_.calls - before, 2u + 2u + 3u + 2u);
   before = memo_.calls;
   ASSERT_TRUE(b_->validate(second).ok());
-  EXPECT_EQ(memo_.calls - before, 3u + 2u);
+  EXPECT_EQ(memo_.calls - before, 1u + 3u + 2u);  // producer, certificate, evidence
   ASSERT_TRUE(b_->commit(second, cert_for(2, second.header.hash())).ok());
   // Settled: check_evidence refuses it before any signature check.
   before = memo_.calls;
