@@ -5,12 +5,12 @@
 
 namespace imet::sim::detail {
 
-void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, bool repeat,
+void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, Mode mode,
                       std::shared_ptr<const util::Bytes> bytes) {
   ++st_.sent;
   // A peer that already has a gossiped message would drop it on arrival: skip the event (the
   // real relay skips peers it knows hold the message, net::SeenCache holders).
-  if (net_.has(to, key)) {
+  if (mode != Mode::kDirect && net_.has(to, key)) {
     ++st_.gossip_suppressed;
     return;
   }
@@ -20,8 +20,8 @@ void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key,
   }
   Event e = with_bytes(make_event(Ev::kDeliver, now_ + delay(), to, from, key), bytes);
   e.origin = origin;
-  e.gossip = true;
-  e.repeat = repeat;
+  e.gossip = mode != Mode::kDirect;
+  e.repeat = mode == Mode::kRepeat;
   if (rng_.chance(dup_pm_)) {
     ++st_.duplicated;
     Event twin = e;
@@ -31,15 +31,15 @@ void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key,
   push(std::move(e));
 }
 
-void Simulation::gossip(uint32_t from, uint32_t origin, uint64_t key, bool repeat,
+void Simulation::gossip(uint32_t from, uint32_t origin, uint64_t key, Mode mode,
                         const std::shared_ptr<const util::Bytes>& bytes, uint32_t except,
                         const std::shared_ptr<const util::Bytes>& alt) {
   for (uint32_t to : net_.peers(from)) {
     if (to == except) continue;
     if (alt && rng_.chance(500)) {
-      send(from, to, origin, Network::key(*alt), repeat, alt);
+      send(from, to, origin, Network::key(*alt), mode, alt);
     } else {
-      send(from, to, origin, key, repeat, bytes);
+      send(from, to, origin, key, mode, bytes);
     }
   }
 }
@@ -92,14 +92,19 @@ void Simulation::broadcast(Node& from, const ConsensusMessage& msg) {
   // repeats directly to its peers only, and they do not relay duplicates: in a sparse network a
   // lost vote from a witness that is not a direct peer never comes back, and a quorum that needs
   // it stalls; docs/consensus.md, "Simulation".)
+  // --node-resends models the node: a repeat goes directly to the peers only.
   uint64_t key = Network::key(*bytes);
-  bool repeat = false;
+  Mode mode = Mode::kGossip;
   if (!net_.on_broadcast(from.id, key)) {
-    repeat = true;
-    key ^= (++from.repeats) * 0x9e3779b97f4a7c15ULL;
-    (void)net_.on_broadcast(from.id, key);
+    if (o_.node_resends) {
+      mode = Mode::kDirect;
+    } else {
+      mode = Mode::kRepeat;
+      key ^= (++from.repeats) * 0x9e3779b97f4a7c15ULL;
+      (void)net_.on_broadcast(from.id, key);
+    }
   }
-  gossip(from.id, from.id, key, repeat, bytes, from.id, alt);
+  gossip(from.id, from.id, key, mode, bytes, from.id, alt);
 }
 
 void Simulation::gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Transaction>& tx,
@@ -195,7 +200,7 @@ void Simulation::handle(const Event& e) {
                          (e.repeat && out.verdict == consensus::Verdict::kDuplicate);
       if (relay && n->behaviour != Behaviour::kWithhold && net_.on_broadcast(n->id, e.arg)) {
         ++st_.relayed;
-        gossip(n->id, e.origin, e.arg, e.repeat, e.bytes, e.from);
+        gossip(n->id, e.origin, e.arg, e.repeat ? Mode::kRepeat : Mode::kGossip, e.bytes, e.from);
       }
       process(*n, std::move(out));
       return;

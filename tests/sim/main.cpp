@@ -1,12 +1,14 @@
 // imet-sim: runs the deterministic consensus simulation (tests/sim/simulation.h) over a range of
 // seeds and prints one line per seed and, at the end, the simulated-to-wall-time ratio.
-//   imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] [--dec on|off] [--replay-check]
-//            [--verbose]
+//   imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] [--dec on|off] [--node-resends]
+//            [--replay-check] [--verbose]
 // --slot-ms sets the genesis slot (default 1,000; delays and timeouts scale with it, so the work
 // per block barely changes and the simulated-to-wall ratio grows with it).
 // --long runs a longer chaos phase (300 slots) with more faults. --dec on makes every seed a DEC
 // seed (N_min < N_max, load phases that resize N_active; by default about 1 seed in 4 with
 // N <= 21) and fails a seed whose N_active never changed; --dec off makes none.
+// --node-resends sends the engines' re-sends directly to peers only, as the node does today,
+// instead of flooding them (docs/consensus.md, "Simulation", Findings).
 // --replay-check runs every seed twice and fails unless both runs give the same digest (final
 // heights and hashes, event and message counts). Exit status 0 iff every seed passed.
 #include <chrono>
@@ -36,7 +38,7 @@ bool parse_range(const std::string& s, uint64_t& a, uint64_t& b) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] "
-               "[--dec on|off] [--replay-check] [--verbose]\n",
+               "[--dec on|off] [--node-resends] [--replay-check] [--verbose]\n",
                why);
   return 2;
 }
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
       const std::string v = argv[++i];
       if (v != "on" && v != "off") return usage("--dec takes on or off");
       base.dec = v == "on" ? imet::sim::DecMode::kOn : imet::sim::DecMode::kOff;
+    } else if (arg == "--node-resends") {
+      base.node_resends = true;
     } else if (arg == "--replay-check") {
       replay = true;
     } else if (arg == "--verbose") {

@@ -30,6 +30,9 @@ struct SimOptions {
   uint32_t candidates = 2;       // extra delegates that replace jailed witnesses
   bool long_run = false;         // a longer chaos phase with more faults
   DecMode dec = DecMode::kAuto;  // N_min < N_max with load phases that resize N_active
+  // Engine re-sends go directly to the peers only, as node::ConsensusService sends them, instead
+  // of being flooded (docs/consensus.md, "Simulation", Findings).
+  bool node_resends = false;
   uint32_t slot_ms = 1'000;
   bool verbose = false;  // print notable events to stderr
 };

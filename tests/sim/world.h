@@ -170,12 +170,14 @@ class Simulation {
   void crash(Node& n);
   void process(Node& n, Output out);
   void broadcast(Node& from, const ConsensusMessage& msg);
-  // Gossips a consensus message from `from` to each of its peers but `except` (a peer that has
-  // the key drops it). `repeat`: an engine's re-send, under its own key.
-  void gossip(uint32_t from, uint32_t origin, uint64_t key, bool repeat,
+  // Sends a consensus message from `from` to each of its peers but `except`: as gossip (a peer
+  // that has the key drops it), as an engine's re-send (gossip under its own key, relayed even
+  // where it is a duplicate) or directly (no seen cache; --node-resends).
+  enum class Mode : uint8_t { kGossip, kRepeat, kDirect };
+  void gossip(uint32_t from, uint32_t origin, uint64_t key, Mode mode,
               const std::shared_ptr<const util::Bytes>& bytes, uint32_t except,
               const std::shared_ptr<const util::Bytes>& alt = nullptr);
-  void send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, bool repeat,
+  void send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, Mode mode,
             std::shared_ptr<const util::Bytes> bytes);
   void gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Transaction>& tx,
                  uint32_t except);
