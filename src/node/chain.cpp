@@ -1,5 +1,7 @@
 #include "node/chain.h"
 
+#include <algorithm>
+
 #include "ledger/consensus_apply.h"
 #include "ledger/schedule.h"
 #include "ledger/smt/tree.h"
@@ -29,6 +31,23 @@ std::vector<bool> Chain::KnownSignatureVerifier::verify(
   for (size_t k = 0; k < where.size(); ++k)
     out[where[k]] = checked[k];
   return out;
+}
+
+bool Chain::TipCertChecker::verify(const ledger::PublicKey& pk, util::ByteSpan msg,
+                                   const ledger::Signature& sig) const {
+  const auto& cert = chain_.tip_cert_;
+  const util::Bytes& known = chain_.tip_cert_msg_;
+  if (cert && msg.size() == known.size() && msg.size() >= pk.size()) {
+    const size_t key_at = msg.size() - pk.size();
+    auto it = std::lower_bound(cert->commits.begin(), cert->commits.end(),
+                               ledger::CommitSig{pk, ledger::Signature{}});
+    if (it != cert->commits.end() && it->voter == pk && it->signature == sig &&
+        std::equal(msg.begin(), msg.begin() + static_cast<std::ptrdiff_t>(key_at), known.begin()) &&
+        std::equal(pk.begin(), pk.end(), msg.begin() + static_cast<std::ptrdiff_t>(key_at))) {
+      return true;  // checked when the certificate was committed
+    }
+  }
+  return chain_.certs_.verify(pk, msg, sig);
 }
 
 Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip, Options options)
@@ -170,6 +189,8 @@ util::Status Chain::commit_prepared(const ledger::Block& block,
                                     const Prepared& prepared) {
   IMET_TRY(store_.commit(block, cert, prepared.overlay->changes(), prepared.nodes));
   tip_ = {block.header.height, block.header.hash(), block.header.time_ms, block.header.state_root};
+  tip_cert_ = cert;  // commit() verified it
+  tip_cert_msg_ = cert.vote_of(config_.chain_id, 0).signing_bytes();
   prepared_.clear();  // every cached execution was on the old tip
   for (const ledger::Transaction& tx : block.txs)
     verified_.erase(tx.id());
@@ -198,7 +219,7 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
   std::set<ledger::Hash> offences;
   for (const ledger::Evidence& ev : evidence) {
     if (usable.size() >= ledger::kMaxBlockEvidence) break;
-    if (!ledger::check_evidence(store_.state(), ev, tip_.height + 1, config_, certs_).ok()) {
+    if (!ledger::check_evidence(store_.state(), ev, tip_.height + 1, config_, tip_checker_).ok()) {
       continue;
     }
     if (!offences.insert(ev.offence_id()).second) continue;
@@ -210,7 +231,7 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
   IMET_ASSIGN_OR_RETURN(
       ledger::BuiltBlock built,
       ledger::build_block(*overlay, candidates, as_tip(tip_), config_, producer.public_key(),
-                          time_ms, sched.round, attempt, last_cert, usable, certs_));
+                          time_ms, sched.round, attempt, last_cert, usable, tip_checker_));
   IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
   ledger::Block block = std::move(built.block);
   block.header.state_root = r.root_hash;

@@ -98,7 +98,20 @@ class Chain final : public consensus::ChainView {
    public:
     explicit KnownSignatureVerifier(const Chain& chain) : chain_(chain) {}
     std::vector<bool> verify(std::span<const ledger::Transaction> txs) const override;
-    const ledger::SignatureChecker& certificates() const override { return chain_.certs_; }
+    const ledger::SignatureChecker& certificates() const override { return chain_.tip_checker_; }
+
+   private:
+    const Chain& chain_;
+  };
+
+  // certs_, except for the signatures of the certificate this chain committed last (verified by
+  // commit()): the next block carries it as its parent certificate, and build() puts it in, so
+  // neither verifies it again.
+  class TipCertChecker final : public ledger::SignatureChecker {
+   public:
+    explicit TipCertChecker(const Chain& chain) : chain_(chain) {}
+    bool verify(const ledger::PublicKey& pk, util::ByteSpan msg,
+                const ledger::Signature& sig) const override;
 
    private:
     const Chain& chain_;
@@ -118,6 +131,9 @@ class Chain final : public consensus::ChainView {
   ledger::Mempool mempool_;
   std::unique_ptr<ledger::SignatureVerifier> inner_verifier_;
   const ledger::SignatureChecker& certs_;
+  TipCertChecker tip_checker_{*this};
+  std::optional<ledger::FinalityCertificate> tip_cert_;  // verified by commit(); none after open()
+  util::Bytes tip_cert_msg_;  // the COMMIT signing bytes of tip_cert_ (voter key last)
   KnownSignatureVerifier verifier_{*this};
   std::map<ledger::Hash, Prepared> prepared_;  // by block hash, blocks on tip_
   std::set<ledger::Hash> verified_;            // ids of transactions whose signature verified
