@@ -1,16 +1,19 @@
 // The deterministic simulation of DSFT consensus (ARCHITECTURE.md "Tests", docs/consensus.md
 // "Simulation"): N witnesses plus a few candidate delegates, each node a real node::Chain over its
 // own store::MemoryStore and a consensus::Engine, in one process, over a simulated clock and an
-// event queue. The network delays, drops, duplicates, reorders and partitions messages; nodes
-// crash and restart (the MemoryStore and the persisted SignerState survive, Chain and Engine are
-// rebuilt); up to f witnesses are Byzantine (equivocate: sign two different blocks/votes and send
-// each to half the peers; or withhold: send nothing); transfers are submitted to random nodes and
-// gossiped. All randomness comes from one Rng seeded with the run's seed, so a seed names a run
-// and replays exactly.
+// event queue. The network is a full mesh or a sparse graph (network.h) with per-node gossip seen
+// caches and relay of accepted messages, as the node does; it delays, drops, duplicates, reorders
+// and partitions messages; nodes crash and restart (the MemoryStore and the persisted SignerState
+// survive, Chain and Engine are rebuilt); up to f witnesses are Byzantine (equivocate: sign two
+// different blocks/votes and send each to half the peers; or withhold: send and relay nothing);
+// transfers are submitted to random nodes and relayed; DEC seeds have N_min < N_max and load
+// phases that make N_active shrink and grow. All randomness comes from one Rng seeded with the
+// run's seed, so a seed names a run and replays exactly.
 // Invariants checked after every event that changes a chain: no two different final blocks at one
 // height on any nodes; a node's final chain only grows, across restarts too; supply is conserved
-// on every node; no honest node's message is judged invalid (that would get it banned); after the
-// chaos phase ends (heal) every honest node finalizes new blocks within a bounded number of slots.
+// on every node; N_active of every round within [N_min, N_max] and the same on every node; no
+// honest node's message is judged invalid (that would get it banned); after the chaos phase ends
+// (heal) every honest node finalizes new blocks within a bounded number of slots.
 // Thread-safety: run_simulation() is single-threaded; concurrent runs would share the
 // process-wide signature memo (not thread-safe), so run one at a time.
 #pragma once
