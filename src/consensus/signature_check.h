@@ -1,8 +1,10 @@
 // SignatureChecker: how the consensus engine verifies Ed25519 signatures on proposals, votes and
-// finality certificates. The node uses DirectChecker (libsodium, every call); the deterministic
-// simulation (tests/sim) injects a process-wide memo so that one vote delivered to 108 simulated
-// nodes is verified once (docs/consensus.md, "Simulation"). verify_certificate() is
-// ledger::FinalityCertificate::verify with its signature checks routed through a checker.
+// finality certificates. The interface lives in the ledger layer (ledger/vote.h), because the
+// ledger checks certificates too (node::Chain::commit and a block's parent certificate) and must
+// not depend on consensus; these names are the consensus layer's view of it. The node uses
+// DirectChecker (libsodium, every call); the deterministic simulation (tests/sim) injects a
+// process-wide memo, into both the engines and node::Chain::Options, so that one vote delivered to
+// 108 simulated nodes is verified once (docs/consensus.md, "Simulation").
 // Thread-safety: DirectChecker is stateless and may be shared; other implementations document
 // their own. Invariants: verify() answers exactly as crypto::verify() would for the same inputs.
 #pragma once
@@ -15,21 +17,11 @@
 
 namespace imet::consensus {
 
-class SignatureChecker {
- public:
-  virtual ~SignatureChecker() = default;
-  virtual bool verify(const ledger::PublicKey& pk, util::ByteSpan msg,
-                      const ledger::Signature& sig) const = 0;
-};
+using SignatureChecker = ledger::SignatureChecker;
+using DirectChecker = ledger::DirectSignatureChecker;
 
-class DirectChecker final : public SignatureChecker {
- public:
-  bool verify(const ledger::PublicKey& pk, util::ByteSpan msg,
-              const ledger::Signature& sig) const override;
-};
-
-// Same rules and messages as FinalityCertificate::verify (non-nil hash, quorum(n) commits, sorted
-// and unique, every voter a witness, every signature valid), signatures checked with `checker`.
+// FinalityCertificate::verify (non-nil hash, quorum(n) commits, sorted and unique, every voter a
+// witness, every signature valid) with its signatures checked by `checker`.
 util::Status verify_certificate(const ledger::FinalityCertificate& cert, std::string_view chain_id,
                                 std::span<const ledger::Address> witnesses,
                                 const SignatureChecker& checker);

@@ -18,7 +18,8 @@ std::vector<bool> SerialVerifier::verify(std::span<const Transaction> txs) const
   return out;
 }
 
-BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain) {
+BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain,
+                         const SignatureChecker& sigs) {
   const BlockHeader& h = block.header;
   if (h.chain_id != chain.chain_id) {
     return block_error("block is for chain '" + h.chain_id + "', this is '" + chain.chain_id + "'");
@@ -57,7 +58,9 @@ BlockResult check_header(const Block& block, const ChainTip& parent, const Chain
                          util::to_hex(block.last_cert->block_hash) + ", not the parent");
     }
   }
-  if (!h.signature_valid()) return block_error("the producer signature does not verify");
+  if (!sigs.verify(h.producer, h.signing_bytes(), h.signature)) {
+    return block_error("the producer signature does not verify");
+  }
   if (tx_root(block.txs) != h.tx_root) {
     return block_error("transaction root does not match the transactions");
   }
@@ -89,12 +92,13 @@ util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint
 
 BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
                         const ChainConfig& chain, const SignatureVerifier& verifier) {
-  if (auto e = check_header(block, parent, chain)) return e;
+  if (auto e = check_header(block, parent, chain, verifier.certificates())) return e;
   std::vector<bool> sig_ok = verifier.verify(block.txs);
   BlockContext ctx{&chain.params, chain.chain_id, block.header.height, block.header.time_ms,
                    block.header.producer_address()};
   StateOverlay block_state(&state);
-  util::Status cons = begin_consensus(block_state, block, parent, chain, /*check_producer=*/true);
+  util::Status cons = begin_consensus(block_state, block, parent, chain, /*check_producer=*/true,
+                                      verifier.certificates());
   if (!cons.ok()) return block_error(cons.message());
   util::Status begun =
       begin_block(block_state, block.header.height, block.header.prev_hash, chain.params);
@@ -119,13 +123,11 @@ BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip&
   return std::nullopt;
 }
 
-util::Result<BuiltBlock> build_block(StateOverlay& state,
-                                     const std::vector<Transaction>& candidates,
-                                     const ChainTip& parent, const ChainConfig& chain,
-                                     const PublicKey& producer, uint64_t time_ms, uint64_t round,
-                                     uint32_t slot,
-                                     const std::optional<FinalityCertificate>& last_cert,
-                                     const std::vector<Evidence>& evidence) {
+util::Result<BuiltBlock> build_block(
+    StateOverlay& state, const std::vector<Transaction>& candidates, const ChainTip& parent,
+    const ChainConfig& chain, const PublicKey& producer, uint64_t time_ms, uint64_t round,
+    uint32_t slot, const std::optional<FinalityCertificate>& last_cert,
+    const std::vector<Evidence>& evidence, const SignatureChecker& certs) {
   BuiltBlock out;
   out.block.last_cert = last_cert;
   out.block.evidence = evidence;
@@ -140,7 +142,7 @@ util::Result<BuiltBlock> build_block(StateOverlay& state,
   h.consensus_root = consensus_root(last_cert, evidence);
   BlockContext ctx{&chain.params, chain.chain_id, h.height, time_ms,
                    crypto::address_bytes_of(producer)};
-  IMET_TRY(begin_consensus(state, out.block, parent, chain, /*check_producer=*/false));
+  IMET_TRY(begin_consensus(state, out.block, parent, chain, /*check_producer=*/false, certs));
   IMET_TRY(begin_block(state, h.height, h.prev_hash, chain.params));
   for (const Transaction& tx : candidates) {
     if (out.block.txs.size() >= chain.params.max_block_txs) break;

@@ -24,6 +24,9 @@ class SignatureVerifier {
   virtual ~SignatureVerifier() = default;
   // result[i] is true iff txs[i].signature_valid().
   virtual std::vector<bool> verify(std::span<const Transaction> txs) const = 0;
+  // Checks the signatures of the producer, the parent certificate's COMMITs and evidence votes
+  // (ledger/vote.h). Default: direct.
+  virtual const SignatureChecker& certificates() const { return direct_signature_checker(); }
 };
 
 // Verifies one transaction after another on the calling thread.
@@ -41,8 +44,10 @@ using BlockResult = std::optional<BlockError>;
 
 // Header checks that need no state: chain id, height and parent hash, timestamp after the parent,
 // producer signature, transaction and evidence counts, transaction root, consensus root, and that
-// the parent certificate is present from height 2 on and names the parent.
-BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain);
+// the parent certificate is present from height 2 on and names the parent. The producer signature
+// is checked with `sigs`.
+BlockResult check_header(const Block& block, const ChainTip& parent, const ChainConfig& chain,
+                         const SignatureChecker& sigs = direct_signature_checker());
 
 // Full validation and application (check_header included; the consensus rules of
 // ledger/consensus_apply.h: schedule rotation, producer, parent certificate, missed slots,
@@ -67,11 +72,13 @@ struct BuiltBlock {
 // must have been checked (the mempool admits only transactions whose signature verifies).
 // `round` must be the round of the schedule in force at the new height (next_schedule()); `slot`
 // is the consensus attempt; `last_cert` (required from height 2) and `evidence` go into the body
-// (an invalid one is an error). The producer is not checked (apply_block() does).
+// (an invalid one is an error; `certs` checks their signatures). The producer is not checked
+// (apply_block() does).
 util::Result<BuiltBlock> build_block(
     StateOverlay& state, const std::vector<Transaction>& candidates, const ChainTip& parent,
     const ChainConfig& chain, const PublicKey& producer, uint64_t time_ms, uint64_t round,
     uint32_t slot, const std::optional<FinalityCertificate>& last_cert = std::nullopt,
-    const std::vector<Evidence>& evidence = {});
+    const std::vector<Evidence>& evidence = {},
+    const SignatureChecker& certs = direct_signature_checker());
 
 }  // namespace imet::ledger

@@ -49,8 +49,8 @@ util::Status count_misses(StateOverlay& state, const RoundSchedule& prev, const 
 }  // namespace
 
 util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64_t height,
-                            const ChainConfig& chain) {
-  IMET_TRY(ev.check(chain.chain_id));
+                            const ChainConfig& chain, const SignatureChecker& votes) {
+  IMET_TRY(ev.check_form(chain.chain_id));
   const uint64_t vh = ev.a.height;
   if (vh > height) {
     return util::invalid_argument("evidence votes are for height " + std::to_string(vh) +
@@ -72,11 +72,12 @@ util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64
                                   std::to_string(vh) + " was already slashed at height " +
                                   std::to_string(done->height));
   }
-  return {};
+  return ev.check_signatures(votes);
 }
 
 util::Status begin_consensus(StateOverlay& state, const Block& block, const ChainTip& parent,
-                             const ChainConfig& chain, bool check_producer) {
+                             const ChainConfig& chain, bool check_producer,
+                             const SignatureChecker& certs) {
   const BlockHeader& h = block.header;
   const ChainParams& p = chain.params;
   IMET_ASSIGN_OR_RETURN(RoundSchedule prev, current_schedule(state));
@@ -96,13 +97,13 @@ util::Status begin_consensus(StateOverlay& state, const Block& block, const Chai
   }
   if (h.height >= 2) {
     if (!block.last_cert) return util::invalid_argument("block has no parent certificate");
-    util::Status v = block.last_cert->verify(chain.chain_id, prev.witnesses);
+    util::Status v = block.last_cert->verify(chain.chain_id, prev.witnesses, certs);
     if (!v.ok()) return util::invalid_argument("parent certificate: " + v.message());
     IMET_TRY(count_misses(state, prev, block, next.round, p));
   }
   for (size_t i = 0; i < block.evidence.size(); ++i) {
     const Evidence& ev = block.evidence[i];
-    util::Status ok = check_evidence(state, ev, h.height, chain);
+    util::Status ok = check_evidence(state, ev, h.height, chain, certs);
     if (!ok.ok()) {
       if (ok.code() != util::StatusCode::kInvalidArgument) return ok;
       return util::invalid_argument("evidence " + std::to_string(i) + ": " + ok.message());

@@ -26,12 +26,17 @@
 namespace imet::ledger {
 
 // A consensus rule the block breaks (kInvalidArgument, message names the rule), or a state error.
+// `certs` checks the signatures of the parent certificate and of evidence votes.
 util::Status begin_consensus(StateOverlay& state, const Block& block, const ChainTip& parent,
-                             const ChainConfig& chain, bool check_producer);
+                             const ChainConfig& chain, bool check_producer,
+                             const SignatureChecker& certs = direct_signature_checker());
 util::Status end_consensus(StateOverlay& state, const Block& block, const ChainConfig& chain);
 
-// Checks one evidence entry against the state at block `height` without applying it.
+// Checks one evidence entry against the state at block `height` without applying it. The vote
+// signatures (through `votes`) come last: evidence the chain no longer accepts (too old, already
+// settled) costs no signature check.
 util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64_t height,
-                            const ChainConfig& chain);
+                            const ChainConfig& chain,
+                            const SignatureChecker& votes = direct_signature_checker());
 
 }  // namespace imet::ledger

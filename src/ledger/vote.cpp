@@ -4,6 +4,16 @@
 
 namespace imet::ledger {
 
+bool DirectSignatureChecker::verify(const PublicKey& pk, util::ByteSpan msg,
+                                    const Signature& sig) const {
+  return crypto::verify(pk, msg, sig);
+}
+
+const SignatureChecker& direct_signature_checker() {
+  static const DirectSignatureChecker checker;
+  return checker;
+}
+
 const char* vote_type_name(VoteType t) {
   return t == VoteType::kPrepare ? "prepare" : "commit";
 }
@@ -38,7 +48,8 @@ WitnessVote FinalityCertificate::vote_of(std::string_view chain_id, size_t i) co
 }
 
 util::Status FinalityCertificate::verify(std::string_view chain_id,
-                                         std::span<const Address> witnesses) const {
+                                         std::span<const Address> witnesses,
+                                         const SignatureChecker& checker) const {
   const auto n = static_cast<uint32_t>(witnesses.size());
   if (block_hash == Hash{}) return util::invalid_argument("certificate for a nil block");
   if (commits.size() < quorum(n)) {
@@ -56,7 +67,16 @@ util::Status FinalityCertificate::verify(std::string_view chain_id,
       return util::invalid_argument("certificate commit " + std::to_string(i) + " is from " +
                                     crypto::encode_address(who) + ", not a witness");
     }
-    if (!vote_of(chain_id, i).signature_valid()) {
+  }
+  // Every commit signs the same bytes but for the voter key: build them once and patch the key.
+  WitnessVote v = vote_of(chain_id, 0);
+  util::Bytes msg = v.signing_bytes();
+  const size_t key_at = msg.size() - v.voter.size();
+  for (size_t i = 0; i < commits.size(); ++i) {
+    std::copy(commits[i].voter.begin(), commits[i].voter.end(),
+              msg.begin() + static_cast<std::ptrdiff_t>(key_at));
+    if (!checker.verify(commits[i].voter, msg, commits[i].signature)) {
+      const Address who = crypto::address_bytes_of(commits[i].voter);
       return util::invalid_argument("certificate commit " + std::to_string(i) + " from " +
                                     crypto::encode_address(who) + " has a bad signature");
     }
@@ -73,7 +93,20 @@ std::optional<Evidence> make_evidence(const WitnessVote& x, const WitnessVote& y
   return Evidence{y, x};
 }
 
-util::Status Evidence::check(std::string_view chain_id) const {
+util::Status Evidence::check(std::string_view chain_id, const SignatureChecker& checker) const {
+  IMET_TRY(check_form(chain_id));
+  return check_signatures(checker);
+}
+
+util::Status Evidence::check_signatures(const SignatureChecker& checker) const {
+  if (!checker.verify(a.voter, a.signing_bytes(), a.signature) ||
+      !checker.verify(b.voter, b.signing_bytes(), b.signature)) {
+    return util::invalid_argument("evidence vote signature is invalid");
+  }
+  return {};
+}
+
+util::Status Evidence::check_form(std::string_view chain_id) const {
   if (a.chain_id != chain_id || b.chain_id != chain_id) {
     return util::invalid_argument("evidence votes are for another chain");
   }
@@ -83,9 +116,6 @@ util::Status Evidence::check(std::string_view chain_id) const {
   }
   if (!(a.block_hash < b.block_hash)) {
     return util::invalid_argument("evidence votes do not conflict or are not in canonical order");
-  }
-  if (!a.signature_valid() || !b.signature_valid()) {
-    return util::invalid_argument("evidence vote signature is invalid");
   }
   return {};
 }

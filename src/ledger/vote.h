@@ -7,10 +7,14 @@
 // n = 3f+1; for other n two sets of 2f+1 may intersect only in Byzantine witnesses (n = 5: 3 + 3 -
 // 5 = 1). We use quorum(n) = floor(2n/3) + 1 ("more than two thirds"), which equals 2f+1 when n =
 // 3f+1 and is the smallest safe quorum otherwise (docs/consensus.md, "Quorum"). Thread-safety:
-// plain values. Invariants: a FinalityCertificate that passes verify() holds quorum(n) distinct
+// plain values; SignatureChecker implementations document their own (DirectSignatureChecker is
+// stateless). Invariants: a FinalityCertificate that passes verify() holds quorum(n) distinct
 // witnesses' valid COMMIT signatures for (chain, height, attempt, block hash); an Evidence that
 // passes check() proves one key signed two different block hashes for the same (chain, type,
 // height, attempt).
+// Certificate signatures are checked through a SignatureChecker: the node uses the direct one
+// (libsodium on every call); the deterministic simulation injects a process-wide memo so that a
+// certificate carried to 108 simulated nodes is verified once (docs/consensus.md, "Simulation").
 #pragma once
 
 #include <span>
@@ -41,6 +45,22 @@ constexpr uint32_t quorum(uint32_t n) {
 constexpr uint32_t honest_threshold(uint32_t n) {
   return n - quorum(n) + 1;
 }
+
+// Answers whether `sig` is key `pk`'s Ed25519 signature of `msg`. Every implementation must answer
+// exactly as crypto::verify() would for the same inputs (a memo may remember answers, never guess).
+class SignatureChecker {
+ public:
+  virtual ~SignatureChecker() = default;
+  virtual bool verify(const PublicKey& pk, util::ByteSpan msg, const Signature& sig) const = 0;
+};
+
+// crypto::verify() on every call.
+class DirectSignatureChecker final : public SignatureChecker {
+ public:
+  bool verify(const PublicKey& pk, util::ByteSpan msg, const Signature& sig) const override;
+};
+// A process-wide DirectSignatureChecker (stateless, safe to share between threads).
+const SignatureChecker& direct_signature_checker();
 
 struct WitnessVote {  // a PREPARE or COMMIT (not the delegate-approval tx body `Vote`)
   std::string chain_id;
@@ -98,8 +118,10 @@ struct FinalityCertificate {
   WitnessVote vote_of(std::string_view chain_id, size_t i) const;
   // Checks the certificate against the witness set in force at `height`: commits sorted and
   // unique, every voter a witness, every signature valid, at least quorum(witnesses.size()).
-  // kInvalidArgument naming the first offending entry otherwise.
-  util::Status verify(std::string_view chain_id, std::span<const Address> witnesses) const;
+  // kInvalidArgument naming the first offending entry otherwise. Signatures are checked with
+  // `checker` (the cheap structural checks come first, so a malformed certificate costs none).
+  util::Status verify(std::string_view chain_id, std::span<const Address> witnesses,
+                      const SignatureChecker& checker = direct_signature_checker()) const;
 
   template <typename S>
   void serde(S& s) {
@@ -117,8 +139,14 @@ struct Evidence {
   WitnessVote a;
   WitnessVote b;
 
-  // Both signatures valid, same voter/chain/type/height/attempt, a.block_hash < b.block_hash.
-  util::Status check(std::string_view chain_id) const;
+  // Both signatures valid, same voter/chain/type/height/attempt, a.block_hash < b.block_hash:
+  // check_form() and then check_signatures().
+  util::Status check(std::string_view chain_id,
+                     const SignatureChecker& checker = direct_signature_checker()) const;
+  // The cheap part: same voter/chain/type/height/attempt, canonical order.
+  util::Status check_form(std::string_view chain_id) const;
+  // Both votes' signatures, through `checker`.
+  util::Status check_signatures(const SignatureChecker& checker) const;
   // Identifies the offence (voter, height, attempt), not the pair: a witness is slashed at most
   // once per (height, attempt), whichever pair of its votes is reported.
   Hash offence_id() const;

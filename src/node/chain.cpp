@@ -1,5 +1,7 @@
 #include "node/chain.h"
 
+#include <algorithm>
+
 #include "ledger/consensus_apply.h"
 #include "ledger/delegates.h"
 #include "ledger/schedule.h"
@@ -33,8 +35,30 @@ std::vector<bool> Chain::KnownSignatureVerifier::verify(
   return out;
 }
 
+bool Chain::TipCertChecker::verify(const ledger::PublicKey& pk, util::ByteSpan msg,
+                                   const ledger::Signature& sig) const {
+  const auto& cert = chain_.tip_cert_;
+  const util::Bytes& known = chain_.tip_cert_msg_;
+  if (cert && msg.size() == known.size() && msg.size() >= pk.size()) {
+    const size_t key_at = msg.size() - pk.size();
+    auto it = std::lower_bound(cert->commits.begin(), cert->commits.end(),
+                               ledger::CommitSig{pk, ledger::Signature{}});
+    if (it != cert->commits.end() && it->voter == pk && it->signature == sig &&
+        std::equal(msg.begin(), msg.begin() + static_cast<std::ptrdiff_t>(key_at), known.begin()) &&
+        std::equal(pk.begin(), pk.end(), msg.begin() + static_cast<std::ptrdiff_t>(key_at))) {
+      return true;  // checked when the certificate was committed
+    }
+  }
+  return chain_.certs_.verify(pk, msg, sig);
+}
+
 Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip, Options options)
-    : config_(std::move(config)), store_(kv), tip_(tip), mempool_(config_, {}) {
+    : config_(std::move(config)),
+      store_(kv),
+      tip_(tip),
+      mempool_(config_, {}),
+      certs_(options.certificate_checker ? *options.certificate_checker
+                                         : ledger::direct_signature_checker()) {
   if (options.serial_verifier) {
     inner_verifier_ = std::make_unique<ledger::SerialVerifier>();
   } else {
@@ -168,7 +192,7 @@ util::Status Chain::commit(const ledger::Block& block, const ledger::FinalityCer
   const Prepared& p = prepared_.at(hash);
   // The block's own state holds the schedule in force at its height: the certificate's voters.
   IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule s, ledger::current_schedule(*p.overlay));
-  util::Status v = cert.verify(config_.chain_id, s.witnesses);
+  util::Status v = cert.verify(config_.chain_id, s.witnesses, certs_);
   if (!v.ok()) return util::invalid_argument("invalid certificate: " + v.message());
   return commit_prepared(block, cert, p);
 }
@@ -179,6 +203,8 @@ util::Status Chain::commit_prepared(const ledger::Block& block,
   IMET_TRY(
       store_.commit(block, cert, prepared.overlay->changes(), prepared.nodes, prepared.tx_ids));
   tip_ = {block.header.height, block.header.hash(), block.header.time_ms, block.header.state_root};
+  tip_cert_ = cert;  // commit() verified it
+  tip_cert_msg_ = cert.vote_of(config_.chain_id, 0).signing_bytes();
   for (const ledger::Hash& id : prepared.tx_ids)
     verified_.erase(id);
   prepared_.clear();  // every cached execution was on the old tip (`prepared` dies here)
@@ -219,7 +245,9 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
   std::set<ledger::Hash> offences;
   for (const ledger::Evidence& ev : evidence) {
     if (usable.size() >= ledger::kMaxBlockEvidence) break;
-    if (!ledger::check_evidence(store_.state(), ev, tip_.height + 1, config_).ok()) continue;
+    if (!ledger::check_evidence(store_.state(), ev, tip_.height + 1, config_, tip_checker_).ok()) {
+      continue;
+    }
     if (!offences.insert(ev.offence_id()).second) continue;
     usable.push_back(ev);
   }
@@ -229,7 +257,7 @@ util::Result<ledger::Block> Chain::build(const crypto::SigningKey& producer, uin
   IMET_ASSIGN_OR_RETURN(
       ledger::BuiltBlock built,
       ledger::build_block(*overlay, candidates, as_tip(tip_), config_, producer.public_key(),
-                          time_ms, sched.round, attempt, last_cert, usable));
+                          time_ms, sched.round, attempt, last_cert, usable, tip_checker_));
   IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
   ledger::Block block = std::move(built.block);
   block.header.state_root = r.root_hash;

@@ -42,6 +42,11 @@ class Chain final : public consensus::ChainView {
     // Verify block signatures on the calling thread instead of a ParallelVerifier pool (the
     // simulation runs many Chains in one process and must not start threads per Chain).
     bool serial_verifier = false;
+    // Checks the signatures of finality certificates (commit(), a block's parent certificate,
+    // build()), of evidence votes (validate(), build()) and of block producers (validate()); null:
+    // ledger::direct_signature_checker(). Must outlive the Chain. The simulation passes its
+    // process-wide memo (tests/sim/memo_checker.h).
+    const ledger::SignatureChecker* certificate_checker = nullptr;
   };
 
   // Opens the chain in `kv`, initialising it from `genesis` on first use. A database holding
@@ -120,6 +125,20 @@ class Chain final : public consensus::ChainView {
     explicit KnownSignatureVerifier(const Chain& chain) : chain_(chain) {}
     std::vector<bool> verify(std::span<const ledger::Transaction> txs) const override;
     std::span<const ledger::Hash> ids;
+    const ledger::SignatureChecker& certificates() const override { return chain_.tip_checker_; }
+
+   private:
+    const Chain& chain_;
+  };
+
+  // certs_, except for the signatures of the certificate this chain committed last (verified by
+  // commit()): the next block carries it as its parent certificate, and build() puts it in, so
+  // neither verifies it again.
+  class TipCertChecker final : public ledger::SignatureChecker {
+   public:
+    explicit TipCertChecker(const Chain& chain) : chain_(chain) {}
+    bool verify(const ledger::PublicKey& pk, util::ByteSpan msg,
+                const ledger::Signature& sig) const override;
 
    private:
     const Chain& chain_;
@@ -139,6 +158,10 @@ class Chain final : public consensus::ChainView {
   store::TipRecord tip_;
   ledger::Mempool mempool_;
   std::unique_ptr<ledger::SignatureVerifier> inner_verifier_;
+  const ledger::SignatureChecker& certs_;
+  TipCertChecker tip_checker_{*this};
+  std::optional<ledger::FinalityCertificate> tip_cert_;  // verified by commit(); none after open()
+  util::Bytes tip_cert_msg_;  // the COMMIT signing bytes of tip_cert_ (voter key last)
   KnownSignatureVerifier verifier_{*this};
   std::map<ledger::Hash, Prepared> prepared_;                      // by block hash, blocks on tip_
   std::unordered_set<ledger::Hash, crypto::DigestHash> verified_;  // signature verified

@@ -1,6 +1,14 @@
 // imet-sim: runs the deterministic consensus simulation (tests/sim/simulation.h) over a range of
 // seeds and prints one line per seed and, at the end, the simulated-to-wall-time ratio.
-//   imet-sim --seeds A..B [--witnesses N] [--long] [--replay-check] [--verbose]
+//   imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] [--dec on|off] [--node-resends]
+//            [--replay-check] [--verbose]
+// --slot-ms sets the genesis slot (default 1,000; delays and timeouts scale with it, so the work
+// per block barely changes and the simulated-to-wall ratio grows with it).
+// --long runs a longer chaos phase (300 slots) with more faults. --dec on makes every seed a DEC
+// seed (N_min < N_max, load phases that resize N_active; by default about 1 seed in 4 with
+// N <= 21) and fails a seed whose N_active never changed; --dec off makes none.
+// --node-resends sends the engines' re-sends directly to peers only, as the node does today,
+// instead of flooding them (docs/consensus.md, "Simulation", Findings).
 // --replay-check runs every seed twice and fails unless both runs give the same digest (final
 // heights and hashes, event and message counts). Exit status 0 iff every seed passed.
 #include <chrono>
@@ -29,8 +37,8 @@ bool parse_range(const std::string& s, uint64_t& a, uint64_t& b) {
 
 int usage(const char* why) {
   std::fprintf(stderr,
-               "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--long] "
-               "[--replay-check] [--verbose]\n",
+               "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] "
+               "[--dec on|off] [--node-resends] [--replay-check] [--verbose]\n",
                why);
   return 2;
 }
@@ -49,8 +57,18 @@ int main(int argc, char** argv) {
       const long n = std::strtol(argv[++i], nullptr, 10);
       if (n < 1 || n > 108) return usage("--witnesses takes 1..108");
       base.witnesses = static_cast<uint32_t>(n);
+    } else if (arg == "--slot-ms" && i + 1 < argc) {
+      const long ms = std::strtol(argv[++i], nullptr, 10);
+      if (ms < 100 || ms > 60'000) return usage("--slot-ms takes 100..60000");
+      base.slot_ms = static_cast<uint32_t>(ms);
     } else if (arg == "--long") {
       base.long_run = true;
+    } else if (arg == "--dec" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      if (v != "on" && v != "off") return usage("--dec takes on or off");
+      base.dec = v == "on" ? imet::sim::DecMode::kOn : imet::sim::DecMode::kOff;
+    } else if (arg == "--node-resends") {
+      base.node_resends = true;
     } else if (arg == "--replay-check") {
       replay = true;
     } else if (arg == "--verbose") {
@@ -60,7 +78,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto start = std::chrono::steady_clock::now();
-  uint64_t sim_ms = 0, failed = 0;
+  uint64_t sim_ms = 0, failed = 0, dec_seeds = 0, resized = 0, sparse = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
     imet::sim::SimOptions o = base;
     o.seed = seed;
@@ -71,6 +89,13 @@ int main(int argc, char** argv) {
     sim_ms += r.stats.sim_ms;
     bool ok = r.ok;
     std::string note = r.failure;
+    if (ok && base.dec == imet::sim::DecMode::kOn && r.stats.resizes == 0) {
+      ok = false;
+      note = "DEC: N_active never changed";
+    }
+    dec_seeds += r.stats.dec ? 1 : 0;
+    resized += r.stats.resizes > 0 ? 1 : 0;
+    sparse += r.stats.mesh ? 0 : 1;
     if (ok && replay) {
       imet::sim::SimResult again = imet::sim::run_simulation(o);
       if (!again.ok || again.digest() != r.digest()) {
@@ -81,17 +106,25 @@ int main(int argc, char** argv) {
     }
     const auto& s = r.stats;
     std::printf(
-        "seed %llu witnesses %u byzantine %u: %s height %llu attempts<=%u commits %llu "
+        "seed %llu witnesses %u byzantine %u %s%s: %s height %llu attempts<=%u commits %llu "
         "(synced %llu) crashes %llu partitions %llu equivocations %llu evidence %llu txs %llu "
-        "rejected-honest %llu "
+        "relayed %llu rejected-honest %llu rejected-relayed %llu "
         "recovered %llums sim %.1fs wall %.3fs%s%s\n",
-        static_cast<unsigned long long>(seed), o.witnesses, s.byzantine, ok ? "ok" : "FAIL",
-        static_cast<unsigned long long>(s.final_height), s.max_attempt,
+        static_cast<unsigned long long>(seed), o.witnesses, s.byzantine,
+        s.mesh ? "mesh" : ("sparse/" + std::to_string(s.links)).c_str(),
+        s.dec ? (" dec " + std::to_string(s.n_min) + ".." + std::to_string(o.witnesses) +
+                 " active " + std::to_string(s.min_active) + ".." + std::to_string(s.max_active) +
+                 " resizes " + std::to_string(s.resizes))
+                    .c_str()
+              : "",
+        ok ? "ok" : "FAIL", static_cast<unsigned long long>(s.final_height), s.max_attempt,
         static_cast<unsigned long long>(s.commits), static_cast<unsigned long long>(s.synced),
         static_cast<unsigned long long>(s.crashes), static_cast<unsigned long long>(s.partitions),
         static_cast<unsigned long long>(s.equivocations),
         static_cast<unsigned long long>(s.evidence), static_cast<unsigned long long>(s.txs_final),
+        static_cast<unsigned long long>(s.relayed),
         static_cast<unsigned long long>(s.invalid_from_honest),
+        static_cast<unsigned long long>(s.invalid_relayed),
         static_cast<unsigned long long>(s.recovered_ms), static_cast<double>(s.sim_ms) / 1000, wall,
         ok ? "" : "\n  ", note.c_str());
     if (!ok) ++failed;
@@ -100,9 +133,12 @@ int main(int argc, char** argv) {
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t seeds = last - first + 1;
-  std::printf("%llu seeds, %llu failed; simulated %.1f s in %.2f s wall: %.0fx real time\n",
-              static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(failed),
-              static_cast<double>(sim_ms) / 1000, wall,
-              wall > 0 ? static_cast<double>(sim_ms) / 1000 / wall : 0.0);
+  std::printf(
+      "%llu seeds (%llu sparse, %llu DEC, %llu resized N_active), %llu failed; simulated %.1f s "
+      "in %.2f s wall: %.0fx real time\n",
+      static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(sparse),
+      static_cast<unsigned long long>(dec_seeds), static_cast<unsigned long long>(resized),
+      static_cast<unsigned long long>(failed), static_cast<double>(sim_ms) / 1000, wall,
+      wall > 0 ? static_cast<double>(sim_ms) / 1000 / wall : 0.0);
   return failed == 0 ? 0 : 1;
 }

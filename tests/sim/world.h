@@ -1,0 +1,234 @@
+// The simulation's world (tests/sim, simulation.h): its nodes, users, events and the Simulation
+// class that runs them. Internal to imet-sim: simulation.cpp holds setup, nodes, invariants and
+// the run loop; events.cpp the network (sends, gossip and relay) and the event handlers.
+// Thread-safety: a Simulation is single-threaded. Invariants: see simulation.h; events are
+// processed in (time, seq) order, so a seed names one run.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "consensus/engine.h"
+#include "ledger/genesis.h"
+#include "memo_checker.h"
+#include "network.h"
+#include "node/chain.h"
+#include "rng.h"
+#include "simulation.h"
+#include "store/memory_store.h"
+
+namespace imet::sim::detail {
+
+using consensus::ConsensusMessage;
+using consensus::Output;
+
+constexpr uint32_t kUsers = 4;        // accounts that send transfers
+constexpr uint32_t kDecUsers = 12;    // with DEC: more than a block holds
+constexpr uint32_t kDecBlockTxs = 4;  // with DEC: max_block_txs, so that load fills blocks
+constexpr uint32_t kSyncBatch = 8;    // blocks per sync response
+constexpr uint32_t kNewBlocksAfterHeal = 3;
+
+enum class Behaviour { kHonest, kEquivocate, kWithhold };
+
+// Chains verify on the simulation's one thread, certificates through the process-wide memo.
+inline node::Chain::Options chain_options() {
+  return node::Chain::Options{.serial_verifier = true,
+                              .certificate_checker = &MemoChecker::instance()};
+}
+
+inline crypto::SigningKey key_from(uint64_t seed, uint32_t role, uint32_t index) {
+  crypto::Seed s{};
+  for (int i = 0; i < 8; ++i)
+    s[i] = static_cast<uint8_t>(seed >> (8 * i));
+  s[8] = static_cast<uint8_t>(role);
+  for (int i = 0; i < 4; ++i)
+    s[9 + i] = static_cast<uint8_t>(index >> (8 * i));
+  return crypto::SigningKey::from_seed(s);
+}
+
+struct SyncItem {
+  ledger::Block block;
+  ledger::FinalityCertificate cert;
+};
+
+struct Node {
+  uint32_t id = 0;
+  crypto::SigningKey key;
+  ledger::Address address{};
+  Behaviour behaviour = Behaviour::kHonest;
+  uint64_t skew_ms = 0;  // local clock = global + skew
+  std::unique_ptr<store::MemoryStore> db = std::make_unique<store::MemoryStore>();  // survives
+  std::optional<util::Bytes> signer_state;  // "persisted" SignerState, survives
+  std::unique_ptr<node::Chain> chain;
+  std::unique_ptr<consensus::Engine> engine;
+  bool up = false;
+  uint64_t timer_gen = 0;
+  uint64_t timer_at = UINT64_MAX;
+  uint64_t final_height = 0;
+  uint64_t repeats = 0;  // re-sends made: each gets its own gossip key
+  uint32_t active = 0;   // N_active of the round in force after final_height (DEC)
+  explicit Node(crypto::SigningKey k) : key(std::move(k)) {}
+};
+
+struct User {
+  crypto::SigningKey key;
+  uint64_t next_nonce = 0;
+  std::optional<ledger::Hash> pending;
+  uint64_t pending_expiry = 0;
+  explicit User(crypto::SigningKey k) : key(std::move(k)) {}
+};
+
+enum class Ev : uint8_t {
+  kDeliver,
+  kTimer,
+  kSyncTick,
+  kSyncRequest,
+  kSyncResponse,
+  kTx,
+  kSubmit,
+  kCrash,
+  kRestart,
+  kPartition,
+  kHealPartition,
+  kHealAll,
+};
+
+struct Event {
+  uint64_t time = 0;
+  uint64_t seq = 0;
+  Ev kind = Ev::kTimer;
+  bool gossip = false;  // kDeliver/kTx: subject to the receiver's seen cache
+  bool repeat = false;  // kDeliver: an engine's re-send (relayed even where it is a duplicate)
+  uint32_t node = 0;
+  uint32_t from = 0;    // the link's sender
+  uint32_t origin = 0;  // kDeliver: the node whose engine made the message (relays keep it)
+  uint64_t arg = 0;     // timer generation, requested height, partition id; gossip key
+  std::shared_ptr<const util::Bytes> bytes;
+  std::shared_ptr<const std::vector<SyncItem>> sync;
+  std::shared_ptr<const ledger::Transaction> tx;
+};
+
+inline Event make_event(Ev kind, uint64_t time, uint32_t node = 0, uint32_t from = 0,
+                        uint64_t arg = 0) {
+  Event e;
+  e.kind = kind;
+  e.time = time;
+  e.node = node;
+  e.from = from;
+  e.arg = arg;
+  return e;
+}
+
+template <typename T>
+Event with_bytes(Event e, T v) {
+  e.bytes = std::move(v);
+  return e;
+}
+template <typename T>
+Event with_sync(Event e, T v) {
+  e.sync = std::move(v);
+  return e;
+}
+template <typename T>
+Event with_tx(Event e, T v) {
+  e.tx = std::move(v);
+  return e;
+}
+
+struct Later {
+  bool operator()(const Event& a, const Event& b) const {
+    return std::tie(a.time, a.seq) > std::tie(b.time, b.seq);
+  }
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& o) : o_(o), rng_(o.seed) {}
+
+  SimResult run();
+
+ private:
+  // Setup.
+  void make_genesis();
+  void plan_chaos();
+  // Event handling.
+  void handle(const Event& e);
+  void push(Event e) {
+    e.seq = seq_++;
+    queue_.push(std::move(e));
+  }
+  uint64_t local(const Node& n) const { return now_ + n.skew_ms; }
+  uint64_t delay() { return rng_.range(1, max_delay_ms_); }
+  bool reachable(uint32_t a, uint32_t b) const { return net_.up(a, b); }
+  void boot(Node& n);
+  void crash(Node& n);
+  void process(Node& n, Output out);
+  void broadcast(Node& from, const ConsensusMessage& msg);
+  // Sends a consensus message from `from` to each of its peers but `except`: as gossip (a peer
+  // that has the key drops it), as an engine's re-send (gossip under its own key, relayed even
+  // where it is a duplicate) or directly (no seen cache; --node-resends).
+  enum class Mode : uint8_t { kGossip, kRepeat, kDirect };
+  void gossip(uint32_t from, uint32_t origin, uint64_t key, Mode mode,
+              const std::shared_ptr<const util::Bytes>& bytes, uint32_t except,
+              const std::shared_ptr<const util::Bytes>& alt = nullptr);
+  void send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, Mode mode,
+            std::shared_ptr<const util::Bytes> bytes);
+  void gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Transaction>& tx,
+                 uint32_t except);
+  void reschedule_timer(Node& n);
+  bool heavy_load() const;
+  void submit_tx();
+  // Invariants.
+  void on_committed(Node& n, const consensus::Committed& c);
+  void fail(std::string why) {
+    if (result_.ok) {
+      result_.ok = false;
+      result_.failure = "t=" + std::to_string(now_) + "ms: " + std::move(why);
+    }
+  }
+  bool all_recovered() const;
+  void log(const std::string& what) const {
+    if (o_.verbose)
+      std::fprintf(stderr, "[%8llu] %s\n", static_cast<unsigned long long>(now_), what.c_str());
+  }
+
+  SimOptions o_;
+  Rng rng_;
+  ledger::Genesis genesis_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<User> users_;
+  std::priority_queue<Event, std::vector<Event>, Later> queue_;
+  uint64_t seq_ = 0;
+  uint64_t now_ = 0;
+  SimResult result_;
+  SimStats& st_ = result_.stats;
+
+  // Network conditions.
+  Network net_;
+  uint64_t max_delay_ms_ = 50;
+  uint32_t drop_pm_ = 0;  // per mille
+  uint32_t dup_pm_ = 0;
+  uint64_t partition_id_ = 0;
+  uint32_t max_down_ = 1;
+
+  // DEC: N_min < N_max and load in phases (heavy: blocks fill up; idle: no transfers).
+  bool dec_ = false;
+  uint64_t load_phase_ms_ = 0;
+
+  // Phases.
+  uint64_t heal_at_ = 0;
+  bool healed_ = false;
+  uint64_t target_height_ = 0;
+
+  // Invariant state.
+  std::map<uint64_t, ledger::Hash> final_by_height_;
+  std::map<uint64_t, uint32_t> active_by_height_;  // N_active of rounds starting at height + 1
+};
+
+}  // namespace imet::sim::detail
