@@ -180,7 +180,7 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
     if (!out.session) {
       out.session = std::make_shared<Session>(client_id, config_, stats_, clock_, persist_,
                                               new_generation_locked());
-      sessions_.emplace(client_id, out.session);
+      sessions_.emplace(out.session->client_id(), out.session);
     }
     offline_.erase(out.session.get());
     out.session->username() = std::move(username);
@@ -227,7 +227,8 @@ util::Status Broker::restore() {
       s->subscriptions().mut()[filter] = opts;
     }
     offline_.insert(s.get());
-    sessions_.emplace(st.client_id, std::move(s));
+    std::string_view key = s->client_id();
+    sessions_.emplace(key, std::move(s));
   }
   for (StoredWill& w : loaded.wills)
     wills_[w.client_id] = PendingWill{std::move(w.message), w.due_ms};

@@ -24,6 +24,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -171,7 +172,9 @@ class Broker {
   const int64_t started_ms_;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  // Keyed by a view of the session's own client_id() (immutable, alive while the entry holds the
+  // session): the id is stored once, not twice.
+  std::unordered_map<std::string_view, std::shared_ptr<Session>> sessions_;
   std::unordered_set<Session*> offline_;
   SubscriptionTree<Session*, SubOptions> subs_;
   RetainedIndex<MessagePtr> retained_;

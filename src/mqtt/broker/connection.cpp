@@ -42,27 +42,20 @@ std::string reason_hex(ReasonCode r) {
 }
 }  // namespace
 
-Connection::Connection(Broker& broker, AccessControl& access,
-                       std::unique_ptr<net::Transport> transport,
-                       boost::asio::io_context::executor_type io,
-                       boost::asio::thread_pool* auth_pool)
-    : broker_(broker),
-      access_(access),
-      auth_pool_(auth_pool),
-      transport_(std::move(transport)),
-      timer_(io) {
+Connection::Connection(const ConnectionEnv& env, std::unique_ptr<net::Transport> transport)
+    : env_(env), transport_(std::move(transport)), timer_(env.io) {
   client_.ip = transport_->remote_ip();
-  broker_.stats().sockets_open.fetch_add(1);
+  env_.broker.stats().sockets_open.fetch_add(1);
 }
 
 Connection::~Connection() {
-  broker_.stats().sockets_open.fetch_sub(1);
+  env_.broker.stats().sockets_open.fetch_sub(1);
 }
 
 void Connection::start() {
   auto self = shared_from_this();
   last_rx_ = std::chrono::steady_clock::now();
-  arm_timer(broker_.config().connect_timeout);
+  arm_timer(env_.broker.config().connect_timeout);
   transport_->async_handshake([self](const boost::system::error_code& ec) {
     if (ec) {
       util::log::debug("mqtt handshake failed",
@@ -106,7 +99,7 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n) {
     return;
   }
   last_rx_ = std::chrono::steady_clock::now();
-  bump(broker_.stats().bytes_received, n);
+  bump(env_.broker.stats().bytes_received, n);
   rx_len_ += n;
   const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
   std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
@@ -132,7 +125,7 @@ void Connection::on_readable(const boost::system::error_code& ec) {
       return;
     }
     last_rx_ = std::chrono::steady_clock::now();
-    bump(broker_.stats().bytes_received, n);
+    bump(env_.broker.stats().bytes_received, n);
     util::ByteSpan data(scratch.data(), n);
     if (rx_len_ > 0) {  // complete the packet started in an earlier read
       if (rx_.size() < rx_len_ + n) rx_.resize(rx_len_ + n);
@@ -143,7 +136,7 @@ void Connection::on_readable(const boost::system::error_code& ec) {
       rx_len_ -= used;
     } else {
       const size_t used = process(data);
-      rx_len_ = n - used;
+      rx_len_ = static_cast<uint32_t>(n - used);
       if (rx_len_ > 0) {
         if (rx_.size() < rx_len_) rx_.resize(std::max<size_t>(rx_len_, 256));
         std::memcpy(rx_.data(), scratch.data() + used, rx_len_);
@@ -158,7 +151,7 @@ void Connection::on_readable(const boost::system::error_code& ec) {
 
 size_t Connection::process(util::ByteSpan data) {
   size_t off = 0;
-  const size_t max_packet = broker_.config().max_packet_size;
+  const size_t max_packet = env_.broker.config().max_packet_size;
   DecodeOptions opts;
   opts.sender = Sender::kClient;
   while (!closing_ && !auth_pending_ && off < data.size()) {
@@ -263,10 +256,11 @@ void Connection::refuse_connect(ReasonCode reason, std::string_view why) {
 }
 
 void Connection::handle_connect(Connect& c) {
-  const BrokerConfig& cfg = broker_.config();
+  const BrokerConfig& cfg = env_.broker.config();
   version_ = c.version;
-  client_.client_id = c.client_id;
-  client_.username = c.username;
+  // Moved, not copied: a copy of a 16+ character id would get twice its capacity.
+  client_.client_id = std::move(c.client_id);
+  client_.username = std::move(c.username);
   if (c.properties.authentication_method) {
     refuse_connect(ReasonCode::kBadAuthenticationMethod,
                    "enhanced authentication is not supported");
@@ -297,14 +291,15 @@ void Connection::handle_connect(Connect& c) {
   }
   assigned_id_ = assigned;
   server_keep_alive_ = server_keep_alive;
-  if (auth_pool_ != nullptr && c.password) {
+  if (env_.auth_pool != nullptr && c.password) {
     // Password hashes (Argon2id, PBKDF2) are slow by design: check them on the auth pool so an
     // I/O thread never stalls; reading pauses until the answer is back on this strand.
     auth_pending_ = true;
     auto connect = std::make_shared<Connect>(std::move(c));
-    boost::asio::post(*auth_pool_, [self = shared_from_this(), connect] {
+    boost::asio::post(*env_.auth_pool, [self = shared_from_this(), connect] {
       auto why = std::make_shared<std::string>();
-      const ReasonCode auth = self->access_.authenticate(self->client_, connect->password, *why);
+      const ReasonCode auth =
+          self->env_.access.authenticate(self->client_, connect->password, *why);
       asio::post(self->transport_->executor(), [self, connect, auth, why] {
         self->auth_pending_ = false;
         if (self->closing_) return;
@@ -315,7 +310,7 @@ void Connection::handle_connect(Connect& c) {
     return;
   }
   std::string why;
-  const ReasonCode auth = access_.authenticate(client_, c.password, why);
+  const ReasonCode auth = env_.access.authenticate(client_, c.password, why);
   continue_connect(c, auth, why);
 }
 
@@ -331,15 +326,15 @@ void Connection::resume_reading() {
 }
 
 void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string& why) {
-  const BrokerConfig& cfg = broker_.config();
+  const BrokerConfig& cfg = env_.broker.config();
   const bool assigned = assigned_id_;
   const std::optional<uint16_t> server_keep_alive = server_keep_alive_;
   if (auth != ReasonCode::kSuccess) {
-    bump(broker_.stats().auth_failures);
+    bump(env_.broker.stats().auth_failures);
     refuse_connect(auth, why.empty() ? "not authorized" : why);
     return;
   }
-  if (broker_.shutting_down()) {
+  if (env_.broker.shutting_down()) {
     refuse_connect(ReasonCode::kServerUnavailable, "server shutting down");
     return;
   }
@@ -365,7 +360,7 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
       refuse_connect(ReasonCode::kRetainNotSupported, "retain is not available");
       return;
     }
-    if (!access_.can_publish(client_, w.topic)) {
+    if (!env_.access.can_publish(client_, w.topic)) {
       refuse_connect(ReasonCode::kNotAuthorized, "will topic not authorized");
       return;
     }
@@ -374,7 +369,7 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
     m->payload = std::move(w.payload);
     m->qos = w.qos;
     m->retain = w.retain;
-    m->created_ms = broker_.clock().now_unix_ms();
+    m->created_ms = env_.broker.clock().now_unix_ms();
     m->origin_client = client_.client_id;
     will_delay_ = w.properties.will_delay_interval.value_or(0);
     if (w.properties.message_expiry_interval)
@@ -382,7 +377,7 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
     m->properties = std::move(w.properties);
     m->properties.will_delay_interval.reset();
     m->properties.message_expiry_interval.reset();
-    m->tier = broker_.tier_for(m->topic, m->properties).value_or(cfg.default_tier);
+    m->tier = env_.broker.tier_for(m->topic, m->properties).value_or(cfg.default_tier);
     will_ = std::move(m);
   }
   LinkParams link;
@@ -393,7 +388,7 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
     link.topic_alias_maximum = c.properties.topic_alias_maximum.value_or(0);
   }
   connected_ = true;
-  broker_.stats().clients_connected.fetch_add(1);
+  env_.broker.stats().clients_connected.fetch_add(1);
   arm_timer(keep_alive_ == 0 ? milliseconds(0) : milliseconds(keep_alive_ * 1500));
   const auto send_connack = [&](bool present) {
     Connack ack;
@@ -414,8 +409,8 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
     }
     send_packet(ack);
   };
-  auto opened = broker_.open_session(client_.client_id, c.clean_start, expiry, shared_from_this(),
-                                     link, send_connack, client_.username);
+  auto opened = env_.broker.open_session(client_.client_id, c.clean_start, expiry,
+                                         shared_from_this(), link, send_connack, client_.username);
   session_ = std::move(opened.session);
   util::log::debug("mqtt client connected", {{"client", client_.client_id},
                                              {"ip", client_.ip},
@@ -433,7 +428,7 @@ void Connection::ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason)
 }
 
 void Connection::handle_publish(Publish& p) {
-  const BrokerConfig& cfg = broker_.config();
+  const BrokerConfig& cfg = env_.broker.config();
   // Topic alias (5.0, client -> broker).
   if (p.properties.topic_alias) {
     const uint16_t alias = *p.properties.topic_alias;
@@ -471,14 +466,14 @@ void Connection::handle_publish(Publish& p) {
           "more QoS 2 messages in flight than receive maximum");
     return;
   }
-  bump(broker_.stats().messages_received);
-  if (!access_.can_publish(client_, p.topic)) {
+  bump(env_.broker.stats().messages_received);
+  if (!env_.access.can_publish(client_, p.topic)) {
     util::log::debug("mqtt publish denied", {{"client", client_.client_id}, {"topic", p.topic}});
     ack_publish(p.qos, p.packet_id,
                 version_ == Version::kV5 ? ReasonCode::kNotAuthorized : ReasonCode::kSuccess);
     return;
   }
-  const auto tier = broker_.tier_for(p.topic, p.properties);
+  const auto tier = env_.broker.tier_for(p.topic, p.properties);
   if (!tier) {
     ack_publish(p.qos, p.packet_id, ReasonCode::kImplementationSpecificError);
     return;
@@ -496,7 +491,7 @@ void Connection::handle_publish(Publish& p) {
   m->payload = std::move(p.payload);
   m->qos = p.qos;
   m->retain = p.retain;
-  m->created_ms = broker_.clock().now_unix_ms();
+  m->created_ms = env_.broker.clock().now_unix_ms();
   m->origin_client = client_.client_id;
   m->tier = *tier;
   if (p.properties.message_expiry_interval)
@@ -506,18 +501,18 @@ void Connection::handle_publish(Publish& p) {
   m->properties.message_expiry_interval.reset();
   m->properties.subscription_identifiers.clear();
   if (p.qos == 0) {
-    broker_.publish(m);
+    env_.broker.publish(m);
     return;
   }
   // QoS 1/2: acknowledged once durable (PUBACK / PUBREC from the commit callback).
   ++incoming_unacked_;
   store::WriteBatch extra;
-  if (p.qos == 2 && broker_.persistence() != nullptr && session_->persistent()) {
+  if (p.qos == 2 && env_.broker.persistence() != nullptr && session_->persistent()) {
     Persistence::put_incoming(extra, client_.client_id, session_->generation(), p.packet_id);
   }
   const uint8_t qos = p.qos;
   const uint16_t id = p.packet_id;
-  broker_.publish(m, std::move(extra), [self = shared_from_this(), qos, id](util::Status st) {
+  env_.broker.publish(m, std::move(extra), [self = shared_from_this(), qos, id](util::Status st) {
     asio::post(self->transport_->executor(), [self, qos, id, ok = st.ok()] {
       if (self->finished_) return;
       if (qos == 1 && self->incoming_unacked_ > 0) --self->incoming_unacked_;
@@ -538,10 +533,10 @@ void Connection::handle_publish(Publish& p) {
 void Connection::handle_pubrel(const Pubrel& r) {
   if (session_->release_incoming_qos2(r.packet_id)) {
     if (incoming_unacked_ > 0) --incoming_unacked_;
-    if (broker_.persistence() != nullptr && session_->persistent()) {
+    if (env_.broker.persistence() != nullptr && session_->persistent()) {
       store::WriteBatch b;
       Persistence::del_incoming(b, client_.client_id, r.packet_id);
-      broker_.persistence()->submit(std::move(b), {}, false, nullptr);
+      env_.broker.persistence()->submit(std::move(b), {}, false, nullptr);
     }
     send_packet(Pubcomp{r.packet_id, ReasonCode::kSuccess, {}});
   } else {
@@ -562,7 +557,7 @@ void Connection::handle_subscribe(const Subscribe& s) {
   std::vector<ReasonCode> codes(s.subscriptions.size(), ReasonCode::kSuccess);
   std::vector<size_t> index;
   for (size_t i = 0; i < s.subscriptions.size(); ++i) {
-    if (access_.can_subscribe(client_, s.subscriptions[i].topic_filter)) {
+    if (env_.access.can_subscribe(client_, s.subscriptions[i].topic_filter)) {
       allowed.push_back(s.subscriptions[i]);
       index.push_back(i);
     } else {
@@ -572,18 +567,19 @@ void Connection::handle_subscribe(const Subscribe& s) {
     }
   }
   std::vector<Broker::Retained> retained;
-  const auto granted = broker_.subscribe(*session_, allowed, sub_id, version_, retained);
+  const auto granted = env_.broker.subscribe(*session_, allowed, sub_id, version_, retained);
   for (size_t k = 0; k < granted.size(); ++k)
     codes[index[k]] = granted[k];
   send_packet(Suback{s.packet_id, {}, std::move(codes)});
   for (auto& r : retained) {
-    if (access_.checks_receive() && !access_.can_receive(client_, r.message->topic)) continue;
+    if (env_.access.checks_receive() && !env_.access.can_receive(client_, r.message->topic))
+      continue;
     session_->deliver(r.message, std::move(r.delivery));
   }
 }
 
 void Connection::handle_unsubscribe(const Unsubscribe& u) {
-  auto codes = broker_.unsubscribe(*session_, u.topic_filters);
+  auto codes = env_.broker.unsubscribe(*session_, u.topic_filters);
   send_packet(Unsuback{u.packet_id, {}, std::move(codes)});
 }
 
@@ -594,7 +590,7 @@ void Connection::handle_disconnect(const Disconnect& d) {
       return;
     }
     session_expiry_ =
-        std::min(*d.properties.session_expiry_interval, broker_.config().max_session_expiry);
+        std::min(*d.properties.session_expiry_interval, env_.broker.config().max_session_expiry);
     session_->set_expiry_interval(session_expiry_);
   }
   const bool with_will =
@@ -615,11 +611,12 @@ void Connection::send(util::ByteSpan head, util::ByteSpan tail) {
   {
     std::lock_guard lock(out_mu_);
     if (dead_) return;
-    const size_t old = out_pending_.size();
-    out_pending_.resize(old + head.size() + tail.size());
-    std::memcpy(out_pending_.data() + old, head.data(), head.size());
-    if (!tail.empty())
-      std::memcpy(out_pending_.data() + old + head.size(), tail.data(), tail.size());
+    if (!out_) out_ = std::make_unique<OutBuffers>();
+    util::Bytes& pending = out_->pending;
+    const size_t old = pending.size();
+    pending.resize(old + head.size() + tail.size());
+    std::memcpy(pending.data() + old, head.data(), head.size());
+    if (!tail.empty()) std::memcpy(pending.data() + old + head.size(), tail.data(), tail.size());
     pending_.fetch_add(head.size() + tail.size(), std::memory_order_relaxed);
     if (!write_scheduled_) {
       write_scheduled_ = true;
@@ -633,18 +630,20 @@ void Connection::send(util::ByteSpan head, util::ByteSpan tail) {
 void Connection::do_write() {
   {
     std::lock_guard lock(out_mu_);
-    if (out_pending_.empty() || dead_) {
+    if (!out_ || out_->pending.empty() || dead_) {
       write_scheduled_ = false;
       return;
     }
-    out_writing_.swap(out_pending_);
-    out_pending_.clear();
+    out_->writing.swap(out_->pending);
+    out_->pending.clear();
   }
+  // out_ stays while this write is outstanding: only its completion (below) releases it, and
+  // send() only appends to out_->pending under out_mu_.
   auto self = shared_from_this();
   transport_->async_write(
-      asio::buffer(out_writing_), [self](const boost::system::error_code& ec, size_t n) {
-        self->pending_.fetch_sub(self->out_writing_.size(), std::memory_order_relaxed);
-        self->out_writing_.clear();
+      asio::buffer(out_->writing), [self](const boost::system::error_code& ec, size_t n) {
+        self->pending_.fetch_sub(self->out_->writing.size(), std::memory_order_relaxed);
+        self->out_->writing.clear();
         if (ec) {
           {
             std::lock_guard lock(self->out_mu_);
@@ -659,14 +658,13 @@ void Connection::do_write() {
         bool more;
         {
           std::lock_guard lock(self->out_mu_);
-          more = !self->out_pending_.empty();
+          more = !self->out_->pending.empty();
           if (!more) {
             self->write_scheduled_ = false;
-            // Nothing more to write: give both buffers back (an idle connection holds none).
-            util::Bytes().swap(self->out_pending_);
+            // Nothing more to write: give the buffers back (an idle connection holds none).
+            self->out_.reset();
           }
         }
-        if (!more) util::Bytes().swap(self->out_writing_);
         if (self->closing_ && !more) {
           self->finish();
           return;
@@ -723,15 +721,15 @@ void Connection::finish() {
   timer_.cancel();
   transport_->close();
   if (connected_) {
-    broker_.stats().clients_connected.fetch_sub(1);
+    env_.broker.stats().clients_connected.fetch_sub(1);
     if (session_) {
-      broker_.close_session(session_, this, publish_will_ ? will_ : nullptr, will_delay_);
+      env_.broker.close_session(session_, this, publish_will_ ? will_ : nullptr, will_delay_);
       session_.reset();
     }
   }
   will_.reset();
-  broker_.release(client_.ip);
-  broker_.stats().sockets_open.fetch_sub(1);
+  env_.broker.release(client_.ip);
+  env_.broker.stats().sockets_open.fetch_sub(1);
 }
 
 void Connection::arm_timer(milliseconds after) {

@@ -30,16 +30,22 @@
 
 namespace imet::mqtt::broker {
 
+// What every connection of one server shares (owned by MqttServer, outlives its connections):
+// one reference in each connection instead of one per field.
+struct ConnectionEnv {
+  Broker& broker;
+  AccessControl& access;
+  boost::asio::thread_pool* auth_pool;        // may be null: password checks run inline
+  boost::asio::io_context::executor_type io;  // the timers' executor
+};
+
 class Connection final : public PacketSink,
                          public net::ReadListener,
                          public std::enable_shared_from_this<Connection> {
  public:
-  // `io` is the executor of the io_context the transport runs on (the timer's; its handlers run
-  // on the transport's strand). `auth_pool` (may be null: checks run inline) runs password
-  // checks off the I/O threads.
-  Connection(Broker& broker, AccessControl& access, std::unique_ptr<net::Transport> transport,
-             boost::asio::io_context::executor_type io,
-             boost::asio::thread_pool* auth_pool = nullptr);
+  // `env.io` is the executor of the io_context the transport runs on (the timer's; its handlers
+  // run on the transport's strand); `env.auth_pool` runs password checks off the I/O threads.
+  Connection(const ConnectionEnv& env, std::unique_ptr<net::Transport> transport);
   ~Connection() override;
 
   // Starts the handshake and the read loop. The broker admission slot for the remote IP must have
@@ -79,9 +85,9 @@ class Connection final : public PacketSink,
   void on_timer();
   void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
 
-  Broker& broker_;
-  AccessControl& access_;
-  boost::asio::thread_pool* const auth_pool_;
+  // Members are ordered to leave no padding: sizeof(Connection) is an idle client's largest
+  // allocation (broker_idle_memory_test.cpp checks it).
+  const ConnectionEnv& env_;
   std::unique_ptr<net::Transport> transport_;
   // On the io_context's executor (72 bytes against 120 for an any_io_executor timer); each wait
   // is bound to the transport's strand.
@@ -91,32 +97,35 @@ class Connection final : public PacketSink,
       timer_;
 
   // Strand state.
-  util::Bytes rx_;
-  size_t rx_len_ = 0;
+  util::Bytes rx_;  // an incomplete packet (TCP), or the read buffer (TLS, WebSocket)
+  uint32_t rx_len_ = 0;
+  uint32_t incoming_unacked_ = 0;  // QoS 1/2 not yet acknowledged (QoS 2: awaiting PUBREL)
+  uint32_t will_delay_ = 0;
+  uint32_t session_expiry_ = 0;
+  uint16_t keep_alive_ = 0;
+  std::optional<uint16_t> server_keep_alive_;
+  Version version_ = Version::kV5;
   bool connected_ = false;  // CONNACK success sent
   bool closing_ = false;
   bool finished_ = false;
   bool publish_will_ = true;
   bool auth_pending_ = false;  // a password check runs on the auth pool; reading is paused
   bool assigned_id_ = false;
-  std::optional<uint16_t> server_keep_alive_;
-  Version version_ = Version::kV5;
+  bool write_scheduled_ = false;  // out_mu_
+  bool dead_ = false;             // out_mu_: no more output accepted
   ClientInfo client_;
   std::shared_ptr<Session> session_;
   MessagePtr will_;
-  uint32_t will_delay_ = 0;
-  uint32_t session_expiry_ = 0;
-  uint16_t keep_alive_ = 0;
   std::chrono::steady_clock::time_point last_rx_;
   Lazy<std::unordered_map<uint16_t, std::string>> in_aliases_;
-  size_t incoming_unacked_ = 0;  // QoS 2 awaiting PUBREL (QoS 1 is acked at once)
 
-  // Write side.
+  // Write side. The buffers exist only while output is pending or being written.
+  struct OutBuffers {
+    util::Bytes pending;  // out_mu_
+    util::Bytes writing;  // strand: the buffer of the outstanding write
+  };
   mutable std::mutex out_mu_;
-  util::Bytes out_pending_;
-  util::Bytes out_writing_;
-  bool write_scheduled_ = false;
-  bool dead_ = false;  // no more output accepted
+  std::unique_ptr<OutBuffers> out_;  // out_mu_ (created by send, released when drained)
   std::atomic<size_t> pending_{0};
 };
 

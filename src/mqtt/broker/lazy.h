@@ -20,6 +20,7 @@ class Lazy {
  public:
   // The container, or null while nothing was ever stored (read access, iteration).
   const C* get() const { return c_.get(); }
+  C* ptr() { return c_.get(); }
   // The container, created if needed (write access).
   C& mut() {
     if (!c_) c_ = std::make_unique<C>();

@@ -22,7 +22,11 @@ struct MqttServer::Listener {
 };
 
 MqttServer::MqttServer(asio::io_context& io, Broker& broker, AccessControl& access)
-    : io_(io), broker_(broker), access_(access) {
+    : io_(io),
+      broker_(broker),
+      access_(access),
+      env_(std::make_unique<ConnectionEnv>(
+          ConnectionEnv{broker, access, &auth_pool_, io.get_executor()})) {
   strands_.reserve(kStrands);
   for (size_t i = 0; i < kStrands; ++i)
     strands_.push_back(asio::make_strand(io_));
@@ -120,9 +124,7 @@ void MqttServer::accept(const std::shared_ptr<Listener>& l) {
         if (!broker_.admit(transport->remote_ip())) {
           transport->close();
         } else {
-          std::make_shared<Connection>(broker_, access_, std::move(transport), io_.get_executor(),
-                                       &auth_pool_)
-              ->start();
+          std::make_shared<Connection>(*env_, std::move(transport))->start();
         }
         accept(l);
       });

@@ -62,11 +62,12 @@ void Session::restore(const StoredSession& stored) {
   for (const StoredDelivery& d : stored.deliveries) {
     if (d.pubrec_received || (d.delivery.qos == 2 && d.packet_id != 0)) {
       // A QoS 2 flow the client may already know by its packet id: resume it with that id.
-      inflight_.push_back(Inflight{d.qid, d.packet_id, d.pubrec_received, d.message, d.delivery});
+      inflight_.mut().push_back(
+          Inflight{d.qid, d.packet_id, d.pubrec_received, d.message, d.delivery});
       next_packet_id_ = static_cast<uint16_t>(d.packet_id == 65535 ? 1 : d.packet_id + 1);
     } else if (d.message) {
       queued_bytes_ += queued_size(*d.message);
-      queue_.push_back(Queued{d.qid, d.message, d.delivery});
+      queue_.mut().push_back(Queued{d.qid, d.message, d.delivery});
     }
   }
   for (uint16_t id : stored.incoming_qos2)
@@ -102,14 +103,16 @@ void Session::attach(std::shared_ptr<PacketSink> sink, const LinkParams& link) {
   out_aliases_.clear();
   next_alias_ = 1;
   disconnected_at_ms_ = 0;
-  for (auto it = inflight_.begin(); it != inflight_.end();) {
-    if (it->pubrec_received) {
-      write_ack_locked(PacketType::kPubrel, it->packet_id, ReasonCode::kSuccess);
-      ++it;
-    } else if (write_publish_locked(*it->message, it->delivery, it->packet_id, true)) {
-      ++it;
-    } else {
-      it = inflight_.erase(it);
+  if (auto* inflight = inflight_.ptr()) {
+    for (auto it = inflight->begin(); it != inflight->end();) {
+      if (it->pubrec_received) {
+        write_ack_locked(PacketType::kPubrel, it->packet_id, ReasonCode::kSuccess);
+        ++it;
+      } else if (write_publish_locked(*it->message, it->delivery, it->packet_id, true)) {
+        ++it;
+      } else {
+        it = inflight->erase(it);
+      }
     }
   }
   pump_locked();
@@ -142,7 +145,8 @@ bool Session::writable_locked() const {
 
 uint16_t Session::allocate_id_locked() {
   uint16_t id = next_packet_id_;
-  if (!inflight_.empty() && id == inflight_.front().packet_id) return 0;  // wrapped onto oldest
+  if (!inflight_.empty() && id == inflight_.get()->front().packet_id)
+    return 0;  // wrapped onto oldest
   next_packet_id_ = static_cast<uint16_t>(id == 65535 ? 1 : id + 1);
   return id;
 }
@@ -220,12 +224,13 @@ void Session::enqueue_locked(const MessagePtr& m, Delivery d, uint64_t qid) {
     // Make room by dropping the oldest QoS 0 messages; if that is not enough, drop this one.
     while (queued_qos0_ > 0 && (queue_.size() >= config_.max_queued_messages ||
                                 queued_bytes_ + sz > config_.max_queued_bytes)) {
-      auto it = std::find_if(queue_.begin(), queue_.end(),
+      auto& queue = queue_.mut();  // not empty: it holds queued_qos0_ > 0 messages
+      auto it = std::find_if(queue.begin(), queue.end(),
                              [](const Queued& q) { return q.delivery.qos == 0; });
       queued_bytes_ -= queued_size(*it->message);
       --queued_qos0_;
       forget_locked(it->qid);
-      queue_.erase(it);
+      queue.erase(it);
       bump(stats_.qos0_dropped);
       bump(stats_.publish_dropped);
     }
@@ -247,7 +252,7 @@ void Session::enqueue_locked(const MessagePtr& m, Delivery d, uint64_t qid) {
   }
   if (d.qos == 0) ++queued_qos0_;
   queued_bytes_ += sz;
-  queue_.push_back(Queued{qid, m, std::move(d)});
+  queue_.mut().push_back(Queued{qid, m, std::move(d)});
 }
 
 bool Session::send_new_locked(uint64_t qid, const MessagePtr& m, Delivery& d, uint16_t id) {
@@ -255,8 +260,9 @@ bool Session::send_new_locked(uint64_t qid, const MessagePtr& m, Delivery& d, ui
     forget_locked(qid);
     return false;
   }
-  inflight_.push_back(Inflight{qid, id, false, m, std::move(d)});
-  if (inflight_.back().delivery.qos == 2) store_locked(inflight_.back());  // remember the id
+  auto& inflight = inflight_.mut();
+  inflight.push_back(Inflight{qid, id, false, m, std::move(d)});
+  if (inflight.back().delivery.qos == 2) store_locked(inflight.back());  // remember the id
   return true;
 }
 
@@ -290,7 +296,7 @@ void Session::deliver(const MessagePtr& message, Delivery delivery, uint64_t qid
 
 void Session::pump_locked() {
   while (!queue_.empty() && writable_locked()) {
-    Queued& q = queue_.front();
+    Queued& q = queue_.ptr()->front();
     if (q.delivery.qos == 0) {
       write_publish_locked(*q.message, q.delivery, 0, false);
       --queued_qos0_;
@@ -301,7 +307,7 @@ void Session::pump_locked() {
       send_new_locked(q.qid, q.message, q.delivery, id);
     }
     queued_bytes_ -= queued_size(*q.message);
-    queue_.pop_front();
+    queue_.ptr()->pop_front();
   }
 }
 
@@ -312,28 +318,31 @@ void Session::on_writable() {
 
 bool Session::on_puback(uint16_t packet_id) {
   std::lock_guard lock(mu_);
-  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& f) {
+  auto* inflight = inflight_.ptr();
+  if (inflight == nullptr) return false;
+  auto it = std::find_if(inflight->begin(), inflight->end(), [&](const Inflight& f) {
     return f.packet_id == packet_id && f.delivery.qos == 1;
   });
-  if (it == inflight_.end()) return false;
+  if (it == inflight->end()) return false;
   forget_locked(it->qid);
-  inflight_.erase(it);
+  inflight->erase(it);
   pump_locked();
   return true;
 }
 
 bool Session::on_pubrec(uint16_t packet_id, ReasonCode reason) {
   std::lock_guard lock(mu_);
-  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& f) {
+  auto& inflight = inflight_.mut();
+  auto it = std::find_if(inflight.begin(), inflight.end(), [&](const Inflight& f) {
     return f.packet_id == packet_id && f.delivery.qos == 2;
   });
-  if (it == inflight_.end()) {
+  if (it == inflight.end()) {
     write_ack_locked(PacketType::kPubrel, packet_id, ReasonCode::kPacketIdentifierNotFound);
     return false;
   }
   if (static_cast<uint8_t>(reason) >= 0x80) {  // the receiver refused: the flow ends here
     forget_locked(it->qid);
-    inflight_.erase(it);
+    inflight.erase(it);
     pump_locked();
     return true;
   }
@@ -346,12 +355,14 @@ bool Session::on_pubrec(uint16_t packet_id, ReasonCode reason) {
 
 bool Session::on_pubcomp(uint16_t packet_id) {
   std::lock_guard lock(mu_);
-  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& f) {
+  auto* inflight = inflight_.ptr();
+  if (inflight == nullptr) return false;
+  auto it = std::find_if(inflight->begin(), inflight->end(), [&](const Inflight& f) {
     return f.packet_id == packet_id && f.pubrec_received;
   });
-  if (it == inflight_.end()) return false;
+  if (it == inflight->end()) return false;
   forget_locked(it->qid);
-  inflight_.erase(it);
+  inflight->erase(it);
   pump_locked();
   return true;
 }
@@ -374,23 +385,27 @@ size_t Session::incoming_qos2_count() const {
 std::vector<std::pair<MessagePtr, Delivery>> Session::take_shared_unacked() {
   std::lock_guard lock(mu_);
   std::vector<std::pair<MessagePtr, Delivery>> out;
-  for (auto it = inflight_.begin(); it != inflight_.end();) {
-    if (!it->delivery.shared_group.empty() && !it->pubrec_received) {
-      forget_locked(it->qid);
-      out.emplace_back(std::move(it->message), std::move(it->delivery));
-      it = inflight_.erase(it);
-    } else {
-      ++it;
+  if (auto* inflight = inflight_.ptr()) {
+    for (auto it = inflight->begin(); it != inflight->end();) {
+      if (!it->delivery.shared_group.empty() && !it->pubrec_received) {
+        forget_locked(it->qid);
+        out.emplace_back(std::move(it->message), std::move(it->delivery));
+        it = inflight->erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  for (auto it = queue_.begin(); it != queue_.end();) {
-    if (!it->delivery.shared_group.empty() && it->delivery.qos > 0) {
-      queued_bytes_ -= queued_size(*it->message);
-      forget_locked(it->qid);
-      out.emplace_back(std::move(it->message), std::move(it->delivery));
-      it = queue_.erase(it);
-    } else {
-      ++it;
+  if (auto* queue = queue_.ptr()) {
+    for (auto it = queue->begin(); it != queue->end();) {
+      if (!it->delivery.shared_group.empty() && it->delivery.qos > 0) {
+        queued_bytes_ -= queued_size(*it->message);
+        forget_locked(it->qid);
+        out.emplace_back(std::move(it->message), std::move(it->delivery));
+        it = queue->erase(it);
+      } else {
+        ++it;
+      }
     }
   }
   return out;

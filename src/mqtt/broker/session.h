@@ -173,9 +173,9 @@ class Session : public std::enable_shared_from_this<Session> {
   LinkParams link_;
   Lazy<std::unordered_map<std::string, uint16_t>> out_aliases_;
   uint16_t next_alias_ = 1;
-  // devector: no allocation while empty (an idle session costs no queue memory).
-  boost::container::devector<Inflight> inflight_;
-  boost::container::devector<Queued> queue_;
+  // Allocated on first use (an idle session holds two pointers, not two empty devectors).
+  Lazy<boost::container::devector<Inflight>> inflight_;
+  Lazy<boost::container::devector<Queued>> queue_;
   size_t queued_bytes_ = 0;
   size_t queued_qos0_ = 0;
   uint16_t next_packet_id_ = 1;

@@ -5,8 +5,10 @@
 // mosquitto (target: at most 2x mosquitto's 733 bytes per connection); these budgets keep the
 // per-connection objects from growing back unnoticed.
 // Thread-safety: the server runs on one io_context thread; the test thread only uses sockets.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -27,14 +29,26 @@
 #include "mqtt/net/tcp_transport.h"
 #include "util/clock.h"
 
+// Under AddressSanitizer the heap is ASan's (redzones, its own accounting): nothing to measure.
+#if defined(__SANITIZE_ADDRESS__)
+#define IMET_HEAP_MEASURABLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IMET_HEAP_MEASURABLE 0
+#endif
+#endif
+#ifndef IMET_HEAP_MEASURABLE
+#define IMET_HEAP_MEASURABLE 1
+#endif
+
 namespace imet::mqtt::broker {
 namespace {
 
 // Object sizes on x86-64 with libstdc++ (the allocation of each, in glibc chunks, is what an
 // idle connection costs). Raise a budget only with a reason in docs/benchmarks.md.
 TEST(IdleMemory, PerConnectionObjectsStaySmall) {
-  EXPECT_LE(sizeof(Connection), 464u);
-  EXPECT_LE(sizeof(Session), 344u);
+  EXPECT_LE(sizeof(Connection), 384u);
+  EXPECT_LE(sizeof(Session), 296u);
   EXPECT_LE(sizeof(net::TcpTransport), 72u);
 }
 
@@ -44,27 +58,30 @@ size_t heap_in_use() {
 
 // A 3.1.1 CONNECT, clean session, no will, user or password.
 std::vector<uint8_t> connect_packet(const std::string& client_id, uint16_t keep_alive) {
-  std::vector<uint8_t> p = {0x10,
-                            static_cast<uint8_t>(12 + client_id.size()),
-                            0,
-                            4,
-                            'M',
-                            'Q',
-                            'T',
-                            'T',
-                            4,
-                            0x02,
-                            static_cast<uint8_t>(keep_alive >> 8),
-                            static_cast<uint8_t>(keep_alive & 0xFF),
-                            0,
-                            static_cast<uint8_t>(client_id.size())};
-  p.insert(p.end(), client_id.begin(), client_id.end());
+  const uint8_t head[] = {0x10,
+                          static_cast<uint8_t>(12 + client_id.size()),
+                          0,
+                          4,
+                          'M',
+                          'Q',
+                          'T',
+                          'T',
+                          4,
+                          0x02,
+                          static_cast<uint8_t>(keep_alive >> 8),
+                          static_cast<uint8_t>(keep_alive & 0xFF),
+                          0,
+                          static_cast<uint8_t>(client_id.size())};
+  std::vector<uint8_t> p(sizeof head + client_id.size());
+  std::copy(std::begin(head), std::end(head), p.begin());
+  std::copy(client_id.begin(), client_id.end(), p.begin() + sizeof head);
   return p;
 }
 
 class IdleMemoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!IMET_HEAP_MEASURABLE) GTEST_SKIP() << "heap use is not measurable under AddressSanitizer";
     rlimit rl{};
     ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
     if (rl.rlim_cur < 4096 && rl.rlim_max > rl.rlim_cur) {
@@ -82,13 +99,14 @@ class IdleMemoryTest : public ::testing::Test {
     thread_ = std::thread([this] { io_.run(); });
   }
   void TearDown() override {
+    if (!server_) return;  // skipped
     for (int fd : fds_)
       ::close(fd);
     server_->stop();
     broker_->shutdown(std::chrono::milliseconds(2000));
     work_.reset();
     io_.stop();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     server_.reset();
     broker_.reset();
   }
@@ -104,7 +122,10 @@ class IdleMemoryTest : public ::testing::Test {
       if (fd < 0) return false;
       fds_.push_back(fd);
       if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return false;
-      const auto pkt = connect_packet("idle-" + std::to_string(fds_.size()), keep_alive);
+      // 24 characters, as device ids often are: held on the heap, not in the string itself.
+      std::string id = std::to_string(1000000 + fds_.size());
+      id = "sensor-site-042-" + std::string(8 - id.size(), '0') + id;
+      const auto pkt = connect_packet(id, keep_alive);
       if (::send(fd, pkt.data(), pkt.size(), 0) != static_cast<ssize_t>(pkt.size())) return false;
       uint8_t ack[4];
       size_t got = 0;
@@ -159,7 +180,7 @@ TEST_F(IdleMemoryTest, IdleConnectionWithoutKeepAlive) {
   ASSERT_GE(n, 200u) << "RLIMIT_NOFILE too low for the test";
   const double per = bytes_per_connection(n, 0);
   RecordProperty("bytes_per_connection", std::to_string(per));
-  EXPECT_LE(per, 1550.0) << "heap bytes per idle connection grew (docs/benchmarks.md)";
+  EXPECT_LE(per, 1500.0) << "heap bytes per idle connection grew (docs/benchmarks.md)";
   EXPECT_GE(per, 600.0) << "implausibly small: is the measurement still counting the server?";
 }
 
@@ -169,7 +190,7 @@ TEST_F(IdleMemoryTest, IdleConnectionWithKeepAlive) {
   ASSERT_GE(n, 200u) << "RLIMIT_NOFILE too low for the test";
   const double per = bytes_per_connection(n, 60);
   RecordProperty("bytes_per_connection", std::to_string(per));
-  EXPECT_LE(per, 1750.0) << "heap bytes per idle connection grew (docs/benchmarks.md)";
+  EXPECT_LE(per, 1700.0) << "heap bytes per idle connection grew (docs/benchmarks.md)";
 }
 
 }  // namespace
