@@ -52,7 +52,9 @@ class Scenario:
     def __init__(self, key, title, args, kind, figures):
         self.key = key
         self.title = title
-        self.args = args  # generator arguments (after the binary), or idle connection count
+        # generator arguments (after the binary), or for idle scenarios the connection count and
+        # optionally (count, keep-alive seconds)
+        self.args = args
         self.kind = kind  # "load" or "idle"
         self.figures = figures  # [(figure key, label, better, target)]
 
@@ -95,6 +97,10 @@ def scenarios(quick, duration, only):
                  idle_small, "idle", [mem + ("≤ 2.0×",), held + ("all",)]),
         Scenario("idle-%d" % idle_large, "%s idle connections" % format(idle_large, ","),
                  idle_large, "idle", [mem + ("≤ 2.0×",), held + ("all",)]),
+        # Device clients keep a keep-alive (each imetd connection then has a timer wait pending).
+        Scenario("idle-ka-%d" % idle_small,
+                 "%s idle connections, keep alive 60 s" % format(idle_small, ","),
+                 (idle_small, 60), "idle", [mem + ("",), held + ("all",)]),
     ]
     if only:
         keys = only.split(",")
@@ -233,7 +239,7 @@ def run_load(load_bin, broker, sc, timeout):
 
 
 def run_idle(load_bin, broker, sc, quick):
-    n = sc.args
+    n, keepalive = sc.args if isinstance(sc.args, tuple) else (sc.args, 0)
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard != resource.RLIM_INFINITY and hard < n + 100:
         return {"skipped": "hard RLIMIT_NOFILE is %d here: neither the broker nor the generator "
@@ -244,6 +250,8 @@ def run_idle(load_bin, broker, sc, quick):
     rss0 = proc_rss_kb(pid)
     argv = [load_bin, "--port", str(broker.port), "idle", "--conns", str(n),
             "--connect-timeout", "60"]
+    if keepalive:
+        argv += ["--keepalive", str(keepalive)]
     gen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            preexec_fn=raise_nofile)
     try:

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
 #include "crypto/sodium.h"
@@ -43,18 +42,20 @@ std::string reason_hex(ReasonCode r) {
 }  // namespace
 
 Connection::Connection(const ConnectionEnv& env, std::unique_ptr<net::Transport> transport)
-    : env_(env), transport_(std::move(transport)), timer_(env.io) {
+    : env_(env), transport_(std::move(transport)) {
   client_.ip = transport_->remote_ip();
   env_.broker.stats().sockets_open.fetch_add(1);
 }
 
 Connection::~Connection() {
+  env_.deadlines.remove(*this);
   env_.broker.stats().sockets_open.fetch_sub(1);
 }
 
 void Connection::start() {
   auto self = shared_from_this();
   last_rx_ = std::chrono::steady_clock::now();
+  env_.deadlines.add(*this);
   arm_timer(env_.broker.config().connect_timeout);
   transport_->async_handshake([self](const boost::system::error_code& ec) {
     if (ec) {
@@ -718,7 +719,8 @@ void Connection::finish() {
     std::lock_guard lock(out_mu_);
     dead_ = true;
   }
-  timer_.cancel();
+  arm_timer(milliseconds(0));
+  env_.deadlines.remove(*this);
   transport_->close();
   if (connected_) {
     env_.broker.stats().clients_connected.fetch_sub(1);
@@ -733,17 +735,19 @@ void Connection::finish() {
 }
 
 void Connection::arm_timer(milliseconds after) {
-  timer_.cancel();
-  if (after.count() == 0) return;
-  timer_.expires_after(after);
-  timer_.async_wait(asio::bind_executor(
-      transport_->executor(), [self = shared_from_this()](const boost::system::error_code& ec) {
-        if (!ec) self->on_timer();
-      }));
+  Deadlines::set(*this, after);
+}
+
+void Connection::deadline_passed() {
+  // weak: the connection may be in its destructor, waiting for the Deadlines lock to leave.
+  if (auto self = weak_from_this().lock()) {
+    asio::post(transport_->executor(), [self = std::move(self)] { self->on_timer(); });
+  }
 }
 
 void Connection::on_timer() {
-  if (finished_) return;
+  // Stale: re-armed after the sweep took the deadline (on_timer runs for the new one later).
+  if (finished_ || Deadlines::armed(*this)) return;
   if (closing_) {  // the peer did not take our last packets
     finish();
     return;
@@ -754,6 +758,7 @@ void Connection::on_timer() {
     finish();
     return;
   }
+  if (keep_alive_ == 0) return;  // connected without keep alive after the connect timeout fired
   const auto limit = milliseconds(keep_alive_ * 1500);
   const auto idle =
       std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - last_rx_);

@@ -1,7 +1,8 @@
 // Connection: one MQTT client connection over a Transport. Reads and frames packets, runs the
 // protocol (CONNECT and authentication, PUBLISH in with topic aliases, receive maximum, ACL and
 // tier checks, QoS 1/2 acknowledgements, SUBSCRIBE/UNSUBSCRIBE, PING, DISCONNECT, keep alive and
-// connect timeout) and is the PacketSink its Session writes to.
+// connect timeout) and is the PacketSink its Session writes to. Its timeouts are entries of the
+// server's Deadlines (one sweep for all connections, no timer per connection).
 //
 // Thread-safety: the read side and all protocol state run on the transport's strand. The write
 // side (send, pending_bytes, kick) may be called from any thread: out_mu_ guards the pending
@@ -19,11 +20,11 @@
 #include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "mqtt/broker/access.h"
 #include "mqtt/broker/broker.h"
+#include "mqtt/broker/deadlines.h"
 #include "mqtt/broker/lazy.h"
 #include "mqtt/codec/packet.h"
 #include "mqtt/net/transport.h"
@@ -35,16 +36,16 @@ namespace imet::mqtt::broker {
 struct ConnectionEnv {
   Broker& broker;
   AccessControl& access;
-  boost::asio::thread_pool* auth_pool;        // may be null: password checks run inline
-  boost::asio::io_context::executor_type io;  // the timers' executor
+  boost::asio::thread_pool* auth_pool;  // may be null: password checks run inline
+  Deadlines& deadlines;                 // the connections' timeouts
 };
 
 class Connection final : public PacketSink,
                          public net::ReadListener,
+                         public Deadlines::Entry,
                          public std::enable_shared_from_this<Connection> {
  public:
-  // `env.io` is the executor of the io_context the transport runs on (the timer's; its handlers
-  // run on the transport's strand); `env.auth_pool` runs password checks off the I/O threads.
+  // `env` outlives the connection.
   Connection(const ConnectionEnv& env, std::unique_ptr<net::Transport> transport);
   ~Connection() override;
 
@@ -58,6 +59,9 @@ class Connection final : public PacketSink,
   void kick(ReasonCode reason) override;
   // net::ReadListener (reactor path): the socket is readable.
   void on_readable(const boost::system::error_code& ec) override;
+  // Deadlines::OnDue for this connection (the sweeping thread, the Deadlines lock held): posts
+  // on_timer() to the strand if the connection is still alive.
+  void deadline_passed();
 
  private:
   void read();
@@ -81,6 +85,7 @@ class Connection final : public PacketSink,
   void close(ReasonCode reason, std::string_view why, bool publish_will = true);
   void refuse_connect(ReasonCode reason, std::string_view why);
   void finish();
+  // Sets the connection's deadline (0: none); on_timer() runs on the strand once it passed.
   void arm_timer(std::chrono::milliseconds after);
   void on_timer();
   void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
@@ -89,12 +94,6 @@ class Connection final : public PacketSink,
   // allocation (broker_idle_memory_test.cpp checks it).
   const ConnectionEnv& env_;
   std::unique_ptr<net::Transport> transport_;
-  // On the io_context's executor (72 bytes against 120 for an any_io_executor timer); each wait
-  // is bound to the transport's strand.
-  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                    boost::asio::wait_traits<std::chrono::steady_clock>,
-                                    boost::asio::io_context::executor_type>
-      timer_;
 
   // Strand state.
   util::Bytes rx_;  // an incomplete packet (TCP), or the read buffer (TLS, WebSocket)

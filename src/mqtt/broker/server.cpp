@@ -25,8 +25,13 @@ MqttServer::MqttServer(asio::io_context& io, Broker& broker, AccessControl& acce
     : io_(io),
       broker_(broker),
       access_(access),
+      deadlines_(std::make_unique<Deadlines>(
+          [](Deadlines::Entry& e) { static_cast<Connection&>(e).deadline_passed(); })),
       env_(std::make_unique<ConnectionEnv>(
-          ConnectionEnv{broker, access, &auth_pool_, io.get_executor()})) {
+          ConnectionEnv{broker, access, &auth_pool_, *deadlines_})) {
+  // Runs until the server is destroyed (after the I/O threads are joined): closing connections
+  // still need their deadlines during Broker::shutdown, which comes after stop().
+  deadlines_->start(io_);
   strands_.reserve(kStrands);
   for (size_t i = 0; i < kStrands; ++i)
     strands_.push_back(asio::make_strand(io_));

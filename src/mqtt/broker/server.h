@@ -37,6 +37,7 @@ class context;
 namespace imet::mqtt::broker {
 
 struct ConnectionEnv;
+class Deadlines;
 
 class MqttServer {
  public:
@@ -71,7 +72,8 @@ class MqttServer {
   std::atomic<size_t> next_strand_{0};
   Broker& broker_;
   AccessControl& access_;
-  std::unique_ptr<ConnectionEnv> env_;  // shared by every connection of this server
+  std::unique_ptr<Deadlines> deadlines_;  // every connection's timeouts, one sweep
+  std::unique_ptr<ConnectionEnv> env_;    // shared by every connection of this server
   std::vector<std::shared_ptr<Listener>> listeners_;
   // Password checks (Argon2id, PBKDF2) run here, never on the I/O threads.
   boost::asio::thread_pool auth_pool_{2};

@@ -4,6 +4,7 @@ list(APPEND MQTT_SOURCES
   broker/auth_access.cpp
   broker/broker.cpp
   broker/connection.cpp
+  broker/deadlines.cpp
   broker/persistence.cpp
   broker/server.cpp
   broker/session.cpp

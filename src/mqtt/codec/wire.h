@@ -119,7 +119,9 @@ class Reader {
   bool string(std::string& v, std::string_view what) {
     std::string_view view;
     if (!string_view(view, what)) return false;
-    v.assign(view);
+    // Built at its exact size: assign() into an empty string doubles the small-string capacity
+    // (a 16-character client id, kept for the whole connection, would take 31 bytes).
+    v = std::string(view);
     return true;
   }
   // Everything left (possibly empty).
