@@ -24,7 +24,6 @@ struct MqttServer::Listener {
 MqttServer::MqttServer(asio::io_context& io, Broker& broker, AccessControl& access)
     : io_(io),
       broker_(broker),
-      access_(access),
       deadlines_(std::make_unique<Deadlines>(
           [](Deadlines::Entry& e) { static_cast<Connection&>(e).deadline_passed(); })),
       env_(std::make_unique<ConnectionEnv>(

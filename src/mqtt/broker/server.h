@@ -71,7 +71,6 @@ class MqttServer {
   std::vector<net::Strand> strands_;
   std::atomic<size_t> next_strand_{0};
   Broker& broker_;
-  AccessControl& access_;
   std::unique_ptr<Deadlines> deadlines_;  // every connection's timeouts, one sweep
   std::unique_ptr<ConnectionEnv> env_;    // shared by every connection of this server
   std::vector<std::shared_ptr<Listener>> listeners_;
