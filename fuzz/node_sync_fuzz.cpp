@@ -32,7 +32,7 @@ void roundtrip(util::ByteSpan input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   util::ByteSpan input(data + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
       roundtrip<node::p2p::StatusMsg>(input);
       break;
@@ -44,6 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 3:
       roundtrip<node::p2p::TxIdsMsg>(input);
+      break;
+    case 4:
+      roundtrip<node::p2p::RepeatMsg>(input);
       break;
     default:
       roundtrip<node::p2p::BlocksMsg>(input);

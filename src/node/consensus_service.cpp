@@ -77,6 +77,7 @@ util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
       return;
     }
     svc->host_ = *host;
+    svc->repeat_seq_ = svc->now_ms() * 1000;  // repeats of a restarted node are new gossip
     consensus::Output out;
     {
       std::lock_guard lock(svc->chain_mu_);
@@ -198,6 +199,8 @@ void ConsensusService::handle(const net::PeerId& from, uint8_t type, const util:
       return handle_blocks(from, payload);
     case p2p::kEvidence:
       return handle_evidence(from, payload);
+    case p2p::kRepeat:
+      return handle_repeat(from, payload);
     default:
       host_->penalize(from, kPenaltyMalformed, "unknown message type " + std::to_string(type));
   }
@@ -210,15 +213,43 @@ void ConsensusService::handle_consensus(const net::PeerId& from, const util::Byt
                     "malformed consensus message: " + msg.status().message());
     return;
   }
+  if (consensus_input(from, *msg) == consensus::Verdict::kAccepted) {
+    host_->broadcast(p2p::kConsensus, payload, from);  // gossip onwards
+  }
+}
+
+void ConsensusService::handle_repeat(const net::PeerId& from, const util::Bytes& payload) {
+  auto rep = codec::decode<p2p::RepeatMsg>(payload);
+  auto msg = rep.ok() ? codec::decode<consensus::ConsensusMessage>(rep->message)
+                      : util::Result<consensus::ConsensusMessage>(rep.status());
+  if (!msg.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed repeat: " + msg.status().message());
+    return;
+  }
+  const consensus::Verdict v = consensus_input(from, *msg);
+  // A repeat is relayed (once per seq: gossip de-duplicates the envelope) when it is current:
+  // new to this node, or a duplicate whose signature checks (the engine may have judged it a
+  // duplicate without looking at the signature, and an honest relay must never carry a forgery).
+  bool relay = v == consensus::Verdict::kAccepted;
+  if (v == consensus::Verdict::kDuplicate) {
+    if (const ledger::WitnessVote* vote = msg->vote()) {
+      relay = checker_.verify(vote->voter, vote->signing_bytes(), vote->signature);
+    } else if (const consensus::Proposal* p = msg->proposal()) {
+      relay = checker_.verify(p->proposer, p->signing_bytes(), p->signature);
+    }
+  }
+  if (relay) host_->broadcast(p2p::kRepeat, payload, from);
+}
+
+consensus::Verdict ConsensusService::consensus_input(const net::PeerId& from,
+                                                     const consensus::ConsensusMessage& msg) {
   consensus::Output out;
   {
     std::lock_guard lock(chain_mu_);
-    out = engine_->on_message(*msg, now_ms());
+    out = engine_->on_message(msg, now_ms());
   }
+  const consensus::Verdict verdict = out.verdict;
   switch (out.verdict) {
-    case consensus::Verdict::kAccepted:
-      host_->broadcast(p2p::kConsensus, payload, from);  // gossip onwards
-      break;
     case consensus::Verdict::kBuffered:
       // Next-height messages are buffered before their signatures can be checked against that
       // height's schedule: not relayed, or a peer could spread garbage through every node.
@@ -235,6 +266,7 @@ void ConsensusService::handle_consensus(const net::PeerId& from, const util::Byt
       break;
   }
   process(std::move(out));
+  return verdict;
 }
 
 void ConsensusService::handle_evidence(const net::PeerId& from, const util::Bytes& payload) {
@@ -461,12 +493,12 @@ void ConsensusService::process(consensus::Output out) {
   }
   for (const consensus::ConsensusMessage& m : out.broadcast) {
     util::Bytes bytes = codec::encode(m);
-    // The engine re-sends its messages every slot while undecided (for peers that missed them or
-    // just (re)connected); gossip suppresses what it has already sent, so a repeat goes directly
-    // to every peer (direct messages are not de-duplicated; the engine ignores true duplicates).
+    // The engine re-sends its messages every slot while undecided (for nodes that missed them or
+    // just (re)connected); gossip suppresses what it has already sent, so a repeat goes out in a
+    // RepeatMsg with a fresh seq, which every node relays once (handle_repeat).
     if (!host_->broadcast(p2p::kConsensus, bytes)) {
-      for (const auto& [id, pc] : peer_chain_)
-        host_->send(id, p2p::kConsensus, bytes);
+      p2p::RepeatMsg rep{++repeat_seq_, std::move(bytes)};
+      host_->broadcast(p2p::kRepeat, codec::encode(rep));
     }
   }
   for (const consensus::Committed& c : out.committed) {

@@ -8,6 +8,11 @@
 //     node/tx_admission.h: signatures verified once, in parallel) announces only their ids to its
 //     other peers (kTxIds), and a peer fetches the ones it lacks (kGetTxs → kTxs). In a full mesh
 //     every node decodes each transaction once, not once per peer;
+//   - the engine's repeats of its own messages (every slot while undecided) travel as
+//   p2p::RepeatMsg
+//     with a fresh sequence number: every node relays a current, correctly signed repeat once,
+//     even if it had the message, so a vote lost on the way to a node that is not the signer's
+//     direct peer still arrives (plain gossip would suppress it as seen);
 //   - block sync: peers exchange their final height (StatusMsg) on connect and after each final
 //     block; a node behind a peer asks it for final blocks with certificates (GetBlocksMsg), feeds
 //     them to Engine::on_synced_block (which checks each certificate against the schedule and the
@@ -89,6 +94,10 @@ class ConsensusService : public net::Handler {
   // All below run on strand_.
   void handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload);
   void handle_consensus(const net::PeerId& from, const util::Bytes& payload);
+  void handle_repeat(const net::PeerId& from, const util::Bytes& payload);
+  // Feeds a decoded consensus message to the engine; scores the sender, acts on the output.
+  consensus::Verdict consensus_input(const net::PeerId& from,
+                                     const consensus::ConsensusMessage& msg);
   void handle_status(const net::PeerId& from, const util::Bytes& payload);
   void handle_get_blocks(const net::PeerId& from, const util::Bytes& payload);
   void handle_blocks(const net::PeerId& from, const util::Bytes& payload);
@@ -131,6 +140,7 @@ class ConsensusService : public net::Handler {
   };
   std::optional<Request> request_;
   uint64_t last_registry_scan_height_ = 0;
+  uint64_t repeat_seq_ = 0;  // last RepeatMsg seq; starts at the start time (unique across runs)
   uint64_t last_sync_log_ms_ = 0;
   uint64_t behind_since_ms_ = 0;  // when a peer was first seen ahead (0: not behind)
   mutable std::mutex info_mu_;    // guards info_ (read by the API from other threads)

@@ -6,6 +6,10 @@
 //   kTxIds     TxIdsMsg                     gossip: ids of transactions newly accepted from a
 //                                           peer, announced to the other peers
 //   kGetTxs    TxIdsMsg                     request: the announced transactions this node lacks
+//   kRepeat    RepeatMsg                    gossip: a consensus message its signer sends again
+//                                           (a fresh `seq` per repeat, so gossip floods it once
+//                                           more), relayed while it is current and correctly
+//                                           signed, even by nodes that already have it
 //   kConsensus consensus::ConsensusMessage  gossip: relayed once the engine accepts it
 //   kStatus    StatusMsg                    to each peer on connect and after each final block
 //   kGetBlocks GetBlocksMsg                 request: final blocks from a height
@@ -35,10 +39,12 @@ enum MessageType : uint8_t {
   kEvidence = 21,
   kTxIds = 22,
   kGetTxs = 23,
+  kRepeat = 24,
 };
 
 inline constexpr uint32_t kMaxSyncBlocks = 256;
 inline constexpr uint32_t kMaxGossipTxs = 4096;
+inline constexpr size_t kMaxRepeatBytes = size_t{15} << 20;  // under the 16 MiB frame cap
 
 struct TxsMsg {
   std::vector<ledger::Transaction> txs;
@@ -47,6 +53,17 @@ struct TxsMsg {
     s.vector(txs, kMaxGossipTxs, "txs");
   }
   bool operator==(const TxsMsg&) const = default;
+};
+
+struct RepeatMsg {
+  uint64_t seq = 0;     // the signer's send time: makes each repeat a new gossip message
+  util::Bytes message;  // an encoded consensus::ConsensusMessage
+  template <typename S>
+  void serde(S& s) {
+    s.u64(seq, "seq");
+    s.bytes(message, kMaxRepeatBytes, "message");
+  }
+  bool operator==(const RepeatMsg&) const = default;
 };
 
 struct TxIdsMsg {

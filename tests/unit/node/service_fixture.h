@@ -33,28 +33,34 @@ inline ledger::Address address(const crypto::SigningKey& k) {
   return crypto::address_bytes_of(k.public_key());
 }
 
-// A P2P peer that records what it receives.
+// A P2P peer that records what the service sends it. Test peers learn each other's addresses
+// from the service and may connect to each other too: only the link to the service counts.
 struct TestPeer final : net::Handler {
+  explicit TestPeer(net::PeerId service_id) : expected(service_id) {}
+  const net::PeerId expected;  // the service's identity
   std::mutex mu;
   std::condition_variable cv;
-  bool connected = false;
-  bool disconnected = false;
+  bool connected = false;     // to the service
+  bool disconnected = false;  // from the service
   std::optional<net::PeerId> service;
-  std::map<uint8_t, std::vector<util::Bytes>> received;  // payloads by message type
+  std::map<uint8_t, std::vector<util::Bytes>> received;  // the service's payloads by type
   std::vector<util::Bytes>& evidence = received[p2p::kEvidence];
 
   void on_peer_connected(const net::PeerId& id, const net::PeerInfo&) override {
+    if (id != expected) return;
     std::lock_guard lock(mu);
     connected = true;
     service = id;
     cv.notify_all();
   }
-  void on_peer_disconnected(const net::PeerId&) override {
+  void on_peer_disconnected(const net::PeerId& id) override {
+    if (id != expected) return;
     std::lock_guard lock(mu);
     disconnected = true;
     cv.notify_all();
   }
-  void on_message(const net::PeerId&, uint8_t type, util::ByteSpan payload) override {
+  void on_message(const net::PeerId& from, uint8_t type, util::ByteSpan payload) override {
+    if (from != expected) return;
     std::lock_guard lock(mu);
     received[type].emplace_back(payload.begin(), payload.end());
     cv.notify_all();
@@ -95,7 +101,9 @@ class ServiceFixture : public ::testing::Test {
   }
 
   // A new test peer, owned by the fixture: hosts may call it until TearDown() joins the I/O thread.
-  TestPeer& new_peer() { return *peers_.emplace_back(std::make_unique<TestPeer>()); }
+  TestPeer& new_peer() {
+    return *peers_.emplace_back(std::make_unique<TestPeer>(node_key_.public_key()));
+  }
 
   std::shared_ptr<net::Host> connect(TestPeer& peer) {
     net::NetConfig nc;
