@@ -731,7 +731,6 @@ void Connection::finish() {
   }
   will_.reset();
   env_.broker.release(client_.ip);
-  env_.broker.stats().sockets_open.fetch_sub(1);
 }
 
 void Connection::arm_timer(milliseconds after) {

@@ -191,6 +191,11 @@ TEST_F(ServerTimeoutTest, SocketWithoutConnectIsClosedAfterConnectTimeout) {
   const int64_t ms = ms_until_closed(fd, t0);
   EXPECT_GE(ms, 250);  // connect_timeout 300 ms, sweep every 100 ms
   EXPECT_LE(ms, 1500);
+  // The connection is gone, and counted once (sockets_open went to -1 when finish() and the
+  // destructor both decremented it).
+  for (int i = 0; i < 100 && broker_->stats().sockets_open.load() != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(broker_->stats().sockets_open.load(), 0);
 }
 
 TEST_F(ServerTimeoutTest, SilentClientIsClosedAfterOneAndAHalfKeepAlives) {
