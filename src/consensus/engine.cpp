@@ -73,6 +73,14 @@ bool Engine::is_own_producer_slot() {
   return p && *p == crypto::address_bytes_of(key_->public_key());
 }
 
+const Engine::KeyInfo& Engine::key_info(const ledger::PublicKey& key) {
+  if (auto it = key_infos_.find(key); it != key_infos_.end()) return it->second;
+  if (key_infos_.size() >= kMaxKeyInfos) key_infos_.clear();
+  const ledger::Address a = crypto::address_bytes_of(key);
+  return key_infos_.emplace(key, KeyInfo{witnesses_.count(a) > 0, crypto::encode_address(a)})
+      .first->second;
+}
+
 // ---- inputs ----------------------------------------------------------------------------------
 
 Output Engine::start(uint64_t now_ms) {
@@ -269,15 +277,21 @@ void Engine::start_height(uint64_t now, Output& out) {
     schedule_ = {};
     out.error = sched.status().with_context("schedule of height " + std::to_string(height_));
   }
-  witnesses_ = std::set<ledger::Address>(schedule_.witnesses.begin(), schedule_.witnesses.end());
+  std::set<ledger::Address> witnesses(schedule_.witnesses.begin(), schedule_.witnesses.end());
+  if (witnesses != witnesses_) {
+    witnesses_ = std::move(witnesses);
+    key_infos_.clear();  // KeyInfo::witness is stale
+  }
   quorum_ = ledger::quorum(schedule_.size());
   honest_ = ledger::honest_threshold(schedule_.size());
   is_witness_ = key_ && witnesses_.count(crypto::address_bytes_of(key_->public_key())) > 0;
   height_start_ms_ = now;
   locked_attempt_ = -1;
   locked_block_.reset();
+  locked_hash_ = {};
   valid_attempt_ = -1;
   valid_block_.reset();
+  valid_hash_ = {};
   proposals_.clear();
   checked_.clear();
   producers_.clear();
@@ -289,6 +303,8 @@ void Engine::start_height(uint64_t now, Output& out) {
     locked_attempt_ = signer_.locked_attempt;
     locked_block_ = signer_.locked_block;
     if (locked_block_) {
+      locked_hash_ = locked_block_->header.hash();
+      valid_hash_ = locked_hash_;
       // A lock implies a valid block at that attempt; its PREPARE quorum comes back with it.
       valid_block_ = locked_block_;
       valid_attempt_ = locked_attempt_;
@@ -380,22 +396,22 @@ void Engine::advance(uint64_t now, Output& out) {
 
     auto pit = proposals_.find(attempt_);
     const ProposalEntry* entry = pit == proposals_.end() ? nullptr : &pit->second;
-    const ledger::Hash locked_hash = locked_block_ ? locked_block_->header.hash() : ledger::Hash{};
+    const ledger::Hash& locked_hash = locked_hash_;  // all zero when not locked
 
     if (step_ == Step::kPropose && entry != nullptr) {
       const Proposal& p = entry->proposal;
       const int64_t vr = p.valid_attempt;
       if (vr < 0) {
-        const bool good =
-            check_block(p.block, now).ok() && (locked_attempt_ < 0 || locked_hash == entry->hash);
+        const bool good = check_block(p.block, entry->hash, now).ok() &&
+                          (locked_attempt_ < 0 || locked_hash == entry->hash);
         sign_vote(ledger::VoteType::kPrepare, good ? entry->hash : ledger::Hash{}, out);
         step_ = Step::kPrepare;
         continue;
       }
       if (votes_.count(static_cast<uint32_t>(vr), ledger::VoteType::kPrepare, entry->hash) >=
           quorum_) {
-        const bool good =
-            check_block(p.block, now).ok() && (locked_attempt_ <= vr || locked_hash == entry->hash);
+        const bool good = check_block(p.block, entry->hash, now).ok() &&
+                          (locked_attempt_ <= vr || locked_hash == entry->hash);
         sign_vote(ledger::VoteType::kPrepare, good ? entry->hash : ledger::Hash{}, out);
         step_ = Step::kPrepare;
         continue;
@@ -411,15 +427,17 @@ void Engine::advance(uint64_t now, Output& out) {
 
     if (step_ != Step::kPropose && !locked_this_attempt_ && entry != nullptr &&
         votes_.count(attempt_, ledger::VoteType::kPrepare, entry->hash) >= quorum_ &&
-        check_block(entry->proposal.block, now).ok()) {
+        check_block(entry->proposal.block, entry->hash, now).ok()) {
       locked_this_attempt_ = true;
       if (step_ == Step::kPrepare) {
         locked_block_ = entry->proposal.block;
+        locked_hash_ = entry->hash;
         locked_attempt_ = attempt_;
         sign_vote(ledger::VoteType::kCommit, entry->hash, out);
         step_ = Step::kCommit;
       }
       valid_block_ = entry->proposal.block;
+      valid_hash_ = entry->hash;
       valid_attempt_ = attempt_;
       continue;
     }
@@ -444,7 +462,7 @@ bool Engine::try_decide(uint64_t now, Output& out) {
   for (const auto& [attempt, hash] : votes_.commit_quorums(quorum_)) {
     const ledger::Block* b = block_by_hash(hash);
     if (b == nullptr) continue;  // the block may still arrive, or come by sync
-    if (!check_block(*b, now).chain_ok) continue;
+    if (!check_block(*b, hash, now).chain_ok) continue;
     ledger::FinalityCertificate cert;
     cert.height = height_;
     cert.attempt = attempt;
@@ -554,9 +572,8 @@ void Engine::record_signed(SignedStep step, Output& out, const ledger::WitnessVo
   if (signer_.locked_attempt != locked_attempt_) {
     signer_.lock_proof.clear();
     if (locked_block_) {
-      signer_.lock_proof =
-          votes_.votes_for(static_cast<uint32_t>(locked_attempt_), ledger::VoteType::kPrepare,
-                           locked_block_->header.hash());
+      signer_.lock_proof = votes_.votes_for(static_cast<uint32_t>(locked_attempt_),
+                                            ledger::VoteType::kPrepare, locked_hash_);
     }
   }
   signer_.locked_attempt = locked_attempt_;
@@ -564,8 +581,8 @@ void Engine::record_signed(SignedStep step, Output& out, const ledger::WitnessVo
   out.signer_state = signer_;
 }
 
-const Engine::BlockCheck& Engine::check_block(const ledger::Block& block, uint64_t now) {
-  const ledger::Hash h = block.header.hash();
+const Engine::BlockCheck& Engine::check_block(const ledger::Block& block, const ledger::Hash& h,
+                                              uint64_t now) {
   auto it = checked_.find(h);
   if (it != checked_.end()) return it->second;
   BlockCheck c;
@@ -595,8 +612,8 @@ const ledger::Block* Engine::block_by_hash(const ledger::Hash& h) const {
   for (const auto& [a, e] : proposals_) {
     if (e.hash == h) return &e.proposal.block;
   }
-  if (locked_block_ && locked_block_->header.hash() == h) return &*locked_block_;
-  if (valid_block_ && valid_block_->header.hash() == h) return &*valid_block_;
+  if (locked_block_ && locked_hash_ == h) return &*locked_block_;
+  if (valid_block_ && valid_hash_ == h) return &*valid_block_;
   return nullptr;
 }
 
@@ -650,7 +667,7 @@ Verdict Engine::handle_proposal(const Proposal& p, uint64_t now, Output& out) {
     return Verdict::kInvalid;
   }
   proposals_.emplace(p.attempt, ProposalEntry{p, hash});
-  const BlockCheck& c = check_block(p.block, now);
+  const BlockCheck& c = check_block(p.block, hash, now);
   if (!c.ok()) {
     // Kept: witnesses PREPARE nil on it at once instead of waiting for the timeout.
     out.reason = "proposed block " + short_hex(hash) + " for " + at(height_, p.attempt) +
@@ -683,25 +700,26 @@ Verdict Engine::handle_vote(const ledger::WitnessVote& v, Output& out) {
                  std::to_string(attempt_);
     return Verdict::kIgnoredFuture;
   }
-  if (witnesses_.count(v.voter_address()) == 0) {
-    out.reason = std::string(type) + " from " + addr(v.voter) + ", not a witness at height " +
+  const KeyInfo& voter = key_info(v.voter);
+  if (!voter.witness) {
+    out.reason = std::string(type) + " from " + voter.address + ", not a witness at height " +
                  std::to_string(height_);
     return Verdict::kInvalid;
   }
   if (votes_.has(v.attempt, v.type, v.voter, v.block_hash)) {
-    out.reason = std::string(type) + " from " + addr(v.voter) + " for " + at(height_, v.attempt) +
+    out.reason = std::string(type) + " from " + voter.address + " for " + at(height_, v.attempt) +
                  " already received";
     return Verdict::kDuplicate;
   }
   if (!checker_.verify(v.voter, v.signing_bytes(), v.signature)) {
-    out.reason = "bad signature on the " + std::string(type) + " from " + addr(v.voter) + " for " +
+    out.reason = "bad signature on the " + std::string(type) + " from " + voter.address + " for " +
                  at(height_, v.attempt);
     return Verdict::kInvalid;
   }
   VoteBook::Added added = votes_.add(v, v.is_nil() || block_by_hash(v.block_hash) != nullptr);
   if (added.result == VoteBook::AddResult::kEquivocation && added.evidence) {
     // The relaying peer is not the offender: the vote is accepted as evidence and worth relaying.
-    std::string why = "equivocation: " + addr(v.voter) + " signed two " + type + " votes for " +
+    std::string why = "equivocation: " + voter.address + " signed two " + type + " votes for " +
                       at(height_, v.attempt);
     (void)note_evidence(*added.evidence, out);  // not pooled: known, or one already pending
     out.reason = std::move(why);

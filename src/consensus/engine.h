@@ -33,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "consensus/chain_view.h"
@@ -184,7 +185,14 @@ class Engine {
   void propose(uint64_t now, Output& out);
   void sign_vote(ledger::VoteType type, const ledger::Hash& hash, Output& out);
   void record_signed(SignedStep step, Output& out, const ledger::WitnessVote* vote = nullptr);
-  const BlockCheck& check_block(const ledger::Block& block, uint64_t now);
+  // `hash` is block.header.hash() (the callers have it).
+  const BlockCheck& check_block(const ledger::Block& block, const ledger::Hash& hash, uint64_t now);
+  struct KeyInfo {
+    bool witness = false;  // the key's address is a witness of this height
+    std::string address;   // bech32, for reasons
+  };
+  // Memoized per key (a voter's address is a BLAKE2b hash of its key).
+  const KeyInfo& key_info(const ledger::PublicKey& key);
   const ledger::Block* block_by_hash(const ledger::Hash& h) const;
   Verdict handle_proposal(const Proposal& p, uint64_t now, Output& out);
   Verdict handle_vote(const ledger::WitnessVote& v, Output& out);
@@ -223,8 +231,14 @@ class Engine {
   Step step_ = Step::kPropose;
   int64_t locked_attempt_ = -1;
   std::optional<ledger::Block> locked_block_;
+  ledger::Hash locked_hash_{};  // locked_block_'s hash (all zero without one)
   int64_t valid_attempt_ = -1;
   std::optional<ledger::Block> valid_block_;
+  ledger::Hash valid_hash_{};  // valid_block_'s hash
+  // Voter keys seen and what they are; cleared when the witness set changes and when it holds
+  // kMaxKeyInfos keys (non-witnesses may send many).
+  static constexpr size_t kMaxKeyInfos = 4'096;
+  std::unordered_map<ledger::PublicKey, KeyInfo, crypto::DigestHash> key_infos_;
 
   std::map<uint32_t, ProposalEntry> proposals_;
   std::map<ledger::Hash, BlockCheck> checked_;

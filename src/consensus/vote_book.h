@@ -16,10 +16,11 @@
 
 #include <map>
 #include <optional>
-#include <set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "crypto/hash.h"
 #include "ledger/vote.h"
 
 namespace imet::consensus {
@@ -61,16 +62,34 @@ class VoteBook {
   size_t size() const { return size_; }
 
  private:
+  // Voters get dense ids (in order of first appearance, per height) so tallies are vectors indexed
+  // by id instead of ordered maps keyed by 32-byte keys: a vote costs one hash lookup.
+  struct HashTally {
+    std::vector<ledger::WitnessVote> votes;  // stored votes, in arrival order
+    std::vector<uint8_t> stored;             // by voter id: 1 if that voter's vote is in `votes`
+  };
+  struct FirstRef {  // where a voter's first vote at (attempt, type) is stored
+    const HashTally* tally = nullptr;
+    uint32_t index = 0;
+  };
   struct Tally {
-    std::map<ledger::PublicKey, ledger::WitnessVote> first;  // each voter's first vote
-    std::map<ledger::Hash, std::map<ledger::PublicKey, ledger::WitnessVote>> by_hash;
-    std::map<ledger::PublicKey, uint32_t> hashes_of;  // distinct hashes per voter
+    std::map<ledger::Hash, HashTally> by_hash;  // few entries: the block(s) and nil
+    std::vector<FirstRef> first;                // by voter id
+    std::vector<uint32_t> hashes_of;            // by voter id: distinct hashes stored
+    uint32_t voters = 0;                        // voters with a first vote
+  };
+  struct AttemptVoters {
+    std::vector<uint8_t> seen;  // by voter id
+    uint32_t count = 0;
   };
   using Key = std::pair<uint32_t, ledger::VoteType>;
   const Tally* tally(uint32_t attempt, ledger::VoteType type) const;
+  std::optional<uint32_t> id_of(const ledger::PublicKey& voter) const;
+  uint32_t intern(const ledger::PublicKey& voter);
 
+  std::unordered_map<ledger::PublicKey, uint32_t, crypto::DigestHash> ids_;
   std::map<Key, Tally> tallies_;
-  std::map<uint32_t, std::set<ledger::PublicKey>> voters_;
+  std::map<uint32_t, AttemptVoters> voters_;
   size_t size_ = 0;
 };
 

@@ -14,7 +14,7 @@ BlockError block_error(std::string m) {
 std::vector<bool> SerialVerifier::verify(std::span<const Transaction> txs) const {
   std::vector<bool> out(txs.size());
   for (size_t i = 0; i < txs.size(); ++i)
-    out[i] = txs[i].signature_valid();
+    out[i] = checker_.verify(txs[i].sender, txs[i].signing_bytes(), txs[i].signature);
   return out;
 }
 

@@ -29,10 +29,16 @@ class SignatureVerifier {
   virtual const SignatureChecker& certificates() const { return direct_signature_checker(); }
 };
 
-// Verifies one transaction after another on the calling thread.
+// Verifies one transaction after another on the calling thread, through `checker` (which must
+// outlive it).
 class SerialVerifier final : public SignatureVerifier {
  public:
+  explicit SerialVerifier(const SignatureChecker& checker = direct_signature_checker())
+      : checker_(checker) {}
   std::vector<bool> verify(std::span<const Transaction> txs) const override;
+
+ private:
+  const SignatureChecker& checker_;
 };
 
 struct BlockError {

@@ -60,7 +60,7 @@ Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord ti
       certs_(options.certificate_checker ? *options.certificate_checker
                                          : ledger::direct_signature_checker()) {
   if (options.serial_verifier) {
-    inner_verifier_ = std::make_unique<ledger::SerialVerifier>();
+    inner_verifier_ = std::make_unique<ledger::SerialVerifier>(certs_);
   } else {
     inner_verifier_ = std::make_unique<ParallelVerifier>();
   }

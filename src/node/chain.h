@@ -40,10 +40,12 @@ class Chain final : public consensus::ChainView {
   };
   struct Options {
     // Verify block signatures on the calling thread instead of a ParallelVerifier pool (the
-    // simulation runs many Chains in one process and must not start threads per Chain).
+    // simulation runs many Chains in one process and must not start threads per Chain), through
+    // certificate_checker.
     bool serial_verifier = false;
     // Checks the signatures of finality certificates (commit(), a block's parent certificate,
-    // build()), of evidence votes (validate(), build()) and of block producers (validate()); null:
+    // build()), of evidence votes (validate(), build()) and of block producers (validate()), and
+    // with serial_verifier those of a block's transactions; null:
     // ledger::direct_signature_checker(). Must outlive the Chain. The simulation passes its
     // process-wide memo (tests/sim/memo_checker.h).
     const ledger::SignatureChecker* certificate_checker = nullptr;

@@ -124,6 +124,17 @@ void Simulation::gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Tr
 
 // ---- events ----------------------------------------------------------------------------------
 
+namespace {
+
+// As node/tx_admission.h admits a transaction: its signature checked first (here through the
+// chain's serial verifier, i.e. the process-wide memo), then the mempool's other checks.
+ledger::TxResult admit(node::Chain& chain, const ledger::Transaction& tx) {
+  const bool signed_ok = chain.verify_signatures(std::span<const ledger::Transaction>(&tx, 1))[0];
+  return chain.submit(tx, signed_ok);
+}
+
+}  // namespace
+
 bool Simulation::heavy_load() const {
   return dec_ && ((now_ - genesis_.genesis_time_ms) / load_phase_ms_) % 2 == 0;
 }
@@ -159,7 +170,7 @@ void Simulation::submit_tx() {
                              ledger::imet(1) + rng_.below(ledger::imet(10)),
                              {}};
   tx.sign(u.key);
-  if (target.chain->submit(tx)) return;  // refused (e.g. the target lags behind on nonces)
+  if (admit(*target.chain, tx)) return;  // refused (e.g. the target lags behind on nonces)
   ++st_.txs_submitted;
   u.pending = tx.id();
   u.pending_expiry = tx.expiry_height;
@@ -251,7 +262,7 @@ void Simulation::handle(const Event& e) {
     case Ev::kTx:
       if (!n->up || !net_.on_received(n->id, e.arg)) return;
       // Admitted transactions are relayed onwards (node::ConsensusService::handle_tx).
-      if (!n->chain->submit(*e.tx)) gossip_tx(n->id, e.tx, e.from);
+      if (!admit(*n->chain, *e.tx)) gossip_tx(n->id, e.tx, e.from);
       return;
     case Ev::kSubmit:
       submit_tx();

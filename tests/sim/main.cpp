@@ -1,7 +1,7 @@
 // imet-sim: runs the deterministic consensus simulation (tests/sim/simulation.h) over a range of
 // seeds and prints one line per seed and, at the end, the simulated-to-wall-time ratio.
 //   imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] [--dec on|off] [--node-resends]
-//            [--replay-check] [--verbose]
+//            [--replay-check] [--digest] [--verbose]
 // --slot-ms sets the genesis slot (default 1,000; delays and timeouts scale with it, so the work
 // per block barely changes and the simulated-to-wall ratio grows with it).
 // --long runs a longer chaos phase (300 slots) with more faults. --dec on makes every seed a DEC
@@ -10,7 +10,8 @@
 // --node-resends sends the engines' re-sends directly to peers only, as the node does today,
 // instead of flooding them (docs/consensus.md, "Simulation", Findings).
 // --replay-check runs every seed twice and fails unless both runs give the same digest (final
-// heights and hashes, event and message counts). Exit status 0 iff every seed passed.
+// heights and hashes, event and message counts). --digest prints each seed's digest (to check that
+// an optimization left the behaviour unchanged). Exit status 0 iff every seed passed.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -38,7 +39,7 @@ bool parse_range(const std::string& s, uint64_t& a, uint64_t& b) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] "
-               "[--dec on|off] [--node-resends] [--replay-check] [--verbose]\n",
+               "[--dec on|off] [--node-resends] [--replay-check] [--digest] [--verbose]\n",
                why);
   return 2;
 }
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   uint64_t first = 1, last = 1;
   imet::sim::SimOptions base;
   bool replay = false;
+  bool digest = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seeds" && i + 1 < argc) {
@@ -71,6 +73,8 @@ int main(int argc, char** argv) {
       base.node_resends = true;
     } else if (arg == "--replay-check") {
       replay = true;
+    } else if (arg == "--digest") {
+      digest = true;
     } else if (arg == "--verbose") {
       base.verbose = true;
     } else {
@@ -127,6 +131,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(s.invalid_relayed),
         static_cast<unsigned long long>(s.recovered_ms), static_cast<double>(s.sim_ms) / 1000, wall,
         ok ? "" : "\n  ", note.c_str());
+    if (digest) std::printf("  digest %s\n", r.digest().c_str());
     if (!ok) ++failed;
     std::fflush(stdout);
   }

@@ -1,13 +1,14 @@
 // MemoChecker: the simulation's process-wide signature verification memo. One vote delivered to
 // 108 simulated nodes would otherwise be verified 108 times; Ed25519 verification is a pure
-// function of (key, message, signature), so the first answer is remembered under
-// BLAKE2b(key || signature || message) and reused by every simulated node. The real node uses
-// consensus::DirectChecker (docs/consensus.md, "Simulation").
-// Thread-safety: not thread-safe; the simulation is single-threaded. Invariants: verify() answers
-// exactly as crypto::verify(); the memo holds at most kMaxEntries answers (cleared when full).
+// function of (key, message, signature), so the first answer is remembered under the whole
+// (key, signature, message), compared in full, and reused by every simulated node. The real node
+// uses consensus::DirectChecker (docs/consensus.md, "Simulation"). Thread-safety: not thread-safe;
+// the simulation is single-threaded. Invariants: verify() answers exactly as crypto::verify(); the
+// memo holds at most kMaxEntries answers (cleared when full).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 
 #include "consensus/signature_check.h"
@@ -26,10 +27,7 @@ class MemoChecker final : public consensus::SignatureChecker {
   uint64_t misses() const { return misses_; }
 
  private:
-  struct HashOf {
-    size_t operator()(const ledger::Hash& h) const;
-  };
-  mutable std::unordered_map<ledger::Hash, bool, HashOf> memo_;
+  mutable std::unordered_map<std::string, bool> memo_;
   mutable uint64_t hits_ = 0;
   mutable uint64_t misses_ = 0;
 };

@@ -263,7 +263,7 @@ SimResult Simulation::run() {
   const uint64_t bound_slots = o_.long_run ? 120 : 60;
   uint64_t same_time = 0;
   while (result_.ok && !queue_.empty()) {
-    Event e = queue_.top();
+    Event e = std::move(const_cast<Event&>(queue_.top()));  // popped at once: no copy
     queue_.pop();
     same_time = e.time == now_ ? same_time + 1 : 0;
     if (same_time > 1'000'000) {
