@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "codec/serialize.h"
+#include "crypto/hash.h"
 #include "node/tx_admission.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -25,6 +26,19 @@ constexpr uint64_t kRegistryScanEvery = 100;  // blocks
 constexpr double kPenaltyMalformed = 100;  // undecodable application message
 constexpr double kPenaltyInvalid = 25;     // invalid vote/proposal/tx signature
 constexpr double kPenaltyBadSync = 100;    // invalid block or certificate in a sync reply
+// Per copy of one consensus message beyond kMaxRepeatCopiesPerPeer within a repeat gap: an honest
+// peer relays a message about once per slot; a flood of 20 such copies ends in a ban.
+constexpr double kPenaltyRepeatFlood = 5;
+
+// Monotonic milliseconds, for timeouts and gaps (the wall clock may jump).
+uint64_t steady_ms() {
+  return static_cast<uint64_t>(util::SystemClock::instance().now_steady_ns() / 1'000'000);
+}
+
+uint64_t height_of(const consensus::ConsensusMessage& msg) {
+  if (const ledger::WitnessVote* v = msg.vote()) return v->height;
+  return msg.proposal()->height();
+}
 
 }  // namespace
 
@@ -220,16 +234,36 @@ void ConsensusService::handle_consensus(const net::PeerId& from, const util::Byt
 
 void ConsensusService::handle_repeat(const net::PeerId& from, const util::Bytes& payload) {
   auto rep = codec::decode<p2p::RepeatMsg>(payload);
-  auto msg = rep.ok() ? codec::decode<consensus::ConsensusMessage>(rep->message)
-                      : util::Result<consensus::ConsensusMessage>(rep.status());
+  if (!rep.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed repeat: " + rep.status().message());
+    return;
+  }
+  // Each repeat has a fresh seq, so gossip lets any number of copies of one message through:
+  // within a gap of about a slot after a message was judged, its copies are dropped unchecked
+  // (the signer repeats once per slot), and a peer sending many of them is scored down.
+  prune_repeats();
+  const uint64_t now = steady_ms();
+  const uint64_t gap = chain_.config().params.slot_ms * kRepeatGapPct / 100;
+  const ledger::Hash digest = crypto::blake2b_256(rep->message);
+  auto seen = repeats_.find(digest);
+  if (seen != repeats_.end() && now < seen->second.last_ms + gap) {
+    const uint32_t copies = ++seen->second.copies[from];
+    if (copies > kMaxRepeatCopiesPerPeer) {
+      host_->penalize(from, kPenaltyRepeatFlood,
+                      "repeat flood: " + std::to_string(copies) +
+                          " copies of one consensus message within a slot");
+    }
+    return;
+  }
+  auto msg = codec::decode<consensus::ConsensusMessage>(rep->message);
   if (!msg.ok()) {
     host_->penalize(from, kPenaltyMalformed, "malformed repeat: " + msg.status().message());
     return;
   }
   const consensus::Verdict v = consensus_input(from, *msg);
-  // A repeat is relayed (once per seq: gossip de-duplicates the envelope) when it is current:
-  // new to this node, or a duplicate whose signature checks (the engine may have judged it a
-  // duplicate without looking at the signature, and an honest relay must never carry a forgery).
+  // A repeat is relayed when it is current: new to this node, or a duplicate whose signature
+  // checks (the engine may have judged it a duplicate without looking at the signature, and an
+  // honest relay must never carry a forgery).
   bool relay = v == consensus::Verdict::kAccepted;
   if (v == consensus::Verdict::kDuplicate) {
     if (const ledger::WitnessVote* vote = msg->vote()) {
@@ -238,7 +272,27 @@ void ConsensusService::handle_repeat(const net::PeerId& from, const util::Bytes&
       relay = checker_.verify(p->proposer, p->signing_bytes(), p->signature);
     }
   }
+  // Remembered whatever the verdict: the same bytes get the same one until the gap is over.
+  if (seen == repeats_.end()) {
+    if (repeats_.size() >= kMaxRepeatEntries) {
+      repeats_.erase(repeat_order_.front());
+      repeat_order_.pop_front();
+    }
+    seen = repeats_.emplace(digest, RepeatSeen{}).first;
+    repeat_order_.push_back(digest);
+  }
+  seen->second.height = height_of(*msg);
+  seen->second.last_ms = now;
+  seen->second.copies = {{from, 1}};
   if (relay) host_->broadcast(p2p::kRepeat, payload, from);
+}
+
+void ConsensusService::prune_repeats() {
+  const uint64_t height = engine_->height();
+  if (height == repeats_height_) return;
+  repeats_height_ = height;
+  std::erase_if(repeats_, [height](const auto& e) { return e.second.height < height; });
+  std::erase_if(repeat_order_, [this](const ledger::Hash& d) { return !repeats_.contains(d); });
 }
 
 consensus::Verdict ConsensusService::consensus_input(const net::PeerId& from,

@@ -9,10 +9,13 @@
 //     other peers (kTxIds), and a peer fetches the ones it lacks (kGetTxs → kTxs). In a full mesh
 //     every node decodes each transaction once, not once per peer;
 //   - the engine's repeats of its own messages (every slot while undecided) travel as
-//   p2p::RepeatMsg
-//     with a fresh sequence number: every node relays a current, correctly signed repeat once,
-//     even if it had the message, so a vote lost on the way to a node that is not the signer's
-//     direct peer still arrives (plain gossip would suppress it as seen);
+//     p2p::RepeatMsg with a fresh sequence number: a node relays a current, correctly signed
+//     repeat even if it had the message, so a vote lost on the way to a node that is not the
+//     signer's direct peer still arrives (plain gossip would suppress it as seen). The same inner
+//     message (by BLAKE2b digest) is judged, signature-checked and relayed at most once per
+//     kRepeatGapPct of a slot, whatever the seq: further copies are dropped unchecked, and a peer
+//     that sends more than kMaxRepeatCopiesPerPeer copies of one message within that gap is
+//     penalized for each further copy (a flood of one vote under many seqs is not amplified);
 //   - block sync: peers exchange their final height (StatusMsg) on connect and after each final
 //     block; a node behind a peer asks it for final blocks with certificates (GetBlocksMsg), feeds
 //     them to Engine::on_synced_block (which checks each certificate against the schedule and the
@@ -28,7 +31,8 @@
 // being verified never delays a vote. Chain calls hold `chain_mu` (the API shares the chain).
 // Public methods may be called from any thread.
 // Invariants: the engine's height is the chain's final height + 1 whenever the strand is idle;
-// at most one block request is outstanding.
+// at most one block request is outstanding; repeats_ holds at most kMaxRepeatEntries messages, of
+// heights >= repeats_height_.
 #pragma once
 
 #include <atomic>
@@ -38,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
@@ -95,6 +100,8 @@ class ConsensusService : public net::Handler {
   void handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload);
   void handle_consensus(const net::PeerId& from, const util::Bytes& payload);
   void handle_repeat(const net::PeerId& from, const util::Bytes& payload);
+  // Forgets repeats of heights the engine has left.
+  void prune_repeats();
   // Feeds a decoded consensus message to the engine; scores the sender, acts on the output.
   consensus::Verdict consensus_input(const net::PeerId& from,
                                      const consensus::ConsensusMessage& msg);
@@ -128,6 +135,18 @@ class ConsensusService : public net::Handler {
   static constexpr size_t kMaxSeenTxIds = 200'000;
   std::unordered_set<ledger::Hash, crypto::DigestHash> seen_tx_ids_;
   std::deque<ledger::Hash> seen_tx_order_;
+  // Repeated consensus messages judged lately, by digest of the inner message (strand_ only).
+  static constexpr size_t kMaxRepeatEntries = 4'096;
+  static constexpr uint64_t kRepeatGapPct = 75;  // of a slot: signers repeat once per slot, jitter
+  static constexpr uint32_t kMaxRepeatCopiesPerPeer = 3;  // of one message within the gap
+  struct RepeatSeen {
+    uint64_t height = 0;   // of the message
+    uint64_t last_ms = 0;  // steady clock: when it was last judged (and relayed if valid)
+    std::map<net::PeerId, uint32_t> copies;  // per sender since last_ms
+  };
+  std::unordered_map<ledger::Hash, RepeatSeen, crypto::DigestHash> repeats_;
+  std::deque<ledger::Hash> repeat_order_;  // insertion order: the oldest is evicted at the cap
+  uint64_t repeats_height_ = 0;            // engine height repeats_ was last pruned at
 
   struct PeerChain {
     uint64_t final_height = 0;
