@@ -6,8 +6,12 @@
 //   - transactions travel in batches: the node a client gave them to pushes them to every peer
 //     (p2p::TxsMsg, on_local_txs); a node that accepts transactions from a peer (through
 //     node/tx_admission.h: signatures verified once, in parallel) announces only their ids to its
-//     other peers (kTxIds), and a peer fetches the ones it lacks (kGetTxs → kTxs). In a full mesh
-//     every node decodes each transaction once, not once per peer;
+//     other peers (kTxIds), and a peer fetches the ones it lacks (kGetTxs → kTxs) from the first
+//     announcer. Later announcers of an id still being fetched are remembered (at most
+//     kMaxTxAnnouncers per id, kMaxTxFetches ids); if the transaction has not arrived
+//     kTxFetchTimeoutMs after a request, it is asked for from the next announcer, until none is
+//     left or it arrives, is known or is final. In a full mesh every node decodes each
+//     transaction once, not once per peer;
 //   - the engine's repeats of its own messages (every slot while undecided) travel as
 //     p2p::RepeatMsg with a fresh sequence number: a node relays a current, correctly signed
 //     repeat even if it had the message, so a vote lost on the way to a node that is not the
@@ -32,7 +36,8 @@
 // Public methods may be called from any thread.
 // Invariants: the engine's height is the chain's final height + 1 whenever the strand is idle;
 // at most one block request is outstanding; repeats_ holds at most kMaxRepeatEntries messages, of
-// heights >= repeats_height_.
+// heights >= repeats_height_; every tx_fetches_ entry has exactly one tx_fetch_deadlines_ item
+// with its deadline, and tx_fetch_deadlines_ holds at most kMaxTxFetches items.
 #pragma once
 
 #include <atomic>
@@ -44,6 +49,8 @@
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -96,6 +103,9 @@ class ConsensusService : public net::Handler {
   void handle_get_txs(const net::PeerId& from, const util::Bytes& payload);
   // Remembers ids as seen (bounded); false if `id` was already.
   bool note_seen(const ledger::Hash& id);
+  // Asks the next announcer for transactions whose request timed out; re-arms the timer.
+  void refetch_txs();
+  void arm_tx_fetch_timer();
   // All below run on strand_.
   void handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload);
   void handle_consensus(const net::PeerId& from, const util::Bytes& payload);
@@ -124,8 +134,9 @@ class ConsensusService : public net::Handler {
   store::KvStore& db_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::strand<boost::asio::io_context::executor_type> tx_strand_;
-  boost::asio::steady_timer timer_;       // engine deadline
-  boost::asio::steady_timer tick_timer_;  // sync and status housekeeping, every second
+  boost::asio::steady_timer timer_;           // engine deadline
+  boost::asio::steady_timer tick_timer_;      // sync and status housekeeping, every second
+  boost::asio::steady_timer tx_fetch_timer_;  // on tx_strand_: the next transaction request timeout
   consensus::DirectChecker checker_;
   std::unique_ptr<consensus::Engine> engine_;
   std::shared_ptr<net::Host> host_;
@@ -135,6 +146,20 @@ class ConsensusService : public net::Handler {
   static constexpr size_t kMaxSeenTxIds = 200'000;
   std::unordered_set<ledger::Hash, crypto::DigestHash> seen_tx_ids_;
   std::deque<ledger::Hash> seen_tx_order_;
+  // Transactions requested and not yet received (tx_strand_ only), with the peers that announced
+  // them after the one asked: on timeout the next is asked. Deadlines are steady-clock ms.
+  static constexpr size_t kMaxTxFetches = 20'000;
+  static constexpr size_t kMaxTxAnnouncers = 4;
+  static constexpr uint64_t kTxFetchTimeoutMs = 1'000;
+  struct TxFetch {
+    net::PeerId asked{};
+    uint64_t deadline_ms = 0;
+    std::vector<net::PeerId> others;  // announcers still to ask, in order; <= kMaxTxAnnouncers
+  };
+  std::unordered_map<ledger::Hash, TxFetch, crypto::DigestHash> tx_fetches_;
+  std::deque<std::pair<uint64_t, ledger::Hash>> tx_fetch_deadlines_;  // ascending deadline
+  bool tx_fetch_timer_armed_ = false;
+
   // Repeated consensus messages judged lately, by digest of the inner message (strand_ only).
   static constexpr size_t kMaxRepeatEntries = 4'096;
   static constexpr uint64_t kRepeatGapPct = 75;  // of a slot: signers repeat once per slot, jitter
