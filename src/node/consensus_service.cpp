@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "codec/serialize.h"
+#include "crypto/hash.h"
 #include "node/tx_admission.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -25,6 +26,19 @@ constexpr uint64_t kRegistryScanEvery = 100;  // blocks
 constexpr double kPenaltyMalformed = 100;  // undecodable application message
 constexpr double kPenaltyInvalid = 25;     // invalid vote/proposal/tx signature
 constexpr double kPenaltyBadSync = 100;    // invalid block or certificate in a sync reply
+// Per copy of one consensus message beyond kMaxRepeatCopiesPerPeer within a repeat gap: an honest
+// peer relays a message about once per slot; a flood of 20 such copies ends in a ban.
+constexpr double kPenaltyRepeatFlood = 5;
+
+// Monotonic milliseconds, for timeouts and gaps (the wall clock may jump).
+uint64_t steady_ms() {
+  return static_cast<uint64_t>(util::SystemClock::instance().now_steady_ns() / 1'000'000);
+}
+
+uint64_t height_of(const consensus::ConsensusMessage& msg) {
+  if (const ledger::WitnessVote* v = msg.vote()) return v->height;
+  return msg.proposal()->height();
+}
 
 }  // namespace
 
@@ -36,7 +50,8 @@ ConsensusService::ConsensusService(boost::asio::io_context& io, Chain& chain, st
       strand_(boost::asio::make_strand(io)),
       tx_strand_(boost::asio::make_strand(io)),
       timer_(strand_),
-      tick_timer_(strand_) {}
+      tick_timer_(strand_),
+      tx_fetch_timer_(tx_strand_) {}
 
 ConsensusService::~ConsensusService() = default;
 
@@ -106,6 +121,7 @@ void ConsensusService::stop() {
     stopped_ = true;
     timer_.cancel();
     tick_timer_.cancel();
+    boost::asio::post(tx_strand_, [this] { tx_fetch_timer_.cancel(); });
   });
   if (host_) host_->stop();
 }
@@ -131,8 +147,10 @@ void ConsensusService::on_local_txs(std::vector<ledger::Transaction> txs) {
     ids.push_back(tx.id());
   host_->broadcast(p2p::kTxs, codec::encode(p2p::TxsMsg{std::move(txs)}));
   boost::asio::post(tx_strand_, [this, ids = std::move(ids)] {
-    for (const ledger::Hash& id : ids)
+    for (const ledger::Hash& id : ids) {
       note_seen(id);
+      tx_fetches_.erase(id);
+    }
   });
 }
 
@@ -220,16 +238,36 @@ void ConsensusService::handle_consensus(const net::PeerId& from, const util::Byt
 
 void ConsensusService::handle_repeat(const net::PeerId& from, const util::Bytes& payload) {
   auto rep = codec::decode<p2p::RepeatMsg>(payload);
-  auto msg = rep.ok() ? codec::decode<consensus::ConsensusMessage>(rep->message)
-                      : util::Result<consensus::ConsensusMessage>(rep.status());
+  if (!rep.ok()) {
+    host_->penalize(from, kPenaltyMalformed, "malformed repeat: " + rep.status().message());
+    return;
+  }
+  // Each repeat has a fresh seq, so gossip lets any number of copies of one message through:
+  // within a gap of about a slot after a message was judged, its copies are dropped unchecked
+  // (the signer repeats once per slot), and a peer sending many of them is scored down.
+  prune_repeats();
+  const uint64_t now = steady_ms();
+  const uint64_t gap = chain_.config().params.slot_ms * kRepeatGapPct / 100;
+  const ledger::Hash digest = crypto::blake2b_256(rep->message);
+  auto seen = repeats_.find(digest);
+  if (seen != repeats_.end() && now < seen->second.last_ms + gap) {
+    const uint32_t copies = ++seen->second.copies[from];
+    if (copies > kMaxRepeatCopiesPerPeer) {
+      host_->penalize(from, kPenaltyRepeatFlood,
+                      "repeat flood: " + std::to_string(copies) +
+                          " copies of one consensus message within a slot");
+    }
+    return;
+  }
+  auto msg = codec::decode<consensus::ConsensusMessage>(rep->message);
   if (!msg.ok()) {
     host_->penalize(from, kPenaltyMalformed, "malformed repeat: " + msg.status().message());
     return;
   }
   const consensus::Verdict v = consensus_input(from, *msg);
-  // A repeat is relayed (once per seq: gossip de-duplicates the envelope) when it is current:
-  // new to this node, or a duplicate whose signature checks (the engine may have judged it a
-  // duplicate without looking at the signature, and an honest relay must never carry a forgery).
+  // A repeat is relayed when it is current: new to this node, or a duplicate whose signature
+  // checks (the engine may have judged it a duplicate without looking at the signature, and an
+  // honest relay must never carry a forgery).
   bool relay = v == consensus::Verdict::kAccepted;
   if (v == consensus::Verdict::kDuplicate) {
     if (const ledger::WitnessVote* vote = msg->vote()) {
@@ -238,7 +276,27 @@ void ConsensusService::handle_repeat(const net::PeerId& from, const util::Bytes&
       relay = checker_.verify(p->proposer, p->signing_bytes(), p->signature);
     }
   }
+  // Remembered whatever the verdict: the same bytes get the same one until the gap is over.
+  if (seen == repeats_.end()) {
+    if (repeats_.size() >= kMaxRepeatEntries) {
+      repeats_.erase(repeat_order_.front());
+      repeat_order_.pop_front();
+    }
+    seen = repeats_.emplace(digest, RepeatSeen{}).first;
+    repeat_order_.push_back(digest);
+  }
+  seen->second.height = height_of(*msg);
+  seen->second.last_ms = now;
+  seen->second.copies = {{from, 1}};
   if (relay) host_->broadcast(p2p::kRepeat, payload, from);
+}
+
+void ConsensusService::prune_repeats() {
+  const uint64_t height = engine_->height();
+  if (height == repeats_height_) return;
+  repeats_height_ = height;
+  std::erase_if(repeats_, [height](const auto& e) { return e.second.height < height; });
+  std::erase_if(repeat_order_, [this](const ledger::Hash& d) { return !repeats_.contains(d); });
 }
 
 consensus::Verdict ConsensusService::consensus_input(const net::PeerId& from,
@@ -305,8 +363,10 @@ void ConsensusService::handle_txs(const net::PeerId& from, const util::Bytes& pa
       break;
     }
   }
-  for (const ledger::Hash& id : r.ids)
+  for (const ledger::Hash& id : r.ids) {
     note_seen(id);
+    tx_fetches_.erase(id);  // arrived (its deadline item is skipped when due)
+  }
   // Onwards, once, as ids: only what this node had not seen (the rest its peers have had too).
   if (!r.added_ids.empty()) {
     host_->broadcast(p2p::kTxIds, codec::encode(p2p::TxIdsMsg{std::move(r.added_ids)}), from);
@@ -320,15 +380,81 @@ void ConsensusService::handle_tx_ids(const net::PeerId& from, const util::Bytes&
                     "malformed transaction ids: " + msg.status().message());
     return;
   }
+  const uint64_t deadline = steady_ms() + kTxFetchTimeoutMs;
   p2p::TxIdsMsg want;
   {
     std::lock_guard lock(chain_mu_);
     for (const ledger::Hash& id : msg->ids) {
       if (chain_.knows(id)) continue;
-      if (note_seen(id)) want.ids.push_back(id);  // asked once: from the first announcer
+      if (auto f = tx_fetches_.find(id); f != tx_fetches_.end()) {
+        // Being fetched from another peer: remember this one in case that one never answers.
+        std::vector<net::PeerId>& others = f->second.others;
+        if (f->second.asked != from && others.size() < kMaxTxAnnouncers &&
+            std::find(others.begin(), others.end(), from) == others.end()) {
+          others.push_back(from);
+        }
+        continue;
+      }
+      if (!note_seen(id)) continue;  // received, or asked for and no longer tracked
+      want.ids.push_back(id);        // asked from the first announcer
+      if (tx_fetch_deadlines_.size() < kMaxTxFetches) {
+        tx_fetches_.emplace(id, TxFetch{from, deadline, {}});
+        tx_fetch_deadlines_.emplace_back(deadline, id);
+      }
     }
   }
   if (!want.ids.empty()) host_->send(from, p2p::kGetTxs, codec::encode(want));
+  arm_tx_fetch_timer();
+}
+
+void ConsensusService::arm_tx_fetch_timer() {
+  if (tx_fetch_timer_armed_ || tx_fetch_deadlines_.empty() || stopped_) return;
+  tx_fetch_timer_armed_ = true;
+  const uint64_t now = steady_ms(), at = tx_fetch_deadlines_.front().first;
+  tx_fetch_timer_.expires_after(std::chrono::milliseconds(at > now ? at - now : 0));
+  tx_fetch_timer_.async_wait([this](const boost::system::error_code& ec) {
+    tx_fetch_timer_armed_ = false;
+    if (!ec && !stopped_) refetch_txs();
+  });
+}
+
+void ConsensusService::refetch_txs() {
+  const uint64_t now = steady_ms();
+  std::map<net::PeerId, std::vector<ledger::Hash>> asks;
+  {
+    std::lock_guard lock(chain_mu_);
+    while (!tx_fetch_deadlines_.empty() && tx_fetch_deadlines_.front().first <= now) {
+      const auto [deadline, id] = tx_fetch_deadlines_.front();
+      tx_fetch_deadlines_.pop_front();
+      auto f = tx_fetches_.find(id);
+      if (f == tx_fetches_.end() || f->second.deadline_ms != deadline) continue;  // arrived
+      TxFetch& fetch = f->second;
+      // Known (pending or verified) or final: nothing to fetch. No announcer left: it comes in
+      // a block. The silent peer is not scored: its mempool may have dropped the transaction.
+      bool done = fetch.others.empty() || chain_.knows(id);
+      if (!done) {
+        auto location = chain_.store().tx_location(id);
+        done = !location.ok() || location->has_value();
+      }
+      if (done) {
+        tx_fetches_.erase(f);
+        continue;
+      }
+      fetch.asked = fetch.others.front();
+      fetch.others.erase(fetch.others.begin());
+      fetch.deadline_ms = now + kTxFetchTimeoutMs;
+      tx_fetch_deadlines_.emplace_back(fetch.deadline_ms, id);
+      asks[fetch.asked].push_back(id);
+    }
+  }
+  for (auto& [peer, ids] : asks) {
+    for (size_t i = 0; i < ids.size(); i += p2p::kMaxGossipTxs) {
+      const size_t n = std::min<size_t>(p2p::kMaxGossipTxs, ids.size() - i);
+      p2p::TxIdsMsg m{{ids.begin() + i, ids.begin() + i + n}};
+      host_->send(peer, p2p::kGetTxs, codec::encode(m));
+    }
+  }
+  arm_tx_fetch_timer();
 }
 
 void ConsensusService::handle_get_txs(const net::PeerId& from, const util::Bytes& payload) {

@@ -6,13 +6,20 @@
 //   - transactions travel in batches: the node a client gave them to pushes them to every peer
 //     (p2p::TxsMsg, on_local_txs); a node that accepts transactions from a peer (through
 //     node/tx_admission.h: signatures verified once, in parallel) announces only their ids to its
-//     other peers (kTxIds), and a peer fetches the ones it lacks (kGetTxs → kTxs). In a full mesh
-//     every node decodes each transaction once, not once per peer;
+//     other peers (kTxIds), and a peer fetches the ones it lacks (kGetTxs → kTxs) from the first
+//     announcer. Later announcers of an id still being fetched are remembered (at most
+//     kMaxTxAnnouncers per id, kMaxTxFetches ids); if the transaction has not arrived
+//     kTxFetchTimeoutMs after a request, it is asked for from the next announcer, until none is
+//     left or it arrives, is known or is final. In a full mesh every node decodes each
+//     transaction once, not once per peer;
 //   - the engine's repeats of its own messages (every slot while undecided) travel as
-//   p2p::RepeatMsg
-//     with a fresh sequence number: every node relays a current, correctly signed repeat once,
-//     even if it had the message, so a vote lost on the way to a node that is not the signer's
-//     direct peer still arrives (plain gossip would suppress it as seen);
+//     p2p::RepeatMsg with a fresh sequence number: a node relays a current, correctly signed
+//     repeat even if it had the message, so a vote lost on the way to a node that is not the
+//     signer's direct peer still arrives (plain gossip would suppress it as seen). The same inner
+//     message (by BLAKE2b digest) is judged, signature-checked and relayed at most once per
+//     kRepeatGapPct of a slot, whatever the seq: further copies are dropped unchecked, and a peer
+//     that sends more than kMaxRepeatCopiesPerPeer copies of one message within that gap is
+//     penalized for each further copy (a flood of one vote under many seqs is not amplified);
 //   - block sync: peers exchange their final height (StatusMsg) on connect and after each final
 //     block; a node behind a peer asks it for final blocks with certificates (GetBlocksMsg), feeds
 //     them to Engine::on_synced_block (which checks each certificate against the schedule and the
@@ -28,7 +35,9 @@
 // being verified never delays a vote. Chain calls hold `chain_mu` (the API shares the chain).
 // Public methods may be called from any thread.
 // Invariants: the engine's height is the chain's final height + 1 whenever the strand is idle;
-// at most one block request is outstanding.
+// at most one block request is outstanding; repeats_ holds at most kMaxRepeatEntries messages, of
+// heights >= repeats_height_; every tx_fetches_ entry has exactly one tx_fetch_deadlines_ item
+// with its deadline, and tx_fetch_deadlines_ holds at most kMaxTxFetches items.
 #pragma once
 
 #include <atomic>
@@ -38,7 +47,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -91,10 +103,15 @@ class ConsensusService : public net::Handler {
   void handle_get_txs(const net::PeerId& from, const util::Bytes& payload);
   // Remembers ids as seen (bounded); false if `id` was already.
   bool note_seen(const ledger::Hash& id);
+  // Asks the next announcer for transactions whose request timed out; re-arms the timer.
+  void refetch_txs();
+  void arm_tx_fetch_timer();
   // All below run on strand_.
   void handle(const net::PeerId& from, uint8_t type, const util::Bytes& payload);
   void handle_consensus(const net::PeerId& from, const util::Bytes& payload);
   void handle_repeat(const net::PeerId& from, const util::Bytes& payload);
+  // Forgets repeats of heights the engine has left.
+  void prune_repeats();
   // Feeds a decoded consensus message to the engine; scores the sender, acts on the output.
   consensus::Verdict consensus_input(const net::PeerId& from,
                                      const consensus::ConsensusMessage& msg);
@@ -117,8 +134,9 @@ class ConsensusService : public net::Handler {
   store::KvStore& db_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::strand<boost::asio::io_context::executor_type> tx_strand_;
-  boost::asio::steady_timer timer_;       // engine deadline
-  boost::asio::steady_timer tick_timer_;  // sync and status housekeeping, every second
+  boost::asio::steady_timer timer_;           // engine deadline
+  boost::asio::steady_timer tick_timer_;      // sync and status housekeeping, every second
+  boost::asio::steady_timer tx_fetch_timer_;  // on tx_strand_: the next transaction request timeout
   consensus::DirectChecker checker_;
   std::unique_ptr<consensus::Engine> engine_;
   std::shared_ptr<net::Host> host_;
@@ -128,6 +146,32 @@ class ConsensusService : public net::Handler {
   static constexpr size_t kMaxSeenTxIds = 200'000;
   std::unordered_set<ledger::Hash, crypto::DigestHash> seen_tx_ids_;
   std::deque<ledger::Hash> seen_tx_order_;
+  // Transactions requested and not yet received (tx_strand_ only), with the peers that announced
+  // them after the one asked: on timeout the next is asked. Deadlines are steady-clock ms.
+  static constexpr size_t kMaxTxFetches = 20'000;
+  static constexpr size_t kMaxTxAnnouncers = 4;
+  static constexpr uint64_t kTxFetchTimeoutMs = 1'000;
+  struct TxFetch {
+    net::PeerId asked{};
+    uint64_t deadline_ms = 0;
+    std::vector<net::PeerId> others;  // announcers still to ask, in order; <= kMaxTxAnnouncers
+  };
+  std::unordered_map<ledger::Hash, TxFetch, crypto::DigestHash> tx_fetches_;
+  std::deque<std::pair<uint64_t, ledger::Hash>> tx_fetch_deadlines_;  // ascending deadline
+  bool tx_fetch_timer_armed_ = false;
+
+  // Repeated consensus messages judged lately, by digest of the inner message (strand_ only).
+  static constexpr size_t kMaxRepeatEntries = 4'096;
+  static constexpr uint64_t kRepeatGapPct = 75;  // of a slot: signers repeat once per slot, jitter
+  static constexpr uint32_t kMaxRepeatCopiesPerPeer = 3;  // of one message within the gap
+  struct RepeatSeen {
+    uint64_t height = 0;   // of the message
+    uint64_t last_ms = 0;  // steady clock: when it was last judged (and relayed if valid)
+    std::map<net::PeerId, uint32_t> copies;  // per sender since last_ms
+  };
+  std::unordered_map<ledger::Hash, RepeatSeen, crypto::DigestHash> repeats_;
+  std::deque<ledger::Hash> repeat_order_;  // insertion order: the oldest is evicted at the cap
+  uint64_t repeats_height_ = 0;            // engine height repeats_ was last pruned at
 
   struct PeerChain {
     uint64_t final_height = 0;

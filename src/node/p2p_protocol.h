@@ -9,7 +9,8 @@
 //   kRepeat    RepeatMsg                    gossip: a consensus message its signer sends again
 //                                           (a fresh `seq` per repeat, so gossip floods it once
 //                                           more), relayed while it is current and correctly
-//                                           signed, even by nodes that already have it
+//                                           signed, even by nodes that already have it; one
+//                                           inner message at most once per 3/4 slot
 //   kConsensus consensus::ConsensusMessage  gossip: relayed once the engine accepts it
 //   kStatus    StatusMsg                    to each peer on connect and after each final block
 //   kGetBlocks GetBlocksMsg                 request: final blocks from a height

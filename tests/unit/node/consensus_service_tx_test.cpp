@@ -1,7 +1,8 @@
 // ConsensusService's transaction gossip over real sockets (service_fixture.h): transactions a peer
 // pushes are admitted and announced to the other peers as ids only; a peer that asks for them
-// (kGetTxs) gets them; an announced id the service lacks is asked for from the announcer; an
-// undecodable announcement gets the sender banned.
+// (kGetTxs) gets them; an announced id the service lacks is asked for from the announcer, and
+// from the next announcer if the first does not answer in time; an undecodable announcement gets
+// the sender banned.
 #include "service_fixture.h"
 
 namespace imet::node {
@@ -80,6 +81,53 @@ TEST_F(ServiceTxTest, AnAnnouncedUnknownTransactionIsRequestedOnce) {
     std::this_thread::sleep_for(20ms);
   }
   FAIL() << "the requested transaction was not admitted";
+}
+
+TEST_F(ServiceTxTest, AnUnansweredRequestIsMadeAgainOfTheNextAnnouncer) {
+  TestPeer& a = new_peer();
+  auto host_a = connect(a);
+  TestPeer& b = new_peer();
+  auto host_b = connect(b);
+  const ledger::Transaction t0 = pay(0);
+  const util::Bytes announcement = codec::encode(p2p::TxIdsMsg{{t0.id()}});
+  host_a->send(*a.service, p2p::kTxIds, announcement);
+  ASSERT_TRUE(a.wait([&] { return !a.received[p2p::kGetTxs].empty(); })) << "not requested";
+  // b announces it too while a's request is out: b is asked only once a has had its time.
+  host_b->send(*b.service, p2p::kTxIds, announcement);
+  EXPECT_FALSE(b.wait([&] { return !b.received[p2p::kGetTxs].empty(); }, 300ms))
+      << "asked the second announcer before the first timed out";
+  ASSERT_TRUE(b.wait([&] { return !b.received[p2p::kGetTxs].empty(); }))
+      << "never asked the second announcer (a does not answer)";
+  {
+    std::lock_guard lock(b.mu);
+    EXPECT_EQ(ids_in(b.received[p2p::kGetTxs][0]), std::vector<ledger::Hash>{t0.id()});
+  }
+  host_b->send(*b.service, p2p::kTxs, codec::encode(p2p::TxsMsg{{t0}}));
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard lock(chain_mu_);
+      if (chain_->is_pending(t0.id())) return;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  FAIL() << "the transaction from the second announcer was not admitted";
+}
+
+TEST_F(ServiceTxTest, AnAnsweredRequestIsNotMadeAgain) {
+  TestPeer& a = new_peer();
+  auto host_a = connect(a);
+  TestPeer& b = new_peer();
+  auto host_b = connect(b);
+  const ledger::Transaction t0 = pay(0);
+  const util::Bytes announcement = codec::encode(p2p::TxIdsMsg{{t0.id()}});
+  host_a->send(*a.service, p2p::kTxIds, announcement);
+  ASSERT_TRUE(a.wait([&] { return !a.received[p2p::kGetTxs].empty(); })) << "not requested";
+  host_b->send(*b.service, p2p::kTxIds, announcement);
+  host_a->send(*a.service, p2p::kTxs, codec::encode(p2p::TxsMsg{{t0}}));
+  // b is told of it as an id (the service got it from a), but never asked for it.
+  ASSERT_TRUE(b.wait([&] { return !b.received[p2p::kTxIds].empty(); })) << "not admitted";
+  EXPECT_FALSE(b.wait([&] { return !b.received[p2p::kGetTxs].empty(); }, 2s))
+      << "asked again for a transaction that had arrived";
 }
 
 TEST_F(ServiceTxTest, MalformedAnnouncementsBanTheSender) {
