@@ -54,7 +54,7 @@ bool Chain::TipCertChecker::verify(const ledger::PublicKey& pk, util::ByteSpan m
 
 Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord tip, Options options)
     : config_(std::move(config)),
-      store_(kv),
+      store_(kv, options.state_cache_entries),
       tip_(tip),
       mempool_(config_, {}),
       certs_(options.certificate_checker ? *options.certificate_checker

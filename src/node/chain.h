@@ -49,6 +49,9 @@ class Chain final : public consensus::ChainView {
     // ledger::direct_signature_checker(). Must outlive the Chain. The simulation passes its
     // process-wide memo (tests/sim/memo_checker.h).
     const ledger::SignatureChecker* certificate_checker = nullptr;
+    // Entries of the state cache in front of the store (store::ChainStore); 0 for none (the
+    // simulation's in-memory stores gain nothing from it).
+    size_t state_cache_entries = store::ChainStore::kCacheEntries;
   };
 
   // Opens the chain in `kv`, initialising it from `genesis` on first use. A database holding

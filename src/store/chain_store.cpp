@@ -50,9 +50,11 @@ bool cacheable(util::ByteSpan key) {
 }
 }  // namespace
 
-ChainStore::ChainStore(KvStore& kv)
+ChainStore::ChainStore(KvStore& kv, size_t cache_entries)
     : kv_(kv),
-      cache_(kv, kCacheEntries, cacheable),
+      cache_(kv, cache_entries,
+             cache_entries == 0 ? CachedReader::Filter([](util::ByteSpan) { return false; })
+                                : CachedReader::Filter(cacheable)),
       state_(cache_),
       nodes_(kv, kTreePrefix, &cache_) {}
 

@@ -53,7 +53,8 @@ class ChainStore {
   // Latest values of state entries and tree nodes kept in memory (CachedReader), in entries.
   static constexpr size_t kCacheEntries = 200'000;
 
-  explicit ChainStore(KvStore& kv);
+  // `cache_entries` 0: no cache (every read goes to `kv`; for a store that is itself in memory).
+  explicit ChainStore(KvStore& kv, size_t cache_entries = kCacheEntries);
 
   util::Result<std::optional<TipRecord>> tip() const;
   // Writes the genesis state as tree version 0 and the tip at height 0. kAlreadyExists if the

@@ -39,7 +39,8 @@ enum class Behaviour { kHonest, kEquivocate, kWithhold };
 // Chains verify on the simulation's one thread, certificates through the process-wide memo.
 inline node::Chain::Options chain_options() {
   return node::Chain::Options{.serial_verifier = true,
-                              .certificate_checker = &MemoChecker::instance()};
+                              .certificate_checker = &MemoChecker::instance(),
+                              .state_cache_entries = 0};
 }
 
 inline crypto::SigningKey key_from(uint64_t seed, uint32_t role, uint32_t index) {
