@@ -1,5 +1,6 @@
 #include "ledger/mempool.h"
 
+#include <algorithm>
 #include <queue>
 
 namespace imet::ledger {
@@ -130,6 +131,25 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
   bytes_ += entry.size;
   by_sender_[sender].emplace(tx.nonce, std::move(entry));
   return std::nullopt;
+}
+
+Mempool::Limits Mempool::limits_for(const ChainParams& params) {
+  Limits l;
+  l.max_txs = std::clamp<size_t>(kBacklogBlocks * params.max_block_txs, 1'000, l.max_txs);
+  return l;
+}
+
+bool Mempool::refuses_as_full(const Transaction& tx) const {
+  if (size() < limits_.max_txs) return false;
+  const Address sender = tx.sender_address();
+  if (auto q = by_sender_.find(sender); q != by_sender_.end() && q->second.count(tx.nonce) > 0) {
+    return false;  // a replacement: the count does not grow
+  }
+  auto low = lowest();
+  if (!low) return false;
+  if (low->first == sender) return true;
+  const Entry& e = by_sender_.at(low->first).at(low->second);
+  return priority(e) >= static_cast<double>(tx.fee) / static_cast<double>(codec::encoded_size(tx));
 }
 
 std::vector<Transaction> Mempool::select(const StateReader& state, size_t max) const {

@@ -31,6 +31,13 @@ class Mempool {
 
   Mempool(ChainConfig chain, Limits limits) : chain_(std::move(chain)), limits_(limits) {}
 
+  // The node's limits for a chain: at most kBacklogBlocks full blocks of transactions pending
+  // (between 1,000 and the default 50,000), so that under overload a transaction admitted is final
+  // within a few slots and the excess is refused at once instead of queueing for ever longer.
+  static constexpr size_t kBacklogBlocks = 4;
+  static Limits limits_for(const ChainParams& params);
+  const Limits& limits() const { return limits_; }
+
   // `height`: the height of the next block. `state`: the current state (for sender nonces).
   // `signature_checked`: the caller already verified the signature (e.g. in parallel for a
   // batch); every other admission check still runs.
@@ -41,6 +48,10 @@ class Mempool {
                bool signature_checked);
   // Up to `max` ready transactions in priority order.
   std::vector<Transaction> select(const StateReader& state, size_t max) const;
+  // Whether add() would refuse `tx` as kMempoolFull whatever else holds: the pool holds max_txs
+  // transactions, `tx` replaces none of them, and it pays no more per byte than the lowest pending
+  // one (or that one is its sender's). Lets a busy node refuse before verifying the signature.
+  bool refuses_as_full(const Transaction& tx) const;
   // After a block: drops transactions whose nonce is used and those expired at `next_height`.
   void on_block(const StateReader& state, uint64_t next_height);
 

@@ -275,7 +275,11 @@ class Routes {
     if (!tx.ok()) return error(400, "malformed", tx.status().message());
     const ledger::Hash id = tx->id();
     AdmissionResult r = admit(chain_, mu_, {std::move(tx).value()});
-    if (r.results[0]) return reply(400, {{"error", reject_json(*r.results[0])}});
+    if (r.results[0]) {
+      // A full mempool is the node's state, not the request's fault: 503, worth retrying.
+      const bool busy = r.results[0]->reason == ledger::Reject::kMempoolFull;
+      return reply(busy ? 503 : 400, {{"error", reject_json(*r.results[0])}});
+    }
     if (consensus_) consensus_->on_local_txs(std::move(r.added));
     return reply(202, {{"id", util::to_hex(id)}, {"status", "pending"}});
   }

@@ -52,6 +52,8 @@ class Chain final : public consensus::ChainView {
     // Entries of the state cache in front of the store (store::ChainStore); 0 for none (the
     // simulation's in-memory stores gain nothing from it).
     size_t state_cache_entries = store::ChainStore::kCacheEntries;
+    // Mempool limits; default ledger::Mempool::limits_for(the genesis params).
+    std::optional<ledger::Mempool::Limits> mempool_limits = std::nullopt;
   };
 
   // Opens the chain in `kv`, initialising it from `genesis` on first use. A database holding
@@ -87,6 +89,9 @@ class Chain final : public consensus::ChainView {
     return mempool_.find(tx_id);
   }
   size_t pending_count() const { return mempool_.size(); }
+  size_t pending_limit() const { return mempool_.limits().max_txs; }
+  // The mempool would refuse `tx` as full before looking at its signature.
+  bool refuses_as_full(const ledger::Transaction& tx) const { return mempool_.refuses_as_full(tx); }
   // Why `tx_id` was refused or dropped, if it was recently.
   std::optional<Rejection> rejection(const ledger::Hash& tx_id) const;
   // Dev chain: builds the next block from the mempool at `time_ms` (must be after the tip's

@@ -7,7 +7,8 @@ AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Tr
   ids.reserve(txs.size());
   for (const ledger::Transaction& tx : txs)
     ids.push_back(tx.id());
-  // 0: unknown, 1: verified good (here or before), 2: failed the check here, 3: already pending.
+  // 0: unknown, 1: verified good (here or before), 2: failed the check here, 3: already pending,
+  // 4: the mempool is full for it (refused without verifying: a busy node's cheapest answer).
   std::vector<char> state(txs.size(), 0);
   std::vector<ledger::Transaction> unknown;
   std::vector<size_t> where;
@@ -18,6 +19,8 @@ AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Tr
         state[i] = 3;  // gossip brings most transactions more than once: answered without work
       } else if (chain.knows(ids[i])) {
         state[i] = 1;
+      } else if (chain.refuses_as_full(txs[i])) {
+        state[i] = 4;
       } else {
         where.push_back(i);
       }
@@ -36,6 +39,13 @@ AdmissionResult admit(Chain& chain, std::mutex& chain_mu, std::vector<ledger::Tr
   for (size_t i = 0; i < txs.size(); ++i) {
     if (state[i] == 3 || chain.is_pending(ids[i])) {
       out.results.push_back(ledger::TxError{ledger::Reject::kDuplicate, "already pending"});
+      continue;
+    }
+    if (state[i] == 4 && chain.refuses_as_full(txs[i])) {
+      out.results.push_back(ledger::TxError{
+          ledger::Reject::kMempoolFull,
+          "the node is busy: " + std::to_string(chain.pending_count()) +
+              " transactions pending (its limit); retry later or pay a higher fee per byte"});
       continue;
     }
     ledger::TxResult r = chain.submit(txs[i], ids[i], state[i] == 1);

@@ -3,7 +3,9 @@
 // in parallel on the chain's verifier pool without the chain lock, and only for transactions the
 // chain does not already know (pending, or verified before): a transaction gossiped by several
 // peers is verified once, and one already pending is answered "duplicate" without any further
-// work. Then every other transaction is submitted under the lock, in order.
+// work. A transaction the full mempool would refuse anyway (ledger::Mempool::refuses_as_full) is
+// refused without verifying its signature, so an overloaded node sheds load cheaply. Then every
+// other transaction is submitted under the lock, in order.
 // Thread-safety: admit() takes `chain_mu` itself (twice, briefly); call it without holding it.
 // Invariants: results[i] belongs to txs[i]; a transaction is admitted only if its signature
 // verified (here or before); a failed batch check is submitted unchecked, so the chain records the

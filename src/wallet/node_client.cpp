@@ -92,8 +92,10 @@ util::Result<std::string> NodeClient::request(bool post, const std::string& path
       std::string code = e.value("code", "error");
       std::string msg = e.value("message", "");
       std::string reason = e.contains("reason") ? " (reason " + e["reason"].dump() + ")" : "";
-      util::Status st = status == 404 ? util::not_found(code + reason + ": " + msg)
-                                      : util::invalid_argument(code + reason + ": " + msg);
+      const std::string what = code + reason + ": " + msg;
+      util::Status st = status == 404   ? util::not_found(what)
+                        : status == 503 ? util::unavailable(what)  // busy: worth retrying
+                                        : util::invalid_argument(what);
       return st;
     }
     return util::unavailable(where + ": HTTP " + std::to_string(status) + ": " + res.body());

@@ -93,6 +93,32 @@ TEST_F(MempoolTest, FullPoolEvictsLowestPriorityOnly) {
   EXPECT_FALSE(pool.contains(at(alice, 0, imet(1)).id()));
 }
 
+TEST_F(MempoolTest, RefusesAsFullExactlyWhenAddWouldForLackOfRoom) {
+  Mempool pool(chain(),
+               {.max_txs = 2, .max_bytes = 1 << 20, .max_per_account = 64, .replace_bump_pct = 10});
+  EXPECT_FALSE(pool.refuses_as_full(at(alice, 0, imet(1))));  // room left
+  ASSERT_FALSE(pool.add(at(alice, 0, imet(1)), state_, 1));
+  ASSERT_FALSE(pool.add(at(bob, 0, imet(2)), state_, 1));
+  Transaction same_fee = at(carol, 0, imet(1));
+  EXPECT_TRUE(pool.refuses_as_full(same_fee));  // no more per byte than alice#0, the lowest
+  expect_reject(pool.add(same_fee, state_, 1), Reject::kMempoolFull);
+  EXPECT_TRUE(pool.refuses_as_full(at(alice, 1, imet(3))));  // would evict its own predecessor
+  EXPECT_FALSE(pool.refuses_as_full(at(bob, 0, imet(3))));   // a replacement: no growth
+  Transaction richer = at(carol, 0, imet(3));
+  EXPECT_FALSE(pool.refuses_as_full(richer));  // evicts alice#0
+  EXPECT_FALSE(pool.add(richer, state_, 1));
+}
+
+TEST_F(MempoolTest, NodeLimitsHoldAFewBlocksOfTransactions) {
+  ChainParams p;
+  p.max_block_txs = 5'000;
+  EXPECT_EQ(Mempool::limits_for(p).max_txs, Mempool::kBacklogBlocks * 5'000);
+  p.max_block_txs = 10;
+  EXPECT_EQ(Mempool::limits_for(p).max_txs, 1'000u);  // floor
+  p.max_block_txs = 100'000;
+  EXPECT_EQ(Mempool::limits_for(p).max_txs, Mempool::Limits{}.max_txs);  // cap
+}
+
 TEST_F(MempoolTest, RefusedReplacementKeepsTheOriginal) {
   // Room for exactly the original's bytes: a larger replacement cannot fit and must not evict it.
   Transaction original = at(alice, 0, imet(1));

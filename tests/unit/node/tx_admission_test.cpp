@@ -58,6 +58,26 @@ TEST_F(TxAdmissionTest, EachTransactionGetsItsOwnResultInOrder) {
   EXPECT_EQ(rej->error.reason, ledger::Reject::kBadSignature);
 }
 
+TEST_F(TxAdmissionTest, AFullMempoolRefusesBeforeVerifyingSignatures) {
+  store::MemoryStore small_db;
+  auto small =
+      Chain::open(small_db, genesis, {.mempool_limits = ledger::Mempool::Limits{.max_txs = 2}})
+          .value();
+  ASSERT_EQ(admit(*small, mu, {pay(0), pay(1)}).added.size(), 2u);
+  ledger::Transaction forged = pay(2);
+  forged.signature[0] ^= 1;
+  AdmissionResult r = admit(*small, mu, {pay(2), forged});
+  ASSERT_EQ(r.results.size(), 2u);
+  for (const ledger::TxResult& e : r.results) {
+    ASSERT_TRUE(e);
+    // The forgery is not even looked at: refused as the node's state, not as bad input.
+    EXPECT_EQ(e->reason, ledger::Reject::kMempoolFull) << e->message;
+    EXPECT_NE(e->message.find("busy"), std::string::npos) << e->message;
+  }
+  EXPECT_TRUE(r.added.empty());
+  EXPECT_EQ(small->pending_count(), 2u);
+}
+
 TEST_F(TxAdmissionTest, AlreadyPendingTransactionsAreNotAddedOrRelayedAgain) {
   ASSERT_TRUE(admit(*chain, mu, {pay(0), pay(1)}).added.size() == 2);
   AdmissionResult again = admit(*chain, mu, {pay(1), pay(0), pay(2)});
