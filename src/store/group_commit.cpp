@@ -1,6 +1,7 @@
 #include "store/group_commit.h"
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <utility>
@@ -15,10 +16,9 @@ using Clock = std::chrono::steady_clock;
 
 size_t commit_bytes(const GroupCommitter::Commit& c) {
   size_t n = c.batch.payload_bytes();
-  for (const msglog::Record& r : c.records) {
-    n += msglog::kFrameHeaderBytes + msglog::kBodyFixedBytes + r.client_id.size() + r.topic.size() +
-         r.payload.size() + r.properties.size();
-  }
+  for (const msglog::Record& r : c.records)
+    n += msglog::frame_size(msglog::RecordView::of(r));
+  if (c.shared_owner != nullptr) n += msglog::frame_size(c.shared_record);
   return n;
 }
 
@@ -36,6 +36,10 @@ GroupCommitter::~GroupCommitter() {
 
 void GroupCommitter::submit(Commit&& commit) {
   const size_t bytes = commit_bytes(commit);
+  // Copied into the pending arena under the lock; released here, on the caller's thread, after it.
+  const std::vector<msglog::Record> own = std::move(commit.records);
+  const std::shared_ptr<const void> owner = std::move(commit.shared_owner);
+  commit.records.clear();
   bool wake = false;
   {
     std::unique_lock lk(mu_);
@@ -60,10 +64,61 @@ void GroupCommitter::submit(Commit&& commit) {
     }
     pending_bytes_ += bytes;
     if (pending_bytes_ >= options_.max_batch_bytes) wake = true;
+    for (const msglog::Record& r : own)
+      pending_records_.add(msglog::RecordView::of(r));
+    if (owner != nullptr) pending_records_.add(commit.shared_record);
+    pending_records_.counts.push_back(own.size() + (owner != nullptr ? 1 : 0));
     pending_.push_back(std::move(commit));
     wake = wake && committer_waiting_;
   }
   if (wake) cv_.notify_one();
+}
+
+void GroupCommitter::Records::add(const msglog::RecordView& r) {
+  ArenaRecord a;
+  a.timestamp_ms = r.timestamp_ms;
+  a.offset = arena.size();
+  a.client_id_len = r.client_id.size();
+  a.topic_len = r.topic.size();
+  a.payload_len = r.payload.size();
+  a.properties_len = r.properties.size();
+  a.tier = r.tier;
+  a.qos = r.qos;
+  a.retain = r.retain;
+  arena.resize(a.offset + a.client_id_len + a.topic_len + a.payload_len + a.properties_len);
+  uint8_t* p = arena.data() + a.offset;
+  const auto put = [&p](const void* data, size_t n) {
+    if (n != 0) std::memcpy(p, data, n);
+    p += n;
+  };
+  put(r.client_id.data(), a.client_id_len);
+  put(r.topic.data(), a.topic_len);
+  put(r.payload.data(), a.payload_len);
+  put(r.properties.data(), a.properties_len);
+  records.push_back(a);
+}
+
+msglog::RecordView GroupCommitter::Records::view(const ArenaRecord& a) const {
+  const uint8_t* p = arena.data() + a.offset;
+  msglog::RecordView r;
+  r.timestamp_ms = a.timestamp_ms;
+  r.tier = a.tier;
+  r.qos = a.qos;
+  r.retain = a.retain;
+  r.client_id = {reinterpret_cast<const char*>(p), a.client_id_len};
+  p += a.client_id_len;
+  r.topic = {reinterpret_cast<const char*>(p), a.topic_len};
+  p += a.topic_len;
+  r.payload = {p, a.payload_len};
+  p += a.payload_len;
+  r.properties = {p, a.properties_len};
+  return r;
+}
+
+void GroupCommitter::Records::clear() {
+  arena.clear();
+  records.clear();
+  counts.clear();
 }
 
 void GroupCommitter::stop() {
@@ -167,12 +222,14 @@ void GroupCommitter::run() {
       continue;
     }
     round.swap(pending_);
+    std::swap(round_records_, pending_records_);
     if (pending_durable_) last_sync_start_ = now;
     pending_bytes_ = 0;
     pending_durable_ = false;
     lk.unlock();
     process(round);
     round.clear();
+    round_records_.clear();
     lk.lock();
   }
   lk.unlock();
@@ -193,21 +250,24 @@ void GroupCommitter::process(std::vector<Commit>& round) {
   // 1. Records, in submit order.
   bool sync_log = false;
   bool wrote_records = false;
+  size_t first_record = 0;  // of commit i in round_records_
   for (size_t i = 0; i < n; ++i) {
-    std::vector<msglog::Record>& records = round[i].records;
-    if (records.empty()) continue;
+    const size_t count = round_records_.counts[i];
+    const size_t first = first_record;
+    first_record += count;
+    if (count == 0) continue;
     if (log_ == nullptr) {
       results_[i] = util::failed_precondition(
           "group commit: the commit carries message log records but the committer has no log");
       continue;
     }
+    // All of a commit's records are checked before any is appended: a commit goes in whole or not
+    // at all.
     util::Status st;
-    for (const msglog::Record& r : records) {
-      st = msglog::validate(msglog::RecordView::of(r));
-      if (!st.ok()) break;
-    }
-    for (size_t j = 0; st.ok() && j < records.size(); ++j) {
-      auto seq = log_->append(records[j]);
+    for (size_t j = 0; st.ok() && j < count; ++j)
+      st = msglog::validate(round_records_.view(round_records_.records[first + j]));
+    for (size_t j = 0; st.ok() && j < count; ++j) {
+      auto seq = log_->append(round_records_.view(round_records_.records[first + j]));
       if (!seq.ok()) {
         st = seq.status();
         break;
@@ -229,7 +289,7 @@ void GroupCommitter::process(std::vector<Commit>& round) {
       util::log::error("group commit: message log write failed",
                        {{"error", st.message()}, {"commits", n}});
       for (size_t i = 0; i < n; ++i) {
-        if (!round[i].records.empty() && results_[i].ok()) results_[i] = st;
+        if (round_records_.counts[i] != 0 && results_[i].ok()) results_[i] = st;
       }
     }
   }
@@ -281,7 +341,7 @@ void GroupCommitter::process(std::vector<Commit>& round) {
     util::log::error("group commit: message log sync failed",
                      {{"error", log_status.message()}, {"commits", n}});
     for (size_t i = 0; i < n; ++i) {
-      if (!round[i].records.empty() && results_[i].ok()) results_[i] = log_status;
+      if (round_records_.counts[i] != 0 && results_[i].ok()) results_[i] = log_status;
     }
   }
   if (!kv_status.ok()) {

@@ -20,13 +20,15 @@
 // most) unless a durable commit makes the round start earlier.
 //
 // Thread-safety: submit() may be called from any number of threads concurrently; it takes a mutex,
-// moves the commit into a vector and wakes the committer only when it sleeps (no allocation per
-// commit once the vector has grown, no syscall unless the committer must wake). Callbacks run on
-// the committer thread, in submit order: keep them short (e.g. post to the connection's strand) and
-// do not call stop() from one. While a GroupCommitter runs, it is the message log's only writer:
-// nobody else may call the log's writer methods (readers are fine). The KvStore may be used by
-// others concurrently (KvStore is thread-safe). The KvStore and the log must outlive the
-// GroupCommitter. After a failed log write or sync the log refuses further writes (see
+// copies the commit's records into a pending byte arena (so the caller's records and
+// shared_owner are released on the caller's thread, and the committer frees nothing per record),
+// moves the rest of the commit into a vector and wakes the committer only when it sleeps (no
+// allocation per commit once the vectors have grown, no syscall unless the committer must wake).
+// Callbacks run on the committer thread, in submit order: keep them short (e.g. post to the
+// connection's strand) and do not call stop() from one. While a GroupCommitter runs, it is the
+// message log's only writer: nobody else may call the log's writer methods (readers are fine). The
+// KvStore may be used by others concurrently (KvStore is thread-safe). The KvStore and the log must
+// outlive the GroupCommitter. After a failed log write or sync the log refuses further writes (see
 // message_log.h), so every later commit with records fails until the node reopens the log.
 //
 // Invariants: commits are applied in submit order (FIFO), so records get their seqs in submit
@@ -41,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -59,6 +62,11 @@ class GroupCommitter {
   struct Commit {
     WriteBatch batch;
     std::vector<msglog::Record> records;  // their seq fields are ignored (assigned in order)
+    // One more record, given as a view (no Record to build): appended after `records` iff
+    // `shared_owner` is set, which must keep the viewed bytes alive until submit() returns (the
+    // broker passes the immutable message itself).
+    msglog::RecordView shared_record;
+    std::shared_ptr<const void> shared_owner;
     bool durable = false;
     Callback done;  // may be empty
   };
@@ -104,6 +112,29 @@ class GroupCommitter {
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
 
+  // A record copied into an arena at submit(): its fields, and its strings at `offset`.
+  struct ArenaRecord {
+    int64_t timestamp_ms = 0;
+    size_t offset = 0;
+    size_t client_id_len = 0;
+    size_t topic_len = 0;
+    size_t payload_len = 0;
+    size_t properties_len = 0;
+    uint8_t tier = 0;
+    uint8_t qos = 0;
+    bool retain = false;
+  };
+  // The records of the commits in a round, in submit order; counts[i] belongs to commit i.
+  struct Records {
+    util::Bytes arena;
+    std::vector<ArenaRecord> records;
+    std::vector<size_t> counts;
+
+    void add(const msglog::RecordView& r);
+    msglog::RecordView view(const ArenaRecord& r) const;
+    void clear();
+  };
+
   void run();
   // When the pending commits are due (mu_ held).
   SteadyTime due_time() const;
@@ -119,6 +150,7 @@ class GroupCommitter {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Commit> pending_;     // guarded by mu_
+  Records pending_records_;         // guarded by mu_
   size_t pending_bytes_ = 0;        // guarded by mu_
   bool pending_durable_ = false;    // guarded by mu_
   SteadyTime first_pending_{};      // guarded by mu_
@@ -130,6 +162,7 @@ class GroupCommitter {
   Stats stats_;                     // guarded by mu_
 
   // Committer-thread scratch, reused across rounds.
+  Records round_records_;
   std::vector<util::Status> results_;
   std::vector<uint64_t> first_seqs_;
 

@@ -390,23 +390,21 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
     if (done) done({});
     return;
   }
-  std::vector<store::msglog::Record> records;
-  if (persist_->logging() && !message->topic.starts_with("$SYS/")) {
-    records.push_back(Persistence::log_record(*message));
-  }
+  MessagePtr logged;  // appended to the message log by reference, not copied
+  if (persist_->logging() && !message->topic.starts_with("$SYS/")) logged = message;
   if (!durable) {
     // QoS 0: delivered now; logged (and any retained change written) without waiting for a sync.
     for (Out& o : outs)
       o.session->deliver(message, std::move(o.delivery), o.qid);
     outs.clear();
-    if (!records.empty() || extra.size() > 0) {
-      persist_->submit(std::move(extra), std::move(records), false, nullptr);
+    if (logged != nullptr || extra.size() > 0) {
+      persist_->submit(std::move(extra), std::move(logged), false, nullptr);
     }
     if (done) done({});
     return;
   }
   persist_->submit(
-      std::move(extra), std::move(records), true,
+      std::move(extra), std::move(logged), true,
       [message, targets = std::move(outs), done = std::move(done)](util::Status status) mutable {
         if (status.ok()) {
           for (Out& o : targets)

@@ -268,23 +268,26 @@ void Persistence::del_session(store::WriteBatch& b, const std::string& client_id
   }
 }
 
-store::msglog::Record Persistence::log_record(const Message& m) {
-  store::msglog::Record r;
+store::msglog::RecordView Persistence::log_record(const Message& m) {
+  store::msglog::RecordView r;
   r.timestamp_ms = m.created_ms;
   r.tier = m.tier;
   r.qos = m.qos;
   r.retain = m.retain;
   r.client_id = m.origin_client;
   r.topic = m.topic;
-  r.payload.assign(m.payload.span().begin(), m.payload.span().end());
+  r.payload = m.payload.span();
   return r;
 }
 
-void Persistence::submit(store::WriteBatch batch, std::vector<store::msglog::Record> records,
-                         bool durable, std::function<void(util::Status)> done) {
+void Persistence::submit(store::WriteBatch batch, MessagePtr logged, bool durable,
+                         std::function<void(util::Status)> done) {
   store::GroupCommitter::Commit c;
   c.batch = std::move(batch);
-  c.records = std::move(records);
+  if (logged != nullptr) {
+    c.shared_record = log_record(*logged);
+    c.shared_owner = std::move(logged);
+  }
   c.durable = durable;
   if (done) {
     c.done = [d = std::move(done)](util::Status s, uint64_t) { d(std::move(s)); };

@@ -110,11 +110,13 @@ class Persistence {
   // generation at the next load().
   void del_session(store::WriteBatch& b, const std::string& client_id) const;
 
-  // The message log record of an accepted message.
-  static store::msglog::Record log_record(const Message& m);
+  // The message log record of an accepted message: a view of `m` (valid while m lives).
+  static store::msglog::RecordView log_record(const Message& m);
 
-  // Submits a commit; `done` (may be empty) runs on the committer thread.
-  void submit(store::WriteBatch batch, std::vector<store::msglog::Record> records, bool durable,
+  // Submits a commit; `done` (may be empty) runs on the committer thread. `logged` (may be null)
+  // is appended to the message log (its fields are copied into the committer's pending arena; no
+  // Record is built and no reference is kept).
+  void submit(store::WriteBatch batch, MessagePtr logged, bool durable,
               std::function<void(util::Status)> done);
   // A durable commit of its own: once `done` runs, every commit submitted before is on stable
   // storage (the log fdatasync'ed, the KvStore written with sync=true). Used at shutdown.

@@ -88,6 +88,8 @@ util::Status MessageLog::create_segment(uint64_t first_seq) {
   open_last_ts_ = 0;
   block_offset_ = kSegmentHeaderBytes;
   frontier_ = MerkleFrontier();
+  unhashed_.clear();
+  open_block_offsets_.clear();
   next_seq_ = first_seq;
   seg.bytes = kSegmentHeaderBytes;
   seg.partial_block_offset = kSegmentHeaderBytes;
@@ -120,14 +122,13 @@ util::Result<uint64_t> MessageLog::append(const RecordView& record) {
     buf_cap_ = cap;
   }
   const uint64_t seq = next_seq_;
-  if (frontier_.count() % kBlockLeaves == 0) block_offset_ = write_offset_ + buf_len_;
-  const crypto::Hash256 leaf = encode_frame(record, seq, buf_.get() + buf_len_);
-  buf_len_ += n;
-  crypto::Hash256 block_root;
-  if (frontier_.push(leaf, &block_root)) {
-    std::lock_guard lk(mu_);
-    segments_.back().blocks.push_back({block_offset_, block_root});
+  if (open_count_ % kBlockLeaves == 0) {
+    block_offset_ = write_offset_ + buf_len_;
+    open_block_offsets_.push_back(block_offset_);
   }
+  encode_frame_unhashed(record, seq, buf_.get() + buf_len_);  // hashed by flush()
+  unhashed_.push_back(buf_len_);
+  buf_len_ += n;
   if (open_count_ == 0) open_first_ts_ = record.timestamp_ms;
   open_last_ts_ = record.timestamp_ms;
   ++open_count_;
@@ -136,9 +137,34 @@ util::Result<uint64_t> MessageLog::append(const RecordView& record) {
   return seq;
 }
 
+void MessageLog::hash_pending() {
+  if (unhashed_.empty()) return;
+  const size_t n = unhashed_.size();
+  hash_inputs_.resize(n);
+  hash_leaves_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* frame = buf_.get() + unhashed_[i];
+    hash_inputs_[i] = {util::ByteSpan(frame + kFrameHeaderBytes, get_u32(frame)), 0x00, true};
+  }
+  crypto::blake2b_256_many(hash_inputs_, hash_leaves_);
+  for (size_t i = 0; i < n; ++i)
+    set_frame_check(buf_.get() + unhashed_[i], hash_leaves_[i]);
+  unhashed_.clear();
+  done_blocks_.clear();
+  frontier_.push_many(hash_leaves_, &done_blocks_);
+  if (done_blocks_.empty()) return;
+  std::lock_guard lk(mu_);
+  for (size_t i = 0; i < done_blocks_.size(); ++i)
+    segments_.back().blocks.push_back({open_block_offsets_[i], done_blocks_[i]});
+  open_block_offsets_.erase(
+      open_block_offsets_.begin(),
+      open_block_offsets_.begin() + static_cast<ptrdiff_t>(done_blocks_.size()));
+}
+
 util::Status MessageLog::flush() {
   if (!failed_.ok()) return failed_;
   if (buf_len_ == 0) return {};
+  hash_pending();
   if (util::Status st = pwrite_all(fd_, buf_.get(), buf_len_, write_offset_); !st.ok()) {
     return fail(util::io_error("cannot write message log segment '" + dir_ + "/" +
                                segment_file_name(open_first_seq_) + "' at offset " +

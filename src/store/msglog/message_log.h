@@ -7,10 +7,11 @@
 // deletes whole sealed segments by age or total size. File formats: store/msglog/record.h and
 // store/msglog/segment_format.h; design notes: docs/design/message-log.md.
 //
-// Costs: append() encodes into an in-memory buffer (one BLAKE2b of the record plus on average one
-// Merkle node hash; no syscall, no allocation once the buffer has grown); flush() writes the whole
-// buffer with one pwrite; sync() = flush() + fdatasync. The buffer is also flushed when it exceeds
-// Options::write_buffer_bytes.
+// Costs: append() encodes into an in-memory buffer (no syscall, no allocation once the buffer has
+// grown); flush() hashes the records appended since the last flush together (their leaf hashes,
+// then the Merkle node hashes level by level, several per SIMD pass: crypto/blake2b_many.h) and
+// writes the whole buffer with one pwrite; sync() = flush() + fdatasync. The buffer is also flushed
+// when it exceeds Options::write_buffer_bytes.
 //
 // Crash recovery (open): the last segment is scanned; a torn or corrupt tail is truncated (logged
 // with the number of bytes dropped) and the in-memory state (next seq, Merkle frontier, blocks) is
@@ -40,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/blake2b_many.h"
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "store/msglog/record.h"
@@ -186,6 +188,9 @@ class MessageLog {
   util::Status create_segment(uint64_t first_seq);
   util::Status seal_open_segment();
   util::Status fail(util::Status st);
+  // Hashes the buffered frames not hashed yet (many at once), sets their checks and adds them to
+  // the frontier; records the blocks they complete.
+  void hash_pending();
   SegmentInfo info_of(const Segment& seg) const;
   // Locates `seq`: copies the segment's info and the block entries needed; NotFound/Corruption.
   struct Located {
@@ -215,7 +220,14 @@ class MessageLog {
   int64_t open_first_ts_ = 0;
   int64_t open_last_ts_ = 0;
   uint64_t block_offset_ = 0;  // file offset of the current block's first frame
-  MerkleFrontier frontier_;
+  MerkleFrontier frontier_;    // of the hashed records (all of them after hash_pending())
+  // Buffered frames not hashed yet (offsets in buf_), and the file offsets of the blocks whose
+  // root the frontier has not produced yet (oldest first).
+  std::vector<size_t> unhashed_;
+  std::vector<uint64_t> open_block_offsets_;
+  std::vector<crypto::Blake2bInput> hash_inputs_;
+  std::vector<crypto::Hash256> hash_leaves_;
+  std::vector<crypto::Hash256> done_blocks_;
   std::unique_ptr<uint8_t[]> buf_;
   size_t buf_len_ = 0;
   size_t buf_cap_ = 0;

@@ -134,6 +134,9 @@ util::Status MessageLog::recover_open_segment(Segment& seg) {
   open_last_ts_ = scan.last_ts;
   block_offset_ = scan.partial_block_offset;
   frontier_ = scan.frontier;
+  unhashed_.clear();
+  open_block_offsets_.clear();
+  if (scan.count % kBlockLeaves != 0) open_block_offsets_.push_back(scan.partial_block_offset);
   next_seq_ = seg.first_seq + scan.count;
 
   seg.count = scan.count;

@@ -104,6 +104,17 @@ crypto::Hash256 encode_frame(const RecordView& r, uint64_t seq, uint8_t* out) {
   return leaf;
 }
 
+void encode_frame_unhashed(const RecordView& r, uint64_t seq, uint8_t* out) {
+  const size_t body_len = body_size(r);
+  write_body(r, seq, out + kFrameHeaderBytes);
+  put_u32(out, static_cast<uint32_t>(body_len));
+  put_u32(out + 4, 0);
+}
+
+void set_frame_check(uint8_t* frame, const crypto::Hash256& leaf_hash) {
+  put_u32(frame + 4, frame_check(leaf_hash));
+}
+
 util::Bytes encode_body(const RecordView& r) {
   util::Bytes body(body_size(r));
   write_body(r, r.seq, body.data());

@@ -89,6 +89,12 @@ inline size_t frame_size(const RecordView& r) {
 // and returns the body's Merkle leaf hash. Precondition: validate(r).ok().
 crypto::Hash256 encode_frame(const RecordView& r, uint64_t seq, uint8_t* out);
 
+// As encode_frame, but the check field is left 0 and nothing is hashed: the writer hashes many
+// frames at once later (crypto/blake2b_many.h) and then sets each check with set_frame_check.
+void encode_frame_unhashed(const RecordView& r, uint64_t seq, uint8_t* out);
+// Writes the check field of the frame at `frame` from its body's leaf hash.
+void set_frame_check(uint8_t* frame, const crypto::Hash256& leaf_hash);
+
 // The body encoding alone (tests, proofs); uses r.seq.
 util::Bytes encode_body(const RecordView& r);
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/blake2b_many.h"
 #include "crypto/merkle.h"
 #include "store/msglog/record.h"
 
@@ -194,6 +195,61 @@ bool MerkleFrontier::push(const crypto::Hash256& leaf, crypto::Hash256* block_ro
   nodes_[n_++] = h;
   ++count_;
   return block_done;
+}
+
+void MerkleFrontier::push_many(std::span<const crypto::Hash256> leaves,
+                               std::vector<crypto::Hash256>* block_roots) {
+  constexpr size_t kBatchFrom = 4;  // fewer pairs than this in a level: one hash at a time
+  if (leaves.size() < kBatchFrom) {
+    for (const crypto::Hash256& leaf : leaves) {
+      crypto::Hash256 block_root;
+      if (push(leaf, &block_root)) block_roots->push_back(block_root);
+    }
+    return;
+  }
+  // The frontier node of each level (bit j of count_ set: nodes_ holds them highest level first).
+  std::array<crypto::Hash256, 64> edge;
+  {
+    size_t i = 0;
+    for (int j = 63; j >= 0; --j) {
+      if ((count_ >> j) & 1) edge[static_cast<size_t>(j)] = nodes_[i++];
+    }
+  }
+  const uint64_t new_count = count_ + leaves.size();
+  thread_local std::vector<crypto::Hash256> level;
+  thread_local std::vector<crypto::Hash256> parents;
+  thread_local std::vector<crypto::Blake2bInput> inputs;
+  level.clear();
+  uint64_t first = count_;  // index within its level of the first new node
+  if (first & 1) level.push_back(edge[0]);
+  level.insert(level.end(), leaves.begin(), leaves.end());
+  for (unsigned j = 0; !level.empty(); ++j) {
+    // level = the nodes of level j from index (first & ~1) on; pair them up.
+    const size_t pairs = level.size() / 2;
+    parents.resize(pairs);
+    if (pairs < kBatchFrom) {
+      for (size_t p = 0; p < pairs; ++p)
+        parents[p] = crypto::merkle_node_hash(level[2 * p], level[2 * p + 1]);
+    } else {
+      inputs.resize(pairs);
+      for (size_t p = 0; p < pairs; ++p)
+        inputs[p] = {util::ByteSpan(level[2 * p].data(), 64), 0x01, true};
+      crypto::blake2b_256_many(inputs, parents);
+    }
+    if (j + 1 == kBlockLevel)
+      block_roots->insert(block_roots->end(), parents.begin(), parents.end());
+    if (level.size() % 2 != 0) edge[j] = level.back();
+    first >>= 1;
+    level.clear();
+    if (pairs == 0) break;
+    if (first & 1) level.push_back(edge[j + 1]);
+    level.insert(level.end(), parents.begin(), parents.end());
+  }
+  count_ = new_count;
+  n_ = 0;
+  for (int j = 63; j >= 0; --j) {
+    if ((count_ >> j) & 1) nodes_[n_++] = edge[static_cast<size_t>(j)];
+  }
 }
 
 crypto::Hash256 MerkleFrontier::fold(size_t from) const {

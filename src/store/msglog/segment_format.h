@@ -24,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,11 @@ class MerkleFrontier {
   // Adds a leaf. Returns true and sets *block_root when the leaf completes an aligned block of
   // kBlockLeaves leaves (that block's subtree root).
   bool push(const crypto::Hash256& leaf, crypto::Hash256* block_root);
+  // Adds many leaves: the same tree as push() one by one, but the node hashes of each level are
+  // computed together (crypto::blake2b_256_many). The roots of the aligned blocks the leaves
+  // complete are appended to *block_roots in order.
+  void push_many(std::span<const crypto::Hash256> leaves,
+                 std::vector<crypto::Hash256>* block_roots);
   uint64_t count() const { return count_; }
   // crypto::merkle_root of all leaves (BLAKE2b-256("") when empty).
   crypto::Hash256 root() const;

@@ -6,6 +6,7 @@
 // header contracts (key layout, round trip) and MQTT, never from the implementation's output.
 #include <algorithm>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "broker_persistence_fixture.h"
+#include "store/msglog/message_log.h"
 
 namespace imet::mqtt::broker::test {
 namespace {
@@ -86,6 +88,37 @@ std::vector<util::Bytes> keys_of(const store::WriteBatch& b) {
   for (const auto& op : b.ops())
     keys.push_back(op.key);
   return keys;
+}
+
+// Accepted messages reach the access-point log as a view copied at submit (no Record is built):
+// the record read back has the message's fields, and the commit does not keep the message alive.
+TEST(BrokerPersistenceLog, SubmittedMessageIsLoggedWithItsFields) {
+  store::testing::TempDir dir;
+  auto log = store::msglog::MessageLog::open(dir.sub("log"), {});
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  store::MemoryStore kv;
+  std::weak_ptr<const Message> weak;
+  {
+    Persistence p(kv, log->get(), {});
+    auto m = std::make_shared<Message>(full_message());
+    weak = m;
+    std::promise<util::Status> stored;
+    p.submit({}, std::move(m), true, [&](util::Status st) { stored.set_value(st); });
+    ASSERT_TRUE(stored.get_future().get().ok());
+  }
+  EXPECT_TRUE(weak.expired());
+  auto r = (*log)->read(1);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  store::msglog::Record want;
+  want.seq = 1;
+  want.timestamp_ms = kT0;
+  want.tier = 1;
+  want.qos = 2;
+  want.retain = true;
+  want.client_id = "device-42";
+  want.topic = "sensors/room-1/temp";
+  want.payload = {0x00, 0xFF, 0x10, 0x80, 0x7F, 0x00};
+  EXPECT_EQ(*r, want);
 }
 
 TEST(BrokerPersistenceKeys, KeysFollowTheDocumentedLayout) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -314,6 +315,57 @@ TEST(GroupCommitter, InvalidRecordFailsOnlyItsCommitAndItsBatchIsNotWritten) {
   EXPECT_TRUE(get(kv, "key0"));
   EXPECT_FALSE(get(kv, "key1"));
   EXPECT_TRUE(get(kv, "key2"));
+}
+
+// A record given as a view (shared_record + shared_owner) is appended after the commit's own
+// records and validated with them (an invalid one fails the whole commit). submit() copies it, so
+// the owner is released before submit() returns.
+TEST(GroupCommitter, SharedRecordIsAppendedAfterOwnRecordsAndItsOwnerReleased) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter gc(kv, log.get());
+  Completions done;
+  std::vector<util::Status> results(3);
+  std::vector<uint64_t> firsts(3);
+  std::vector<std::weak_ptr<const Record>> owners;
+  for (int i = 0; i < 3; ++i) {
+    auto owned = std::make_shared<const Record>([&] {
+      Record r = make_record(static_cast<uint64_t>(100 + i));
+      if (i == 1) r.tier = 9;
+      return r;
+    }());
+    owners.push_back(owned);
+    GroupCommitter::Commit c;
+    c.records.push_back(make_record(static_cast<uint64_t>(i)));
+    c.shared_record = msglog::RecordView::of(*owned);
+    c.shared_owner = std::move(owned);
+    c.done = [&, i](util::Status st, uint64_t first) {
+      results[i] = st;
+      firsts[i] = first;
+      done.add();
+    };
+    gc.submit(std::move(c));
+    EXPECT_TRUE(owners.back().expired());
+  }
+  ASSERT_TRUE(done.wait_for(3));
+  gc.stop();
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(results[2].ok());
+  EXPECT_EQ(firsts[0], 1u);
+  EXPECT_EQ(firsts[2], 3u);  // nothing of commit 1 was appended
+  // Expected contents built independently: each commit's own record, then its shared one.
+  const std::vector<Record> want = {make_record(0), make_record(100), make_record(2),
+                                    make_record(102)};
+  for (size_t k = 0; k < want.size(); ++k) {
+    auto r = log->read(k + 1);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    Record expect = want[k];
+    expect.seq = k + 1;
+    EXPECT_EQ(*r, expect) << "seq " << k + 1;
+  }
+  EXPECT_EQ(log->next_seq(), 5u);
 }
 
 TEST(GroupCommitter, RecordsWithoutALogFailClearly) {

@@ -207,6 +207,40 @@ TEST(MsglogFormat, FrontierRootEqualsMerkleRootAtEveryCount) {
   }
 }
 
+// push_many gives the tree of merkle_root (the RFC 6962 definition, computed independently) and
+// the roots of exactly the blocks completed, whatever the count it starts from and the batch
+// sizes (1..600: one at a time below 4, batched SIMD node hashes above, across block boundaries).
+TEST(MsglogFormat, FrontierPushManyEqualsMerkleRoot) {
+  const auto all = leaves(1400);
+  for (const size_t batch : {1u, 3u, 4u, 5u, 8u, 17u, 64u, 255u, 256u, 257u, 600u}) {
+    for (const size_t start : {0u, 1u, 7u, 255u, 256u, 300u}) {
+      MerkleFrontier f;
+      std::vector<crypto::Hash256> blocks;
+      f.push_many(std::span(all).first(start), &blocks);
+      size_t n = start;
+      while (n + batch <= all.size()) {
+        f.push_many(std::span(all).subspan(n, batch), &blocks);
+        n += batch;
+        ASSERT_EQ(f.count(), n);
+        ASSERT_EQ(f.root(), crypto::merkle_root(std::span(all).first(n)))
+            << "batch " << batch << " start " << start << " n " << n;
+        ASSERT_EQ(blocks.size(), n / kBlockLeaves);
+        if (n % kBlockLeaves != 0) {
+          const size_t first = n - n % kBlockLeaves;
+          ASSERT_EQ(f.partial_block_root(),
+                    crypto::merkle_root(std::span(all).subspan(first, n - first)));
+        }
+        if (batch < 64 && n > 600) break;  // enough for the small batches
+      }
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        EXPECT_EQ(blocks[b],
+                  crypto::merkle_root(std::span(all).subspan(b * kBlockLeaves, kBlockLeaves)))
+            << "batch " << batch << " block " << b;
+      }
+    }
+  }
+}
+
 TEST(MsglogFormat, RootOverBlockRootsEqualsRootOverLeaves) {
   // The property prove() relies on: every aligned block is a subtree of the RFC 6962 tree.
   for (size_t n : {1u, 255u, 256u, 257u, 512u, 513u, 700u, 1024u, 1300u}) {
