@@ -1,6 +1,5 @@
 #include "ledger/mempool.h"
 
-#include <algorithm>
 #include <queue>
 
 namespace imet::ledger {
@@ -92,6 +91,18 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
                                           " ahead of the account's next nonce " +
                                           std::to_string(*nonce));
   }
+  // A busy pool admits no gaps: a transaction whose predecessor is neither executed nor pending
+  // could wait there until it expires (its predecessor having been refused as full, say), holding
+  // room that executable ones need.
+  if (tx.nonce > *nonce && size() * 100 >= limits_.max_txs * kGapFreePct) {
+    auto qit = by_sender_.find(sender);
+    if (qit == by_sender_.end() || qit->second.count(tx.nonce - 1) == 0) {
+      return err(Reject::kNonceTooHigh,
+                 "nonce " + std::to_string(tx.nonce) + " leaves a gap (the account's next is " +
+                     std::to_string(*nonce) + " and nonce " + std::to_string(tx.nonce - 1) +
+                     " is not pending); the node is busy, so send the missing nonces first");
+    }
+  }
   Entry entry{tx, id, codec::encoded_size(tx)};
   // A pending (sender, nonce) is replaced only once the new transaction is known to fit, so a
   // refused replacement never loses the transaction it would have replaced.
@@ -131,12 +142,6 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
   bytes_ += entry.size;
   by_sender_[sender].emplace(tx.nonce, std::move(entry));
   return std::nullopt;
-}
-
-Mempool::Limits Mempool::limits_for(const ChainParams& params) {
-  Limits l;
-  l.max_txs = std::clamp<size_t>(kBacklogBlocks * params.max_block_txs, 1'000, l.max_txs);
-  return l;
 }
 
 bool Mempool::refuses_as_full(const Transaction& tx) const {

@@ -4,7 +4,8 @@
 // select() returns the ready ones (contiguous nonces from the sender's state nonce) in priority
 // order: highest fee per byte first across senders, nonce order within a sender.
 // Replacement: a pending (sender, nonce) is replaced only by a fee at least 10 % higher. When
-// full, a new transaction evicts the lowest-priority pending one if it pays more per byte.
+// full, a new transaction evicts the lowest-priority pending one if it pays more per byte. From
+// half full on, a transaction whose previous nonce is neither executed nor pending is refused.
 // Thread-safety: not thread-safe; one owner (the node serialises access).
 // Invariants: at most one transaction per (sender, nonce); size() <= limits.max_txs and
 // bytes() <= limits.max_bytes; every pending transaction passed check_stateless(); every sender
@@ -31,11 +32,8 @@ class Mempool {
 
   Mempool(ChainConfig chain, Limits limits) : chain_(std::move(chain)), limits_(limits) {}
 
-  // The node's limits for a chain: at most kBacklogBlocks full blocks of transactions pending
-  // (between 1,000 and the default 50,000), so that under overload a transaction admitted is final
-  // within a few slots and the excess is refused at once instead of queueing for ever longer.
-  static constexpr size_t kBacklogBlocks = 4;
-  static Limits limits_for(const ChainParams& params);
+  // From this fill level (% of max_txs) on, a transaction is admitted only without a nonce gap.
+  static constexpr size_t kGapFreePct = 50;
   const Limits& limits() const { return limits_; }
 
   // `height`: the height of the next block. `state`: the current state (for sender nonces).

@@ -56,8 +56,7 @@ Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord ti
     : config_(std::move(config)),
       store_(kv, options.state_cache_entries),
       tip_(tip),
-      mempool_(config_,
-               options.mempool_limits.value_or(ledger::Mempool::limits_for(config_.params))),
+      mempool_(config_, options.mempool_limits.value_or(ledger::Mempool::Limits{})),
       certs_(options.certificate_checker ? *options.certificate_checker
                                          : ledger::direct_signature_checker()) {
   if (options.serial_verifier) {

@@ -52,7 +52,7 @@ class Chain final : public consensus::ChainView {
     // Entries of the state cache in front of the store (store::ChainStore); 0 for none (the
     // simulation's in-memory stores gain nothing from it).
     size_t state_cache_entries = store::ChainStore::kCacheEntries;
-    // Mempool limits; default ledger::Mempool::limits_for(the genesis params).
+    // Mempool limits (default: ledger::Mempool::Limits{}).
     std::optional<ledger::Mempool::Limits> mempool_limits = std::nullopt;
   };
 

@@ -109,14 +109,17 @@ TEST_F(MempoolTest, RefusesAsFullExactlyWhenAddWouldForLackOfRoom) {
   EXPECT_FALSE(pool.add(richer, state_, 1));
 }
 
-TEST_F(MempoolTest, NodeLimitsHoldAFewBlocksOfTransactions) {
-  ChainParams p;
-  p.max_block_txs = 5'000;
-  EXPECT_EQ(Mempool::limits_for(p).max_txs, Mempool::kBacklogBlocks * 5'000);
-  p.max_block_txs = 10;
-  EXPECT_EQ(Mempool::limits_for(p).max_txs, 1'000u);  // floor
-  p.max_block_txs = 100'000;
-  EXPECT_EQ(Mempool::limits_for(p).max_txs, Mempool::Limits{}.max_txs);  // cap
+TEST_F(MempoolTest, ABusyPoolAdmitsNoNonceGaps) {
+  ASSERT_EQ(Mempool::kGapFreePct, 50u);
+  Mempool pool(chain(),
+               {.max_txs = 4, .max_bytes = 1 << 20, .max_per_account = 64, .replace_bump_pct = 10});
+  ASSERT_FALSE(pool.add(at(bob, 0, imet(1)), state_, 1));
+  ASSERT_FALSE(pool.add(at(alice, 2, imet(1)), state_, 1));  // a quarter full: a gap is fine
+  // Half full: bob#2 would wait behind the missing bob#1.
+  expect_reject(pool.add(at(bob, 2, imet(1)), state_, 1), Reject::kNonceTooHigh);
+  ASSERT_FALSE(pool.add(at(alice, 3, imet(1)), state_, 1));  // follows the pending alice#2
+  ASSERT_FALSE(pool.add(at(bob, 1, imet(1)), state_, 1));    // no gap
+  EXPECT_EQ(pool.size(), 4u);
 }
 
 TEST_F(MempoolTest, RefusedReplacementKeepsTheOriginal) {
