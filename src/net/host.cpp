@@ -233,9 +233,12 @@ void Host::tick() {
   for (auto& [id, p] : peers_) {
     if (p.link->closed()) continue;
     if (now - p.link->last_rx_ms() > config_.idle_timeout_ms) {
-      p.link->close("idle: nothing received for " + std::to_string(config_.idle_timeout_ms) +
-                    " ms");
+      close_peer(p,
+                 "idle: nothing received for " + std::to_string(config_.idle_timeout_ms) + " ms");
       continue;
+    }
+    for (const auto& s : p.spares) {
+      if (now > s.deadline_ms) s.link->close("duplicate connection the peer did not close");
     }
     if (now - p.last_ping_ms >= config_.ping_interval_ms) {
       p.last_ping_ms = now;
@@ -368,33 +371,19 @@ void Host::on_link_ready(const std::shared_ptr<Link>& link) {
   }
   auto it = peers_.find(id);
   if (it != peers_.end()) {
-    // Keep the connection initiated by the lower identity key; both sides compute the same.
-    auto initiated_by_lower = [&](const Link& l) {
-      const PeerId& initiator = l.outbound() ? settings_->self_id : id;
-      const PeerId& responder = l.outbound() ? id : settings_->self_id;
-      return initiator < responder;
-    };
-    Peer& p = it->second;
     {
       std::lock_guard lock(mu_);
       ++stats_.duplicate_connections;
     }
-    if (initiated_by_lower(*link) && !initiated_by_lower(*p.link)) {
-      auto old = p.link;
-      p.link = link;
-      p.info.outbound = link->outbound();
-      p.info.remote_address = link->remote_address();
-      old->close("duplicate connection (kept the one initiated by the lower key)");
-    } else {
-      link->close("duplicate connection (kept the one initiated by the lower key)");
-    }
     if (link->dialed()) {
       book_.connected(*link->dialed());
-      p.endpoints.push_back(*link->dialed());
+      it->second.endpoints.push_back(*link->dialed());
     }
+    on_duplicate_ready(it->second, link, now);
     return;
   }
   Peer p{link,
+         {},
          PeerInfo{},
          TokenBucket(config_.rate_messages_per_second, config_.rate_messages_burst, now),
          TokenBucket(config_.rate_bytes_per_second, config_.rate_bytes_burst, now),
@@ -438,6 +427,64 @@ void Host::on_link_ready(const std::shared_ptr<Link>& link) {
   handler_.on_peer_connected(id, info);
 }
 
+void Host::on_duplicate_ready(Peer& p, const std::shared_ptr<Link>& link, int64_t now) {
+  // Both sides compute the same: the connection initiated by the lower identity key is kept.
+  auto initiated_by_lower = [&](const Link& l) {
+    return l.outbound() ? settings_->self_id < p.info.id : p.info.id < settings_->self_id;
+  };
+  const bool new_by_lower = initiated_by_lower(*link);
+  // Two connections initiated by the same node: its own order decides which one it keeps (the
+  // first ready there). As their initiator we keep the first; as their responder we follow the
+  // newest (after a restart, the peer's new connection is the live one) and keep the other as a
+  // spare until the peer closes one of them.
+  const bool keep_new =
+      new_by_lower != initiated_by_lower(*p.link) ? new_by_lower : !link->outbound();
+  std::shared_ptr<Link> dropped = link;
+  if (keep_new) {
+    dropped = p.link;
+    use_link(p, link);
+  }
+  util::log::debug("p2p duplicate connection", {{"peer", peer_id_short(p.info.id)},
+                                                {"kept", p.link->remote_address()},
+                                                {"dropped", dropped->remote_address()},
+                                                {"dropped_outbound", dropped->outbound()}});
+  if (dropped->outbound()) {
+    dropped->close("duplicate connection (kept the one initiated by the lower key)");
+  } else {
+    // The peer initiated it and may still be using it: closing it now could reach the peer before
+    // the connection we kept is ready there, and it would see a disconnect. The peer closes it.
+    p.spares.push_back(Spare{dropped, now + config_.handshake_timeout_ms});
+  }
+}
+
+void Host::use_link(Peer& p, const std::shared_ptr<Link>& link) {
+  p.link = link;
+  p.info.outbound = link->outbound();
+  p.info.remote_address = link->remote_address();
+  p.info.bytes_in = link->bytes_in();
+  p.info.bytes_out = link->bytes_out();
+  // GETADDR and its answer are per connection.
+  p.getaddr_answered = false;
+  p.getaddr_sent = false;
+  publish_snapshot(p);
+  if (link->outbound() && !p.addr_received) {
+    p.getaddr_sent = true;
+    send_to(p, static_cast<uint8_t>(NetMessage::kGetAddr), 0, {});
+  }
+}
+
+bool Host::is_peer_link(const Peer& p, const std::shared_ptr<Link>& link) {
+  return p.link == link || std::any_of(p.spares.begin(), p.spares.end(),
+                                       [&](const Spare& s) { return s.link == link; });
+}
+
+void Host::close_peer(Peer& p, const std::string& reason) {
+  for (const auto& s : p.spares)
+    s.link->close(reason);
+  p.spares.clear();
+  p.link->close(reason);
+}
+
 void Host::on_link_closed(const std::shared_ptr<Link>& link) {
   links_.erase(link);
   if (stopped_) return;
@@ -478,8 +525,25 @@ void Host::on_link_closed(const std::shared_ptr<Link>& link) {
     return;
   }
   auto it = peers_.find(link->id());
-  if (it == peers_.end() || it->second.link != link) return;  // a replaced duplicate
+  if (it == peers_.end()) return;
   Peer& p = it->second;
+  if (p.link != link) {  // a replaced duplicate or a spare
+    std::erase_if(p.spares, [&](const Spare& s) { return s.link == link; });
+    return;
+  }
+  // The peer initiated both connections and closed the one we were using: it kept the spare.
+  std::erase_if(p.spares, [](const Spare& s) { return s.link->closed(); });
+  if (!link->outbound() && !p.spares.empty()) {
+    auto next = p.spares.back().link;
+    p.spares.pop_back();
+    util::log::debug("p2p peer moved to its other connection",
+                     {{"peer", peer_id_short(p.info.id)}, {"address", next->remote_address()}});
+    use_link(p, next);
+    return;
+  }
+  // Spares left here lost to the connection that just closed; their initiator closes them anyway.
+  for (const auto& s : p.spares)
+    s.link->close("the peer's kept connection closed");
   // A connection shorter than a handshake timeout counts as a failed dial (backoff grows).
   const bool stable = now - p.connected_ms >= config_.handshake_timeout_ms;
   for (const auto& e : p.endpoints)
@@ -503,15 +567,18 @@ void Host::on_link_violation(const std::shared_ptr<Link>& link, double points,
     ++stats_.violations;
   }
   auto it = peers_.find(link->id());
-  if (it == peers_.end() || it->second.link != link) return;
+  if (it == peers_.end() || !is_peer_link(it->second, link)) return;
   penalize_peer(it->second, points, reason);
 }
 
 void Host::on_link_frame(const std::shared_ptr<Link>& link, Frame&& frame) {
   if (stopped_) return;
   auto it = peers_.find(link->id());
-  if (it == peers_.end() || it->second.link != link) return;
+  if (it == peers_.end() || !is_peer_link(it->second, link)) return;
   Peer& p = it->second;
+  // A spare still carries what the peer sent before it moved to the kept connection; net
+  // messages are per connection and only taken from the one in use.
+  if (link != p.link && frame.type < kFirstAppMessageType) return;
   const int64_t now = steady_now_ms();
   const double size = static_cast<double>(frame.payload.size() + kFrameHeaderBytes);
   if (!p.messages.take(1, now) || !p.bytes.take(size, now)) {
@@ -556,9 +623,8 @@ void Host::handle_net_message(Peer& p, Frame& frame) {
       std::lock_guard lock(mu_);
       ++stats_.violations;
     }
-    auto link = p.link;
     penalize_peer(p, config_.penalty_protocol_violation, why);
-    link->close("protocol violation: " + why);
+    close_peer(p, "protocol violation: " + why);
   };
   switch (static_cast<NetMessage>(frame.type)) {
     case NetMessage::kPing: {
@@ -630,7 +696,7 @@ void Host::penalize_peer(Peer& p, double points, const std::string& reason) {
                                       {"seconds", config_.ban_seconds},
                                       {"score", p.info.score},
                                       {"reason", reason}});
-  p.link->close("banned: " + reason);
+  close_peer(p, "banned: " + reason);
 }
 
 void Host::send_to(Peer& p, uint8_t type, uint8_t flags, util::ByteSpan payload) {

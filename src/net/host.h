@@ -12,8 +12,12 @@
 // references until they complete). After stop() no new Handler call begins; one already running
 // on another io thread may still finish, so destroy the Handler only after the io_context's
 // threads have stopped or joined.
-// Invariants: at most one ready connection per peer identity (a duplicate is resolved the same
-// way on both sides: the connection initiated by the lower identity key is kept); outbound
+// Invariants: one ready connection per peer identity carries its traffic. A duplicate (both nodes
+// dialled each other at once) is resolved the same way on both sides: the connection initiated by
+// the lower identity key is kept, and only the node that initiated the other one closes it; its
+// responder keeps it unused (a "spare", for at most handshake_timeout_ms) so that the initiator,
+// which may still be using it, never sees it closed before the kept one is ready on its side. A
+// spare or a replaced connection never surfaces as a disconnect; outbound
 // connections + dials in progress <= max_outbound; inbound connections <= max_inbound; a banned
 // identity or IP is refused until its ban expires; on_peer_connected / on_peer_disconnected
 // alternate per identity.
@@ -106,8 +110,14 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   void on_link_closed(const std::shared_ptr<Link>& link) override;
 
  private:
+  // A ready duplicate connection the peer initiated and is expected to close (see Invariants).
+  struct Spare {
+    std::shared_ptr<Link> link;
+    int64_t deadline_ms = 0;  // closed by us after this (steady clock)
+  };
   struct Peer {
     std::shared_ptr<Link> link;
+    std::vector<Spare> spares;
     PeerInfo info;
     TokenBucket messages;
     TokenBucket bytes;
@@ -138,6 +148,14 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   void maintain_outbound(int64_t now);
   void dial(const Endpoint& e, int64_t now);
   void dial_done(const std::shared_ptr<Dial>& d, const boost::system::error_code& ec);
+  // A second ready connection to a known peer: decides which one carries the traffic.
+  void on_duplicate_ready(Peer& p, const std::shared_ptr<Link>& link, int64_t now);
+  // Moves the peer's traffic to `link` (per-connection state starts over).
+  void use_link(Peer& p, const std::shared_ptr<Link>& link);
+  // The peer's connection in use or one of its spares.
+  static bool is_peer_link(const Peer& p, const std::shared_ptr<Link>& link);
+  // Closes the peer's connection and its spares (the host decided to drop the peer).
+  void close_peer(Peer& p, const std::string& reason);
   void handle_net_message(Peer& p, Frame& frame);
   void penalize_peer(Peer& p, double points, const std::string& reason);
   void send_to(Peer& p, uint8_t type, uint8_t flags, util::ByteSpan payload);

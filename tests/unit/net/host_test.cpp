@@ -84,6 +84,40 @@ TEST_F(HostTest, SimultaneousDialsLeaveOneConnection) {
   EXPECT_TRUE(wait_for([&] { return rec(b).message_count() == 1; }));
 }
 
+// Several pairs at once on the fixture's two io threads: more handshakes in flight make the
+// orderings of a simultaneous dial that once surfaced a disconnect (DuplicateTest) far likelier.
+TEST_F(HostTest, ManySimultaneousDialsLeaveOneConnectionEach) {
+  constexpr size_t kPairs = 6;
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t i = 0; i < kPairs; ++i)
+    pairs.emplace_back(add(config()), add(config()));
+  for (const auto& [a, b] : pairs) {
+    host(a).add_addresses({addr(host(b))});
+    host(b).add_addresses({addr(host(a))});
+  }
+  ASSERT_TRUE(wait_for([&] {
+    for (const auto& [a, b] : pairs) {
+      if (!has_peer(a, host(b).id()) || !has_peer(b, host(a).id())) return false;
+    }
+    return true;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (const auto& pair : pairs) {
+    const size_t a = pair.first;  // not a structured binding: Clang 14 cannot capture those
+    const size_t b = pair.second;
+    SCOPED_TRACE("pair " + std::to_string(a) + "-" + std::to_string(b));
+    ASSERT_EQ(host(a).peers().size(), 1u);
+    ASSERT_EQ(host(b).peers().size(), 1u);
+    EXPECT_NE(host(a).peers()[0].outbound, host(b).peers()[0].outbound);
+    EXPECT_EQ(rec(a).connected().size(), 1u);
+    EXPECT_EQ(rec(b).connected().size(), 1u);
+    EXPECT_TRUE(rec(a).disconnected().empty());
+    EXPECT_TRUE(rec(b).disconnected().empty());
+    host(a).send(host(b).id(), 40, util::Bytes{1});
+    EXPECT_TRUE(wait_for([&] { return rec(b).message_count() == 1; }));
+  }
+}
+
 TEST_F(HostTest, FiveMebibyteMessagesRoundTrip) {
   const size_t a = add(config());
   const size_t b = add(config({addr(host(a))}));

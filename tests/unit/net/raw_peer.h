@@ -1,6 +1,7 @@
 // RawPeer: a hand-driven peer for host tests, over a blocking POSIX socket with poll() timeouts.
 // It speaks the real protocol (Noise XX with a Hello) through the library's pure parts, and can
-// also send arbitrary bytes, tampered messages and oversized frames, or stop reading.
+// also send arbitrary bytes, tampered messages and oversized frames, or stop reading. It dials
+// the host (handshake) or answers the host's dial on a RawListener (respond).
 // Thread-safety: one test thread. Invariants: after handshake() succeeds, send_frame/read_frame
 // use the transport state; every failure is reported, never thrown.
 #pragma once
@@ -149,7 +150,46 @@ class RawPeer {
     return false;
   }
 
+  // The responder side of the handshake on a connection accepted by a RawListener; the Hello
+  // announces `listen_port`. Returns the host's Hello, or an error.
+  util::Result<Hello> respond(int fd, uint16_t listen_port, int timeout_ms = 3000) {
+    fd_ = fd;
+    crypto::noise::HandshakeConfig hc;
+    hc.pattern = *crypto::noise::pattern_by_name("XX");
+    hc.role = crypto::noise::Role::kResponder;
+    hc.prologue = util::to_bytes(kNoisePrologue);
+    auto static_key = crypto::X25519KeyPair::generate();
+    hc.local_static = static_key;
+    auto hs = crypto::noise::HandshakeState::create(std::move(hc));
+    if (!hs.ok()) return hs.status();
+    auto m1 = read_noise(timeout_ms);
+    if (!m1) return util::io_error("no handshake message 1");
+    auto p1 = hs->read_message(*m1);
+    if (!p1.ok()) return p1.status();
+    const Hello mine =
+        make_hello(key_, network_id_, static_key.public_key, listen_port, "raw-peer");
+    auto m2 = hs->write_message(encode_hello(mine));
+    if (!m2.ok()) return m2.status();
+    send_noise(*m2);
+    auto m3 = read_noise(timeout_ms);
+    if (!m3) return util::io_error("no handshake message 3");
+    auto p3 = hs->read_message(*m3);
+    if (!p3.ok()) return p3.status();
+    auto hello = decode_hello(*p3);
+    if (!hello.ok()) return hello.status();
+    auto ts = hs->split();
+    if (!ts.ok()) return ts.status();
+    transport_.emplace(std::move(*ts));
+    return hello;
+  }
+  // Closes the connection (FIN).
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
   const PeerId& id() const { return key_.public_key(); }
+  const crypto::SigningKey& key() const { return key_; }
 
  private:
   bool fill(int timeout_ms) {
@@ -171,6 +211,39 @@ class RawPeer {
   std::optional<crypto::noise::TransportState> transport_;
   FrameDecoder decoder_;
   std::vector<Frame> frames_;
+};
+
+// A listening socket on 127.0.0.1 for hosts to dial; accept() hands a connection to a RawPeer.
+class RawListener {
+ public:
+  RawListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = 0;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 16) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port_ = ntohs(a.sin_port);
+    }
+  }
+  ~RawListener() { ::close(fd_); }
+  RawListener(const RawListener&) = delete;
+  RawListener& operator=(const RawListener&) = delete;
+
+  uint16_t port() const { return port_; }  // 0 if listening failed
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The next connection's descriptor, or -1 on timeout.
+  int accept(int timeout_ms = 3000) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return -1;
+    return ::accept(fd_, nullptr, nullptr);
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
 };
 
 }  // namespace imet::net::testing
