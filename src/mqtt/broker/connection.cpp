@@ -41,15 +41,38 @@ std::string reason_hex(ReasonCode r) {
 }
 }  // namespace
 
-Connection::Connection(const ConnectionEnv& env, std::unique_ptr<net::Transport> transport)
+void release_server_env(ConnectionEnv* env) {
+  bool last;
+  {
+    std::lock_guard lock(env->mu);
+    env->server_gone = true;
+    last = --env->refs == 0;
+  }
+  if (last) delete env;
+}
+
+Connection::Connection(ConnectionEnv& env, std::unique_ptr<net::Transport> transport)
     : env_(env), transport_(std::move(transport)) {
   client_.ip = transport_->remote_ip();
+  {
+    std::lock_guard lock(env_.mu);
+    ++env_.refs;
+  }
   env_.broker.stats().sockets_open.fetch_add(1);
 }
 
 Connection::~Connection() {
-  env_.deadlines.remove(*this);
-  env_.broker.stats().sockets_open.fetch_sub(1);
+  bool last;
+  {
+    // Under env_.mu: the server cannot go away between the check and the use.
+    std::lock_guard lock(env_.mu);
+    if (!env_.server_gone) {
+      env_.deadlines.remove(*this);
+      env_.broker.stats().sockets_open.fetch_sub(1);
+    }
+    last = --env_.refs == 0;
+  }
+  if (last) delete &env_;
 }
 
 void Connection::start() {

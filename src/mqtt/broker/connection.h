@@ -31,22 +31,40 @@
 
 namespace imet::mqtt::broker {
 
-// What every connection of one server shares (owned by MqttServer, outlives its connections):
-// one reference in each connection instead of one per field.
+// What every connection of one server shares (created by MqttServer): one reference in each
+// connection instead of one per field.
+// Lifetime: a connection can outlive its server. Its last reference may be an Asio handler (a
+// queued cancelled wait, a pending read) that is destroyed only with the io_context, or a session
+// the Broker still holds, and both go after the server (Node::stop, the test fixtures). So the
+// server and every connection hold a reference (refs) and the last one deletes the env; when the
+// server is destroyed it sets server_gone, and from then on a connection touches neither `broker`
+// nor `deadlines` (they are gone or going). Only destructors of connections can run by then: the
+// server is destroyed only when none of its I/O handlers can run.
 struct ConnectionEnv {
+  ConnectionEnv(Broker& b, AccessControl& a, boost::asio::thread_pool* pool, Deadlines& d)
+      : broker(b), access(a), auth_pool(pool), deadlines(d) {}
+  ConnectionEnv(const ConnectionEnv&) = delete;
+  ConnectionEnv& operator=(const ConnectionEnv&) = delete;
+
   Broker& broker;
   AccessControl& access;
   boost::asio::thread_pool* auth_pool;  // may be null: password checks run inline
   Deadlines& deadlines;                 // the connections' timeouts
+  std::mutex mu;
+  size_t refs = 1;           // mu: the server's and one per Connection
+  bool server_gone = false;  // mu
 };
+
+// MqttServer's destructor: marks the server gone and drops its reference to `env`.
+void release_server_env(ConnectionEnv* env);
 
 class Connection final : public PacketSink,
                          public net::ReadListener,
                          public Deadlines::Entry,
                          public std::enable_shared_from_this<Connection> {
  public:
-  // `env` outlives the connection.
-  Connection(const ConnectionEnv& env, std::unique_ptr<net::Transport> transport);
+  // Takes a reference to `env` (see ConnectionEnv for why it may outlive the server).
+  Connection(ConnectionEnv& env, std::unique_ptr<net::Transport> transport);
   ~Connection() override;
 
   // Starts the handshake and the read loop. The broker admission slot for the remote IP must have
@@ -92,7 +110,7 @@ class Connection final : public PacketSink,
 
   // Members are ordered to leave no padding: sizeof(Connection) is an idle client's largest
   // allocation (broker_idle_memory_test.cpp checks it).
-  const ConnectionEnv& env_;
+  ConnectionEnv& env_;  // counted in env_.refs
   std::unique_ptr<net::Transport> transport_;
 
   // Strand state.

@@ -26,8 +26,7 @@ MqttServer::MqttServer(asio::io_context& io, Broker& broker, AccessControl& acce
       broker_(broker),
       deadlines_(std::make_unique<Deadlines>(
           [](Deadlines::Entry& e) { static_cast<Connection&>(e).deadline_passed(); })),
-      env_(std::make_unique<ConnectionEnv>(
-          ConnectionEnv{broker, access, &auth_pool_, *deadlines_})) {
+      env_(new ConnectionEnv(broker, access, &auth_pool_, *deadlines_)) {
   // Runs until the server is destroyed (after the I/O threads are joined): closing connections
   // still need their deadlines during Broker::shutdown, which comes after stop().
   deadlines_->start(io_);
@@ -38,6 +37,10 @@ MqttServer::MqttServer(asio::io_context& io, Broker& broker, AccessControl& acce
 
 net::Strand MqttServer::next_strand() {
   return strands_[next_strand_.fetch_add(1, std::memory_order_relaxed) % strands_.size()];
+}
+
+void MqttServer::EnvRelease::operator()(ConnectionEnv* env) const {
+  release_server_env(env);
 }
 
 MqttServer::~MqttServer() {

@@ -8,7 +8,9 @@
 // Thread-safety: listen_* and stop() are called from the owner's thread before/after the
 // io_context runs; accept handlers run on the io_context.
 // Invariants: every accepted socket either becomes a Connection or is closed at once; strands_
-// never changes after construction.
+// never changes after construction. The server is destroyed only when no handler of its
+// io_context can run (threads joined); connections still alive then (owned by queued handlers
+// or by the Broker's sessions) keep the ConnectionEnv and no longer touch the server or Broker.
 #pragma once
 
 #include <atomic>
@@ -67,12 +69,18 @@ class MqttServer {
 
   net::Strand next_strand();
 
+  // Drops the server's reference to the env (connections may still hold theirs).
+  struct EnvRelease {
+    void operator()(ConnectionEnv* env) const;
+  };
+
   boost::asio::io_context& io_;
   std::vector<net::Strand> strands_;
   std::atomic<size_t> next_strand_{0};
   Broker& broker_;
   std::unique_ptr<Deadlines> deadlines_;  // every connection's timeouts, one sweep
-  std::unique_ptr<ConnectionEnv> env_;    // shared by every connection of this server
+  // Shared by every connection of this server, refcounted: a connection may outlive the server.
+  std::unique_ptr<ConnectionEnv, EnvRelease> env_;
   std::vector<std::shared_ptr<Listener>> listeners_;
   // Password checks (Argon2id, PBKDF2) run here, never on the I/O threads.
   boost::asio::thread_pool auth_pool_{2};
