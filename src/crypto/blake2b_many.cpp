@@ -108,12 +108,13 @@ void fill_block(const Blake2bInput& in, size_t b, uint8_t* dst) {
   if (end - start < kBlock) std::memset(dst, 0, kBlock);
   size_t o = 0;
   size_t pos = start;
+  // memcpy only when there are bytes to copy: an empty input's data() may be null.
   if (in.has_prefix) {
     if (pos == 0) {
       dst[o++] = in.prefix;
       pos = 1;
     }
-    std::memcpy(dst + o, in.data.data() + (pos - 1), end - pos);
+    if (end > pos) std::memcpy(dst + o, in.data.data() + (pos - 1), end - pos);
   } else if (end > pos) {
     std::memcpy(dst + o, in.data.data() + pos, end - pos);
   }
