@@ -277,10 +277,14 @@ void Engine::start_height(uint64_t now, Output& out) {
     schedule_ = {};
     out.error = sched.status().with_context("schedule of height " + std::to_string(height_));
   }
-  std::set<ledger::Address> witnesses(schedule_.witnesses.begin(), schedule_.witnesses.end());
-  if (witnesses != witnesses_) {
-    witnesses_ = std::move(witnesses);
-    key_infos_.clear();  // KeyInfo::witness is stale
+  // The set is rebuilt only when the schedule's list changed (a new round may reorder it).
+  if (schedule_.witnesses != witness_order_) {
+    witness_order_ = schedule_.witnesses;
+    std::set<ledger::Address> witnesses(witness_order_.begin(), witness_order_.end());
+    if (witnesses != witnesses_) {
+      witnesses_ = std::move(witnesses);
+      key_infos_.clear();  // KeyInfo::witness is stale
+    }
   }
   quorum_ = ledger::quorum(schedule_.size());
   honest_ = ledger::honest_threshold(schedule_.size());

@@ -221,6 +221,7 @@ class Engine {
   ledger::ChainTip parent_;
   ledger::RoundSchedule schedule_;
   std::set<ledger::Address> witnesses_;
+  std::vector<ledger::Address> witness_order_;  // schedule_.witnesses when witnesses_ was built
   bool is_witness_ = false;
   uint64_t height_start_ms_ = 0;
   uint32_t quorum_ = 1;

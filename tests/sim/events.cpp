@@ -6,7 +6,7 @@
 namespace imet::sim::detail {
 
 void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, Mode mode,
-                      std::shared_ptr<const util::Bytes> bytes) {
+                      WirePtr wire) {
   ++st_.sent;
   // A peer that already has a gossiped message would drop it on arrival: skip the event (the
   // real relay skips peers it knows hold the message, net::SeenCache holders).
@@ -18,7 +18,7 @@ void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key,
     ++st_.dropped;
     return;
   }
-  Event e = with_bytes(make_event(Ev::kDeliver, now_ + delay(), to, from, key), bytes);
+  Event e = with_wire(make_event(Ev::kDeliver, now_ + delay(), to, from, key), std::move(wire));
   e.origin = origin;
   e.gossip = mode != Mode::kDirect;
   e.repeat = mode == Mode::kRepeat;
@@ -32,14 +32,13 @@ void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key,
 }
 
 void Simulation::gossip(uint32_t from, uint32_t origin, uint64_t key, Mode mode,
-                        const std::shared_ptr<const util::Bytes>& bytes, uint32_t except,
-                        const std::shared_ptr<const util::Bytes>& alt) {
+                        const WirePtr& wire, uint32_t except, const WirePtr& alt) {
   for (uint32_t to : net_.peers(from)) {
     if (to == except) continue;
     if (alt && rng_.chance(500)) {
-      send(from, to, origin, Network::key(*alt), mode, alt);
+      send(from, to, origin, Network::key(alt->bytes), mode, alt);
     } else {
-      send(from, to, origin, key, mode, bytes);
+      send(from, to, origin, key, mode, wire);
     }
   }
 }
@@ -59,8 +58,9 @@ void Simulation::broadcast(Node& from, const ConsensusMessage& msg) {
     }
   }
   if (from.behaviour == Behaviour::kWithhold) return;
-  auto bytes = std::make_shared<const util::Bytes>(consensus::encode_message(msg));
-  std::shared_ptr<const util::Bytes> alt;
+  WirePtr wire = wire_of(msg);
+  if (!wire) return;
+  WirePtr alt;
   if (from.behaviour == Behaviour::kEquivocate) {
     // A second, conflicting message signed with the same key, sent to about half the peers.
     ConsensusMessage other = msg;
@@ -81,9 +81,10 @@ void Simulation::broadcast(Node& from, const ConsensusMessage& msg) {
       }
     }
     if (!(other == msg)) {
-      alt = std::make_shared<const util::Bytes>(consensus::encode_message(other));
+      alt = wire_of(other);
+      if (!alt) return;
       ++st_.equivocations;
-      (void)net_.on_broadcast(from.id, Network::key(*alt));
+      (void)net_.on_broadcast(from.id, Network::key(alt->bytes));
     }
   }
   // The first time: gossip, relayed by the nodes that accept it. A repeat (the engine re-sends
@@ -93,7 +94,7 @@ void Simulation::broadcast(Node& from, const ConsensusMessage& msg) {
   // lost vote from a witness that is not a direct peer never comes back, and a quorum that needs
   // it stalls; docs/consensus.md, "Simulation".)
   // --node-resends models the node: a repeat goes directly to the peers only.
-  uint64_t key = Network::key(*bytes);
+  uint64_t key = Network::key(wire->bytes);
   Mode mode = Mode::kGossip;
   if (!net_.on_broadcast(from.id, key)) {
     if (o_.node_resends) {
@@ -104,7 +105,17 @@ void Simulation::broadcast(Node& from, const ConsensusMessage& msg) {
       (void)net_.on_broadcast(from.id, key);
     }
   }
-  gossip(from.id, from.id, key, mode, bytes, from.id, alt);
+  gossip(from.id, from.id, key, mode, wire, from.id, alt);
+}
+
+WirePtr Simulation::wire_of(const ConsensusMessage& msg) {
+  util::Bytes bytes = consensus::encode_message(msg);
+  auto decoded = consensus::decode_message(bytes);
+  if (!decoded.ok()) {
+    fail("a sent message does not decode: " + decoded.status().to_string());
+    return nullptr;
+  }
+  return std::make_shared<const Wire>(Wire{std::move(bytes), std::move(*decoded)});
 }
 
 void Simulation::gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Transaction>& tx,
@@ -187,12 +198,7 @@ void Simulation::handle(const Event& e) {
         return;
       }
       ++st_.delivered;
-      auto msg = consensus::decode_message(*e.bytes);
-      if (!msg.ok()) {
-        fail("a sent message does not decode: " + msg.status().to_string());
-        return;
-      }
-      Output out = n->engine->on_message(*msg, local(*n));
+      Output out = n->engine->on_message(e.wire->msg, local(*n));
       if (out.verdict == consensus::Verdict::kInvalid) {
         if (nodes_[e.origin]->behaviour == Behaviour::kHonest) {
           ++st_.invalid_from_honest;
@@ -211,7 +217,7 @@ void Simulation::handle(const Event& e) {
                          (e.repeat && out.verdict == consensus::Verdict::kDuplicate);
       if (relay && n->behaviour != Behaviour::kWithhold && net_.on_broadcast(n->id, e.arg)) {
         ++st_.relayed;
-        gossip(n->id, e.origin, e.arg, e.repeat ? Mode::kRepeat : Mode::kGossip, e.bytes, e.from);
+        gossip(n->id, e.origin, e.arg, e.repeat ? Mode::kRepeat : Mode::kGossip, e.wire, e.from);
       }
       process(*n, std::move(out));
       return;
@@ -302,6 +308,7 @@ void Simulation::handle(const Event& e) {
       return;
     case Ev::kHealAll: {
       healed_ = true;
+      progress_ = true;
       net_.heal();
       drop_pm_ = std::min<uint32_t>(drop_pm_, 20);
       for (auto& x : nodes_) {

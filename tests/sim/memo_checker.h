@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "consensus/signature_check.h"
@@ -27,7 +28,13 @@ class MemoChecker final : public consensus::SignatureChecker {
   uint64_t misses() const { return misses_; }
 
  private:
-  mutable std::unordered_map<std::string, bool> memo_;
+  // Heterogeneous lookup: a hit is looked up by a view of scratch_, without allocating.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
+  mutable std::unordered_map<std::string, bool, KeyHash, std::equal_to<>> memo_;
+  mutable std::string scratch_;  // the key being looked up
   mutable uint64_t hits_ = 0;
   mutable uint64_t misses_ = 0;
 };

@@ -156,6 +156,7 @@ void Simulation::boot(Node& n) {
   n.engine = std::make_unique<consensus::Engine>(*n.chain, n.key, MemoChecker::instance(),
                                                  consensus::EngineOptions{}, restored);
   n.up = true;
+  progress_ = true;
   n.timer_at = UINT64_MAX;
   process(n, n.engine->start(local(n)));
 }
@@ -211,6 +212,7 @@ void Simulation::on_committed(Node& n, const consensus::Committed& c) {
          " on final height " + std::to_string(n.final_height));
   }
   n.final_height = h;
+  progress_ = true;
   auto stored = n.chain->store().block_at(h);
   if (!stored.ok() || !stored->has_value() || (*stored)->header.hash() != hash) {
     fail("node " + std::to_string(n.id) + " reported block " + std::to_string(h) +
@@ -263,8 +265,7 @@ SimResult Simulation::run() {
   const uint64_t bound_slots = o_.long_run ? 120 : 60;
   uint64_t same_time = 0;
   while (result_.ok && !queue_.empty()) {
-    Event e = std::move(const_cast<Event&>(queue_.top()));  // popped at once: no copy
-    queue_.pop();
+    const Event e = queue_.pop();
     same_time = e.time == now_ ? same_time + 1 : 0;
     if (same_time > 1'000'000) {
       fail("event storm: a million events at one instant (a timer that never advances?)");
@@ -273,7 +274,10 @@ SimResult Simulation::run() {
     now_ = e.time;
     ++st_.events;
     handle(e);
-    if (healed_ && all_recovered()) {
+    // all_recovered() can only become true when a node boots or commits (progress_).
+    const bool check = healed_ && progress_;
+    if (check) progress_ = false;
+    if (check && all_recovered()) {
       st_.recovered_ms = now_ - st_.heal_ms;
       break;
     }

@@ -53,6 +53,15 @@ inline crypto::SigningKey key_from(uint64_t seed, uint32_t role, uint32_t index)
   return crypto::SigningKey::from_seed(s);
 }
 
+// A consensus message on the simulated wire: its encoding (what the gossip key is computed from)
+// and its decoding, made once when it is sent (a real node decodes each copy it receives; here
+// the same bytes would decode to the same message on every receiver).
+struct Wire {
+  util::Bytes bytes;
+  ConsensusMessage msg;
+};
+using WirePtr = std::shared_ptr<const Wire>;
+
 struct SyncItem {
   ledger::Block block;
   ledger::FinalityCertificate cert;
@@ -110,7 +119,7 @@ struct Event {
   uint32_t from = 0;    // the link's sender
   uint32_t origin = 0;  // kDeliver: the node whose engine made the message (relays keep it)
   uint64_t arg = 0;     // timer generation, requested height, partition id; gossip key
-  std::shared_ptr<const util::Bytes> bytes;
+  WirePtr wire;         // kDeliver
   std::shared_ptr<const std::vector<SyncItem>> sync;
   std::shared_ptr<const ledger::Transaction> tx;
 };
@@ -127,8 +136,8 @@ inline Event make_event(Ev kind, uint64_t time, uint32_t node = 0, uint32_t from
 }
 
 template <typename T>
-Event with_bytes(Event e, T v) {
-  e.bytes = std::move(v);
+Event with_wire(Event e, T v) {
+  e.wire = std::move(v);
   return e;
 }
 template <typename T>
@@ -142,10 +151,60 @@ Event with_tx(Event e, T v) {
   return e;
 }
 
-struct Later {
-  bool operator()(const Event& a, const Event& b) const {
-    return std::tie(a.time, a.seq) > std::tie(b.time, b.seq);
+// The pending events, popped in (time, seq) order. Events are pushed in seq order at times >= the
+// last popped one, so a calendar of per-millisecond FIFO buckets keeps that order without a heap:
+// the next kWheelMs milliseconds live in a ring of buckets (appended and read sequentially, which
+// keeps the hot path in cache), later events in a small heap, moved into their bucket as the
+// window reaches them (before any later push can land in that bucket).
+// Invariants: the ring holds exactly the events with time in [now_, now_ + kWheelMs), bucket
+// (t & kMask) holding those of time t in seq order; far_ holds the later ones; pos_ indexes the
+// next event of the current bucket (now_); ring_count_ counts the ring's unpopped events.
+class EventQueue {
+ public:
+  EventQueue() : ring_(kWheelMs) {}
+  bool empty() const { return ring_count_ == 0 && far_.empty(); }
+  // e.time must be >= the time of the last popped event.
+  void push(Event e) {
+    if (e.time < now_ + kWheelMs) {
+      ring_[e.time & kMask].push_back(std::move(e));
+      ++ring_count_;
+    } else {
+      far_.push(std::move(e));
+    }
   }
+  // Requires !empty().
+  Event pop() {
+    for (;;) {
+      auto& bucket = ring_[now_ & kMask];
+      if (pos_ < bucket.size()) {
+        --ring_count_;
+        return std::move(bucket[pos_++]);
+      }
+      bucket.clear();
+      pos_ = 0;
+      now_ = ring_count_ == 0 ? far_.top().time : now_ + 1;
+      while (!far_.empty() && far_.top().time < now_ + kWheelMs) {
+        Event e = std::move(const_cast<Event&>(far_.top()));
+        far_.pop();
+        ring_[e.time & kMask].push_back(std::move(e));
+        ++ring_count_;
+      }
+    }
+  }
+
+ private:
+  static constexpr uint64_t kWheelMs = 8'192;  // a power of two
+  static constexpr uint64_t kMask = kWheelMs - 1;
+  struct Later {
+    bool operator()(const Event& a, const Event& b) const {
+      return a.time != b.time ? a.time > b.time : a.seq > b.seq;
+    }
+  };
+  std::vector<std::vector<Event>> ring_;
+  std::priority_queue<Event, std::vector<Event>, Later> far_;
+  uint64_t now_ = 0;
+  size_t pos_ = 0;
+  size_t ring_count_ = 0;
 };
 
 class Simulation {
@@ -171,15 +230,15 @@ class Simulation {
   void crash(Node& n);
   void process(Node& n, Output out);
   void broadcast(Node& from, const ConsensusMessage& msg);
+  // Encodes `msg` and decodes the encoding back (fails the run if it does not decode).
+  WirePtr wire_of(const ConsensusMessage& msg);
   // Sends a consensus message from `from` to each of its peers but `except`: as gossip (a peer
   // that has the key drops it), as an engine's re-send (gossip under its own key, relayed even
   // where it is a duplicate) or directly (no seen cache; --node-resends).
   enum class Mode : uint8_t { kGossip, kRepeat, kDirect };
-  void gossip(uint32_t from, uint32_t origin, uint64_t key, Mode mode,
-              const std::shared_ptr<const util::Bytes>& bytes, uint32_t except,
-              const std::shared_ptr<const util::Bytes>& alt = nullptr);
-  void send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, Mode mode,
-            std::shared_ptr<const util::Bytes> bytes);
+  void gossip(uint32_t from, uint32_t origin, uint64_t key, Mode mode, const WirePtr& wire,
+              uint32_t except, const WirePtr& alt = nullptr);
+  void send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key, Mode mode, WirePtr wire);
   void gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Transaction>& tx,
                  uint32_t except);
   void reschedule_timer(Node& n);
@@ -204,7 +263,7 @@ class Simulation {
   ledger::Genesis genesis_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<User> users_;
-  std::priority_queue<Event, std::vector<Event>, Later> queue_;
+  EventQueue queue_;
   uint64_t seq_ = 0;
   uint64_t now_ = 0;
   SimResult result_;
@@ -225,6 +284,7 @@ class Simulation {
   // Phases.
   uint64_t heal_at_ = 0;
   bool healed_ = false;
+  bool progress_ = true;  // a node booted or committed since all_recovered() was last asked
   uint64_t target_height_ = 0;
 
   // Invariant state.
