@@ -74,11 +74,10 @@ bool Engine::is_own_producer_slot() {
 }
 
 const Engine::KeyInfo& Engine::key_info(const ledger::PublicKey& key) {
-  if (auto it = key_infos_.find(key); it != key_infos_.end()) return it->second;
+  if (const KeyInfo* known = key_infos_.find(key)) return *known;
   if (key_infos_.size() >= kMaxKeyInfos) key_infos_.clear();
   const ledger::Address a = crypto::address_bytes_of(key);
-  return key_infos_.emplace(key, KeyInfo{witnesses_.count(a) > 0, crypto::encode_address(a)})
-      .first->second;
+  return key_infos_.insert(key, KeyInfo{witnesses_.count(a) > 0, crypto::encode_address(a)});
 }
 
 // ---- inputs ----------------------------------------------------------------------------------

@@ -33,10 +33,10 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "consensus/chain_view.h"
+#include "consensus/key_memo.h"
 #include "consensus/messages.h"
 #include "consensus/signature_check.h"
 #include "consensus/vote_book.h"
@@ -239,7 +239,7 @@ class Engine {
   // Voter keys seen and what they are; cleared when the witness set changes and when it holds
   // kMaxKeyInfos keys (non-witnesses may send many).
   static constexpr size_t kMaxKeyInfos = 4'096;
-  std::unordered_map<ledger::PublicKey, KeyInfo, crypto::DigestHash> key_infos_;
+  KeyMemo<KeyInfo> key_infos_;
 
   std::map<uint32_t, ProposalEntry> proposals_;
   std::map<ledger::Hash, BlockCheck> checked_;
