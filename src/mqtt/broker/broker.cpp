@@ -403,6 +403,27 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
     if (done) done({});
     return;
   }
+  if (message->qos == 1) {
+    // QoS 1 (at least once): delivered now, acknowledged to the publisher once durable. Submitted
+    // before delivering, so a subscriber's acknowledgement (which deletes its persisted copy
+    // through the same committer) is always ordered after the copy's write. If the commit fails
+    // or the node dies first, the publisher has no PUBACK and sends again: a duplicate, which
+    // QoS 1 allows, never a loss.
+    persist_->submit(std::move(extra), std::move(logged), true,
+                     [message, done = std::move(done)](util::Status status) {
+                       if (!status.ok()) {
+                         util::log::error("mqtt message not stored; not acknowledged",
+                                          {{"topic", message->topic}, {"error", status.message()}});
+                       }
+                       if (done) done(status);
+                     });
+    for (Out& o : outs)
+      o.session->deliver(message, std::move(o.delivery), o.qid);
+    outs.clear();
+    return;
+  }
+  // QoS 2 (exactly once): delivered only once durable, so a publisher's resend after a crash can
+  // never reach a subscriber twice.
   persist_->submit(
       std::move(extra), std::move(logged), true,
       [message, targets = std::move(outs), done = std::move(done)](util::Status status) mutable {

@@ -105,8 +105,9 @@ class Broker {
 
   // Routes an accepted message to every matching subscription and updates the retained store.
   // With persistence, the message goes to the message log, and for QoS 1/2 the retained update,
-  // the copies for persistent sessions and `extra` are made durable (group commit) before the
-  // message is delivered and `done` runs (on the committer thread). Without, `done` runs at once.
+  // the copies for persistent sessions and `extra` are made durable (group commit) before `done`
+  // runs (on the committer thread); a QoS 1 message is delivered at once (a failed commit can only
+  // cause a duplicate), a QoS 2 message only once durable. Without, `done` runs at once.
   void publish(const MessagePtr& message, store::WriteBatch extra = {},
                std::function<void(util::Status)> done = nullptr);
   Persistence* persistence() const { return persist_; }

@@ -417,3 +417,37 @@ TEST_P(BrokerRestartTest, ShutdownKicksWith0x8BAndKeepsDelayedWillsAndSessions) 
 
 }  // namespace
 }  // namespace imet::mqtt::broker::test
+
+namespace imet::mqtt::broker::test {
+namespace {
+
+// A QoS 1 message reaches an online subscriber before its commit is durable (the publisher's
+// PUBACK still waits for it); a QoS 2 message only after (exactly once across a crash). The
+// committer holds every durable commit for 2 s, so "before" is observable.
+TEST_P(BrokerRestartTest, Qos1IsDeliveredBeforeTheSyncQos2OnlyAfter) {
+  committer_options_.window = std::chrono::seconds(2);
+  committer_options_.rule = store::GroupCommitter::SyncRule::kFixedDelay;
+  Broker& b = start();
+  Opened sub = open_client(b, "sub", false, 3600);
+  subscribe(b, *sub.session, "t/#", 2);
+  for (const uint8_t qos : {uint8_t{1}, uint8_t{2}}) {
+    auto m = std::make_shared<Message>();
+    m->topic = "t/" + std::to_string(qos);
+    m->payload = SharedBytes::copy_of(std::string_view("x"));
+    m->qos = qos;
+    m->created_ms = kT0;
+    m->origin_client = "publisher";
+    std::promise<util::Status> done;
+    auto acked = done.get_future();
+    b.publish(m, {}, [&](util::Status s) { done.set_value(std::move(s)); });
+    const auto before_sync = sub.sink->take();
+    ASSERT_EQ(acked.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+        << "the commit finished within the 2 s window";
+    EXPECT_EQ(before_sync.size(), qos == 1 ? 1u : 0u) << "QoS " << int{qos};
+    ASSERT_TRUE(acked.get().ok());
+    EXPECT_EQ(sub.sink->take().size(), qos == 1 ? 0u : 1u) << "QoS " << int{qos};
+  }
+}
+
+}  // namespace
+}  // namespace imet::mqtt::broker::test
