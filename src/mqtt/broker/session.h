@@ -51,6 +51,15 @@ class PacketSink {
   virtual void kick(ReasonCode reason) = 0;
 };
 
+// Outcome of an acknowledgement (PUBACK, PUBREC, PUBCOMP) from the client.
+enum class AckResult : uint8_t {
+  kDone,       // the flow with that packet id advanced (or ended)
+  kUnknownId,  // no flow with that packet id: a stray ack, ignored (PUBREC: answered PUBREL 0x92)
+  kWrongType,  // the flow with that packet id waits for another ack (PUBACK for QoS 2, PUBREC or
+               // PUBCOMP for QoS 1, PUBCOMP before PUBREC): the client broke MQTT-4.3.2-4 /
+               // MQTT-4.3.3-8 / MQTT-4.3.3-11, a protocol violation the connection ends for
+};
+
 // What the client announced in CONNECT about what it can receive.
 struct LinkParams {
   Version version = Version::kV5;
@@ -99,11 +108,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Whether messages for this session must be stored (durability on and expiry > 0).
   bool persistent() const;
 
-  // Acknowledgements from the client. False: no such packet id in flight (the caller answers per
-  // spec: ignore a stray PUBACK/PUBCOMP, PUBREL 0x92 for a stray PUBREC).
-  bool on_puback(uint16_t packet_id);
-  bool on_pubrec(uint16_t packet_id, ReasonCode reason);
-  bool on_pubcomp(uint16_t packet_id);
+  // Acknowledgements from the client (see AckResult). A stray PUBREC is answered here with PUBREL
+  // 0x92; on kWrongType nothing is sent and the flow is left as it was (the caller closes).
+  AckResult on_puback(uint16_t packet_id);
+  AckResult on_pubrec(uint16_t packet_id, ReasonCode reason);
+  AckResult on_pubcomp(uint16_t packet_id);
   // The connection's write buffer drained: send more of the queue.
   void on_writable();
 

