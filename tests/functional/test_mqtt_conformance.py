@@ -101,3 +101,47 @@ def test_stray_acknowledgements_are_ignored(broker):
     sub = raw_client(broker.mqtt_port, "stray-ack", False)
     sub.sendall(bytes([PUBACK, 2, 0, 9]) + bytes([PUBCOMP, 2, 0, 9]) + bytes([0xC0, 0]))
     assert recv_packet(sub) == (0xD0, b"")  # only the PINGRESP: nothing in flight had id 9
+
+
+def connect_raw(port, client_id, v5, clean, expiry=0, will=None):
+    """CONNECT (optionally with a QoS 1 will) on a raw socket; returns (socket, session present)."""
+    flags = (0x02 if clean else 0) | (0x0C if will else 0)
+    body = b"\x00\x04MQTT" + bytes([5 if v5 else 4, flags]) + (60).to_bytes(2, "big")
+    if v5:
+        p = bytes([0x11]) + expiry.to_bytes(4, "big") if expiry else b""
+        body += bytes([len(p)]) + p
+    body += len(client_id).to_bytes(2, "big") + client_id.encode()
+    if will:
+        topic, payload = will
+        body += (b"\x00" if v5 else b"") + len(topic).to_bytes(2, "big") + topic.encode() + \
+            len(payload).to_bytes(2, "big") + payload
+    s = raw_connect(port, bytes([0x10, len(body)]) + body)
+    first, ack = recv_packet(s)
+    assert first == 0x20 and ack[1] == 0, ack
+    return s, ack[0] & 1
+
+
+@pytest.mark.parametrize("v5", [False, True], ids=["v311", "v5"])
+def test_takeover_publishes_the_will_only_when_the_session_ends(broker, v5):
+    p = broker.mqtt_port
+    watcher = Client(p)
+    watcher.subscribe("will/#", qos=1)
+    expiry = 60 if v5 else 0
+
+    # Continued session (clean 0 / clean 0): the new connection came before the will delay (0,
+    # from the close) had elapsed, so no will (MQTT-3.1.2-8); mosquitto's 07-will-takeover.
+    old, _ = connect_raw(p, "tk", v5, clean=False, expiry=expiry, will=("will/tk", b"continued"))
+    new, present = connect_raw(p, "tk", v5, clean=False, expiry=expiry)
+    assert present == 1
+    assert read_all(old)[1]  # the old connection was closed
+    watcher.assert_nothing(wait=1.0)
+
+    # Clean start on the new connection ends the session: the will goes at once.
+    old, _ = connect_raw(p, "tk2", v5, clean=False, expiry=expiry, will=("will/tk2", b"ended"))
+    new2, present = connect_raw(p, "tk2", v5, clean=True)
+    assert present == 0
+    assert read_all(old)[1]
+    assert watcher.get().payload == b"ended"
+    watcher.assert_nothing()
+    new.close()
+    new2.close()

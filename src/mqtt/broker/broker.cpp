@@ -280,9 +280,12 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
       const uint32_t expiry = session->expiry_interval();
       const uint32_t delay = std::min(will_delay, expiry);
       if (!current) {
-        // Taken over: the session goes on with the new connection, so a will with a delay is
-        // cancelled (MQTT-3.1.3-9); one without a delay is published now.
-        publish_will_now = delay == 0;
+        // Taken over. If the new connection continues the session, it was opened before the will
+        // delay (even a zero one, which starts when this connection closes) had elapsed: no will
+        // (MQTT-3.1.2-8, MQTT-3.1.3-9; mosquitto does the same for 3.1.1). If the session ended
+        // (Clean Start on the new connection, or expiry 0), the will goes now (MQTT-3.1.2-8:
+        // "or the Session ends").
+        publish_will_now = !current_locked(*session);
       } else if (delay == 0) {
         publish_will_now = true;
       } else {

@@ -98,8 +98,10 @@ class Broker {
 
   // The connection of `sink` ended. `will` (null if none or the client disconnected normally) is
   // published after `will_delay` seconds (capped by the session expiry) unless the client
-  // reconnects first. A session with expiry 0 ends now. Unacknowledged messages received through
-  // shared subscriptions go to another member of their group.
+  // reconnects first. A session with expiry 0 ends now. A connection that was taken over has no
+  // will when the new connection continues its session; when the session ended (clean start or
+  // expiry 0) its will is published at once. Unacknowledged messages received through shared
+  // subscriptions go to another member of their group.
   void close_session(const std::shared_ptr<Session>& session, const PacketSink* sink,
                      MessagePtr will, uint32_t will_delay);
 
