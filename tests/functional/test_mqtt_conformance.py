@@ -145,3 +145,19 @@ def test_takeover_publishes_the_will_only_when_the_session_ends(broker, v5):
     watcher.assert_nothing()
     new.close()
     new2.close()
+
+
+def test_request_problem_information_0_keeps_reason_strings_off_acks(broker):
+    # MQTT-3.1.2-29: with Request Problem Information 0 no Reason String or User Property on
+    # anything but PUBLISH, CONNACK and DISCONNECT. imetd sends Reason Strings only on CONNACK
+    # and DISCONNECT in any case; this guards it for the refusals a client meets most often.
+    s = raw_client(broker.mqtt_port, "rpi-0", True, request_problem_info=0)
+    topic = b"$SYS/broker/uptime"
+    body = len(topic).to_bytes(2, "big") + topic + b"\x00\x07\x00" + b"spoof"
+    s.sendall(bytes([0x32, len(body)]) + body)
+    first, ack = recv_packet(s)
+    assert first == 0x40 and ack[:3] == b"\x00\x07\x87" and ack[3:] in (b"", b"\x00"), ack
+    subscribe_body = b"\x00\x08\x00" + len(b"a/#/b").to_bytes(2, "big") + b"a/#/b" + b"\x00"
+    s.sendall(bytes([0x82, len(subscribe_body)]) + subscribe_body)
+    first, ack = recv_packet(s)
+    assert (first, ack) == (0x90, b"\x00\x08\x00\x8f")  # SUBACK 0x8F, property length 0
