@@ -28,6 +28,19 @@ Broker::Broker(BrokerConfig config, const util::Clock& clock)
 
 Broker::~Broker() {
   stop();
+  // A connection still attached here (shutdown() timed out, or none was called) holds its Session
+  // and is held by it as its sink: a reference cycle that would keep both alive for good. Detach
+  // them; each Connection then lives only as long as its pending I/O handlers (it no longer
+  // touches the broker: the server is gone by now, see ConnectionEnv). Released outside mu_:
+  // dropping the last reference runs ~Connection.
+  std::vector<std::shared_ptr<PacketSink>> sinks;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, session] : sessions_) {
+      if (auto sink = session->release_sink()) sinks.push_back(std::move(sink));
+    }
+  }
+  sinks.clear();
 }
 
 void Broker::start(boost::asio::io_context& io) {

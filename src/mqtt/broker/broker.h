@@ -74,7 +74,8 @@ class Broker {
   // waits up to `timeout` for those connections to end. Each ends as any server-side close does:
   // its will without a delay is published, a delayed will is stored, its persistent session goes
   // offline with its disconnect time. Then everything submitted so far is synced to disk
-  // (Persistence::sync). Returns the number of clients still connected at the deadline.
+  // (Persistence::sync). Returns the number of clients still connected at the deadline; their
+  // connections are released from their sessions when the Broker is destroyed (no cycle leaks).
   size_t shutdown(std::chrono::milliseconds timeout);
   bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
 

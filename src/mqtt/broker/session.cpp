@@ -125,6 +125,11 @@ void Session::detach(const PacketSink* sink) {
   disconnected_at_ms_ = clock_.now_unix_ms();
 }
 
+std::shared_ptr<PacketSink> Session::release_sink() {
+  std::lock_guard lock(mu_);
+  return std::move(sink_);
+}
+
 bool Session::online() const {
   std::lock_guard lock(mu_);
   return sink_ != nullptr;

@@ -95,6 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_connection(ReasonCode reason);
   // Detaches `sink` if it is the attached one (a taken-over connection may detach late).
   void detach(const PacketSink* sink);
+  // Detaches the current connection without telling it anything and returns it (null if none):
+  // the broker's teardown breaks the Connection <-> Session reference cycle with it.
+  std::shared_ptr<PacketSink> release_sink();
   bool online() const;
   bool attached_to(const PacketSink* sink) const;
 
