@@ -172,10 +172,27 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
                                     std::optional<std::string> username) {
   std::vector<std::pair<MessagePtr, Delivery>> unacked;
   Opened out;
+  MessagePtr due_will;
+  store::WriteBatch due_will_batch;
   {
     std::lock_guard lock(mu_);
-    (void)take_will_locked(client_id, nullptr);  // reconnected before the will delay: no will
+    const int64_t now = clock_.now_unix_ms();
+    // Reconnected before the will delay elapsed: no will (MQTT-3.1.3-9). A will whose delay (or
+    // session) ended before this connection came is due, and goes out even if the 1-second
+    // housekeeping has not run yet.
+    if (auto w = wills_.find(client_id); w != wills_.end() && w->second.due_ms <= now) {
+      due_will = take_will_locked(client_id, &due_will_batch);
+    } else {
+      (void)take_will_locked(client_id, nullptr);
+    }
     auto it = sessions_.find(client_id);
+    if (it != sessions_.end() && offline_.count(it->second.get()) > 0 &&
+        it->second->expiry_interval() != kNeverExpires &&
+        it->second->disconnected_at_ms() + int64_t{it->second->expiry_interval()} * 1000 <= now) {
+      // Expired, not yet removed by housekeeping: it is not resumed.
+      remove_session_locked(std::shared_ptr<Session>(it->second));
+      it = sessions_.end();
+    }
     if (it != sessions_.end()) {
       // Takeover: the previous connection goes away.
       std::shared_ptr<Session> old = it->second;
@@ -205,6 +222,7 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
       forget_session_locked(client_id);
     }
   }
+  if (due_will) publish(due_will, std::move(due_will_batch));
   on_opened(out.session_present);
   out.session->attach(std::move(sink), link);
   redistribute(std::move(unacked), nullptr);

@@ -153,6 +153,34 @@ TEST_F(BrokerRoutingTest, ReconnectBeforeTheDelayCancelsTheWill) {
   EXPECT_TRUE(watcher.take().empty());  // MQTT-3.1.3-9
 }
 
+TEST_F(BrokerRoutingTest, ExpiredSessionIsNotResumedBeforeHousekeepingRuns) {
+  Client c = connect("c", false, 3);
+  subscribe(c, "t", opts(1));
+  disconnect(c);
+  ASSERT_TRUE(clock_.advance_ms(2'999));
+  Client back = connect("c", false, 3);
+  EXPECT_TRUE(back.session_present);
+  disconnect(back);
+  ASSERT_TRUE(clock_.advance_ms(3'000));
+  // Expired exactly now; no housekeeping pass ran (it runs once a second): still a new session.
+  Client late = connect("c", false, 3);
+  EXPECT_FALSE(late.session_present);
+  EXPECT_NE(late.session, back.session);
+  EXPECT_EQ(broker().subscription_count(), 0u);
+}
+
+TEST_F(BrokerRoutingTest, DueWillIsPublishedNotCancelledByALateReconnect) {
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
+  ASSERT_TRUE(clock_.advance_ms(5'000));
+  Client back = connect("c", false, 60);  // after the delay, before housekeeping noticed
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());  // once only
+}
+
 TEST_F(BrokerRoutingTest, WillDelayIsCappedBySessionExpiry) {
   Client watcher = connect("watcher");
   subscribe(watcher, "will/#", opts(1));
