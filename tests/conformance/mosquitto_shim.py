@@ -32,10 +32,12 @@ diagnostic mode); it ends by exec'ing the broker, so the
 broker receives the suite's signals (SIGTERM, SIGHUP) directly.
 Invariants: never starts imetd with a configuration it could not translate exactly; each start
 gets its own HTTP/P2P ports; a data directory is reused across restarts only when the test's
-configuration asks for persistence (mosquitto without persistence also forgets everything).
+configuration asks for persistence (mosquitto without persistence also forgets everything) and
+only while the test has not deleted mosquitto's database file.
 """
 
 import os
+import shutil
 import socket
 import sys
 import time
@@ -51,10 +53,11 @@ MOSQUITTO_DEFAULTS = {
     "max_packet_size": 268435460,
 }
 
-# mosquitto directives that are harmless to drop: logging and persistence file placement.
+# mosquitto directives that are harmless to drop: logging and autosave timing. (The persistence
+# file's name and place decide which imetd data directory a start uses, see main().)
 IGNORED = {
-    "log_type", "log_dest", "log_timestamp", "connection_messages", "persistence_file",
-    "persistence_location", "autosave_interval", "autosave_on_changes",
+    "log_type", "log_dest", "log_timestamp", "connection_messages", "autosave_interval",
+    "autosave_on_changes",
 }
 
 
@@ -83,10 +86,13 @@ def parse_bool(value):
 
 
 def translate(conf_path, testdir):
-    """Returns (port or None, mqtt settings dict, persistence flag) for a mosquitto config file."""
+    """Returns (port or None, mqtt settings dict, persistence file or None) for a mosquitto config
+    file; the persistence file is where mosquitto would keep its database (absolute path)."""
     port = None
     mqtt = {}
     persistence = False
+    persistence_file = "mosquitto.db"
+    persistence_location = ""
     listeners = 0
     with open(conf_path) as f:
         lines = f.readlines()
@@ -146,13 +152,19 @@ def translate(conf_path, testdir):
                 mqtt["queue_qos0_offline"] = parse_bool(args[0])
             elif key == "persistence":
                 persistence = parse_bool(args[0])
+            elif key == "persistence_file":
+                persistence_file = args[0]
+            elif key == "persistence_location":
+                persistence_location = args[0]
             elif key == "per_listener_settings" and args == ["false"]:
                 continue
             else:
                 fail_unsupported(testdir, conf_path, where + " (no imetd equivalent)")
         except (IndexError, ValueError) as e:
             fail_unsupported(testdir, conf_path, "%s (%s)" % (where, e))
-    return port, mqtt, persistence
+    if not persistence:
+        return port, mqtt, None
+    return port, mqtt, os.path.abspath(os.path.join(persistence_location, persistence_file))
 
 
 def toml_value(v):
@@ -353,7 +365,7 @@ def main(argv):
 
     mqtt = dict(MOSQUITTO_DEFAULTS)
     mqtt["allow_anonymous"] = True  # mosquitto -p without a config allows anonymous clients
-    persistence = False
+    persistence = None
     if conf is not None:
         mqtt["allow_anonymous"] = False  # mosquitto 2.0 with a config file: anonymous only if said
         conf_port, settings, persistence = translate(conf, testdir)
@@ -363,9 +375,16 @@ def main(argv):
     if port is None:
         port = 1883
 
-    # One data directory per start, except that a persistent configuration reuses its own.
+    # One data directory per start, except that a persistent configuration reuses its own for as
+    # long as mosquitto's database file would exist: the tests delete that file to start afresh
+    # (e.g. between their MQTT 3.1.1 and 5.0 runs), so the shim leaves an empty file in its place
+    # and starts with an empty data directory when the file is gone.
     if persistence:
         data_dir = os.path.join(testdir, "data-persistent-%s" % os.path.basename(conf))
+        if not os.path.exists(persistence):
+            if os.path.exists(data_dir):
+                shutil.rmtree(data_dir)
+            open(persistence, "a").close()
     else:
         n = 0
         while os.path.exists(os.path.join(testdir, "data-%d" % n)):

@@ -28,6 +28,19 @@ Broker::Broker(BrokerConfig config, const util::Clock& clock)
 
 Broker::~Broker() {
   stop();
+  // A connection still attached here (shutdown() timed out, or none was called) holds its Session
+  // and is held by it as its sink: a reference cycle that would keep both alive for good. Detach
+  // them; each Connection then lives only as long as its pending I/O handlers (it no longer
+  // touches the broker: the server is gone by now, see ConnectionEnv). Released outside mu_:
+  // dropping the last reference runs ~Connection.
+  std::vector<std::shared_ptr<PacketSink>> sinks;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, session] : sessions_) {
+      if (auto sink = session->release_sink()) sinks.push_back(std::move(sink));
+    }
+  }
+  sinks.clear();
 }
 
 void Broker::start(boost::asio::io_context& io) {
@@ -159,10 +172,27 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
                                     std::optional<std::string> username) {
   std::vector<std::pair<MessagePtr, Delivery>> unacked;
   Opened out;
+  MessagePtr due_will;
+  store::WriteBatch due_will_batch;
   {
     std::lock_guard lock(mu_);
-    (void)take_will_locked(client_id, nullptr);  // reconnected before the will delay: no will
+    const int64_t now = clock_.now_unix_ms();
+    // Reconnected before the will delay elapsed: no will (MQTT-3.1.3-9). A will whose delay (or
+    // session) ended before this connection came is due, and goes out even if the 1-second
+    // housekeeping has not run yet.
+    if (auto w = wills_.find(client_id); w != wills_.end() && w->second.due_ms <= now) {
+      due_will = take_will_locked(client_id, &due_will_batch);
+    } else {
+      (void)take_will_locked(client_id, nullptr);
+    }
     auto it = sessions_.find(client_id);
+    if (it != sessions_.end() && offline_.count(it->second.get()) > 0 &&
+        it->second->expiry_interval() != kNeverExpires &&
+        it->second->disconnected_at_ms() + int64_t{it->second->expiry_interval()} * 1000 <= now) {
+      // Expired, not yet removed by housekeeping: it is not resumed.
+      remove_session_locked(std::shared_ptr<Session>(it->second));
+      it = sessions_.end();
+    }
     if (it != sessions_.end()) {
       // Takeover: the previous connection goes away.
       std::shared_ptr<Session> old = it->second;
@@ -192,6 +222,7 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
       forget_session_locked(client_id);
     }
   }
+  if (due_will) publish(due_will, std::move(due_will_batch));
   on_opened(out.session_present);
   out.session->attach(std::move(sink), link);
   redistribute(std::move(unacked), nullptr);
@@ -280,9 +311,12 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
       const uint32_t expiry = session->expiry_interval();
       const uint32_t delay = std::min(will_delay, expiry);
       if (!current) {
-        // Taken over: the session goes on with the new connection, so a will with a delay is
-        // cancelled (MQTT-3.1.3-9); one without a delay is published now.
-        publish_will_now = delay == 0;
+        // Taken over. If the new connection continues the session, it was opened before the will
+        // delay (even a zero one, which starts when this connection closes) had elapsed: no will
+        // (MQTT-3.1.2-8, MQTT-3.1.3-9; mosquitto does the same for 3.1.1). If the session ended
+        // (Clean Start on the new connection, or expiry 0), the will goes now (MQTT-3.1.2-8:
+        // "or the Session ends").
+        publish_will_now = !current_locked(*session);
       } else if (delay == 0) {
         publish_will_now = true;
       } else {

@@ -74,7 +74,8 @@ class Broker {
   // waits up to `timeout` for those connections to end. Each ends as any server-side close does:
   // its will without a delay is published, a delayed will is stored, its persistent session goes
   // offline with its disconnect time. Then everything submitted so far is synced to disk
-  // (Persistence::sync). Returns the number of clients still connected at the deadline.
+  // (Persistence::sync). Returns the number of clients still connected at the deadline; their
+  // connections are released from their sessions when the Broker is destroyed (no cycle leaks).
   size_t shutdown(std::chrono::milliseconds timeout);
   bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
 
@@ -98,8 +99,10 @@ class Broker {
 
   // The connection of `sink` ended. `will` (null if none or the client disconnected normally) is
   // published after `will_delay` seconds (capped by the session expiry) unless the client
-  // reconnects first. A session with expiry 0 ends now. Unacknowledged messages received through
-  // shared subscriptions go to another member of their group.
+  // reconnects first. A session with expiry 0 ends now. A connection that was taken over has no
+  // will when the new connection continues its session; when the session ended (clean start or
+  // expiry 0) its will is published at once. Unacknowledged messages received through shared
+  // subscriptions go to another member of their group.
   void close_session(const std::shared_ptr<Session>& session, const PacketSink* sink,
                      MessagePtr will, uint32_t will_delay);
 

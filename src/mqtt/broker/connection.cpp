@@ -241,13 +241,17 @@ void Connection::handle(Packet& packet) {
         if constexpr (std::is_same_v<P, Publish>) {
           handle_publish(p);
         } else if constexpr (std::is_same_v<P, Puback>) {
-          session_->on_puback(p.packet_id);
+          if (session_->on_puback(p.packet_id) == AckResult::kWrongType)
+            close(ReasonCode::kProtocolError, "PUBACK for a QoS 2 message (MQTT-4.3.3-8)");
         } else if constexpr (std::is_same_v<P, Pubrec>) {
-          session_->on_pubrec(p.packet_id, p.reason_code);
+          if (session_->on_pubrec(p.packet_id, p.reason_code) == AckResult::kWrongType)
+            close(ReasonCode::kProtocolError, "PUBREC for a QoS 1 message (MQTT-4.3.2-4)");
         } else if constexpr (std::is_same_v<P, Pubrel>) {
           handle_pubrel(p);
         } else if constexpr (std::is_same_v<P, Pubcomp>) {
-          session_->on_pubcomp(p.packet_id);
+          if (session_->on_pubcomp(p.packet_id) == AckResult::kWrongType)
+            close(ReasonCode::kProtocolError,
+                  "PUBCOMP for a message without PUBREC (MQTT-4.3.2-4, MQTT-4.3.3-8)");
         } else if constexpr (std::is_same_v<P, Subscribe>) {
           handle_subscribe(p);
         } else if constexpr (std::is_same_v<P, Unsubscribe>) {

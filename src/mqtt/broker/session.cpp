@@ -125,6 +125,11 @@ void Session::detach(const PacketSink* sink) {
   disconnected_at_ms_ = clock_.now_unix_ms();
 }
 
+std::shared_ptr<PacketSink> Session::release_sink() {
+  std::lock_guard lock(mu_);
+  return std::move(sink_);
+}
+
 bool Session::online() const {
   std::lock_guard lock(mu_);
   return sink_ != nullptr;
@@ -316,55 +321,56 @@ void Session::on_writable() {
   pump_locked();
 }
 
-bool Session::on_puback(uint16_t packet_id) {
+AckResult Session::on_puback(uint16_t packet_id) {
   std::lock_guard lock(mu_);
   auto* inflight = inflight_.ptr();
-  if (inflight == nullptr) return false;
-  auto it = std::find_if(inflight->begin(), inflight->end(), [&](const Inflight& f) {
-    return f.packet_id == packet_id && f.delivery.qos == 1;
-  });
-  if (it == inflight->end()) return false;
+  if (inflight == nullptr) return AckResult::kUnknownId;
+  auto it = std::find_if(inflight->begin(), inflight->end(),
+                         [&](const Inflight& f) { return f.packet_id == packet_id; });
+  if (it == inflight->end()) return AckResult::kUnknownId;
+  if (it->delivery.qos != 1) return AckResult::kWrongType;  // QoS 2 ends with PUBCOMP
   forget_locked(it->qid);
   inflight->erase(it);
   pump_locked();
-  return true;
+  return AckResult::kDone;
 }
 
-bool Session::on_pubrec(uint16_t packet_id, ReasonCode reason) {
+AckResult Session::on_pubrec(uint16_t packet_id, ReasonCode reason) {
   std::lock_guard lock(mu_);
   auto& inflight = inflight_.mut();
-  auto it = std::find_if(inflight.begin(), inflight.end(), [&](const Inflight& f) {
-    return f.packet_id == packet_id && f.delivery.qos == 2;
-  });
+  auto it = std::find_if(inflight.begin(), inflight.end(),
+                         [&](const Inflight& f) { return f.packet_id == packet_id; });
   if (it == inflight.end()) {
     write_ack_locked(PacketType::kPubrel, packet_id, ReasonCode::kPacketIdentifierNotFound);
-    return false;
+    return AckResult::kUnknownId;
   }
+  if (it->delivery.qos != 2) return AckResult::kWrongType;  // QoS 1 ends with PUBACK
   if (static_cast<uint8_t>(reason) >= 0x80) {  // the receiver refused: the flow ends here
     forget_locked(it->qid);
     inflight.erase(it);
     pump_locked();
-    return true;
+    return AckResult::kDone;
   }
+  // A repeated PUBREC (after PUBREL was sent) gets the PUBREL again.
   it->pubrec_received = true;
   it->message.reset();  // only the id matters from now on
   store_locked(*it);
   write_ack_locked(PacketType::kPubrel, packet_id, ReasonCode::kSuccess);
-  return true;
+  return AckResult::kDone;
 }
 
-bool Session::on_pubcomp(uint16_t packet_id) {
+AckResult Session::on_pubcomp(uint16_t packet_id) {
   std::lock_guard lock(mu_);
   auto* inflight = inflight_.ptr();
-  if (inflight == nullptr) return false;
-  auto it = std::find_if(inflight->begin(), inflight->end(), [&](const Inflight& f) {
-    return f.packet_id == packet_id && f.pubrec_received;
-  });
-  if (it == inflight->end()) return false;
+  if (inflight == nullptr) return AckResult::kUnknownId;
+  auto it = std::find_if(inflight->begin(), inflight->end(),
+                         [&](const Inflight& f) { return f.packet_id == packet_id; });
+  if (it == inflight->end()) return AckResult::kUnknownId;
+  if (!it->pubrec_received) return AckResult::kWrongType;  // QoS 1, or QoS 2 before PUBREC
   forget_locked(it->qid);
   inflight->erase(it);
   pump_locked();
-  return true;
+  return AckResult::kDone;
 }
 
 bool Session::begin_incoming_qos2(uint16_t packet_id) {

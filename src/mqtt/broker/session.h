@@ -51,6 +51,15 @@ class PacketSink {
   virtual void kick(ReasonCode reason) = 0;
 };
 
+// Outcome of an acknowledgement (PUBACK, PUBREC, PUBCOMP) from the client.
+enum class AckResult : uint8_t {
+  kDone,       // the flow with that packet id advanced (or ended)
+  kUnknownId,  // no flow with that packet id: a stray ack, ignored (PUBREC: answered PUBREL 0x92)
+  kWrongType,  // the flow with that packet id waits for another ack (PUBACK for QoS 2, PUBREC or
+               // PUBCOMP for QoS 1, PUBCOMP before PUBREC): the client broke MQTT-4.3.2-4 /
+               // MQTT-4.3.3-8 / MQTT-4.3.3-11, a protocol violation the connection ends for
+};
+
 // What the client announced in CONNECT about what it can receive.
 struct LinkParams {
   Version version = Version::kV5;
@@ -86,6 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_connection(ReasonCode reason);
   // Detaches `sink` if it is the attached one (a taken-over connection may detach late).
   void detach(const PacketSink* sink);
+  // Detaches the current connection without telling it anything and returns it (null if none):
+  // the broker's teardown breaks the Connection <-> Session reference cycle with it.
+  std::shared_ptr<PacketSink> release_sink();
   bool online() const;
   bool attached_to(const PacketSink* sink) const;
 
@@ -99,11 +111,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Whether messages for this session must be stored (durability on and expiry > 0).
   bool persistent() const;
 
-  // Acknowledgements from the client. False: no such packet id in flight (the caller answers per
-  // spec: ignore a stray PUBACK/PUBCOMP, PUBREL 0x92 for a stray PUBREC).
-  bool on_puback(uint16_t packet_id);
-  bool on_pubrec(uint16_t packet_id, ReasonCode reason);
-  bool on_pubcomp(uint16_t packet_id);
+  // Acknowledgements from the client (see AckResult). A stray PUBREC is answered here with PUBREL
+  // 0x92; on kWrongType nothing is sent and the flow is left as it was (the caller closes).
+  AckResult on_puback(uint16_t packet_id);
+  AckResult on_pubrec(uint16_t packet_id, ReasonCode reason);
+  AckResult on_pubcomp(uint16_t packet_id);
   // The connection's write buffer drained: send more of the queue.
   void on_writable();
 

@@ -153,6 +153,34 @@ TEST_F(BrokerRoutingTest, ReconnectBeforeTheDelayCancelsTheWill) {
   EXPECT_TRUE(watcher.take().empty());  // MQTT-3.1.3-9
 }
 
+TEST_F(BrokerRoutingTest, ExpiredSessionIsNotResumedBeforeHousekeepingRuns) {
+  Client c = connect("c", false, 3);
+  subscribe(c, "t", opts(1));
+  disconnect(c);
+  ASSERT_TRUE(clock_.advance_ms(2'999));
+  Client back = connect("c", false, 3);
+  EXPECT_TRUE(back.session_present);
+  disconnect(back);
+  ASSERT_TRUE(clock_.advance_ms(3'000));
+  // Expired exactly now; no housekeeping pass ran (it runs once a second): still a new session.
+  Client late = connect("c", false, 3);
+  EXPECT_FALSE(late.session_present);
+  EXPECT_NE(late.session, back.session);
+  EXPECT_EQ(broker().subscription_count(), 0u);
+}
+
+TEST_F(BrokerRoutingTest, DueWillIsPublishedNotCancelledByALateReconnect) {
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
+  ASSERT_TRUE(clock_.advance_ms(5'000));
+  Client back = connect("c", false, 60);  // after the delay, before housekeeping noticed
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());  // once only
+}
+
 TEST_F(BrokerRoutingTest, WillDelayIsCappedBySessionExpiry) {
   Client watcher = connect("watcher");
   subscribe(watcher, "will/#", opts(1));
@@ -177,10 +205,42 @@ TEST_F(BrokerRoutingTest, TakenOverConnectionsDelayedWillIsCancelled) {
   ASSERT_TRUE(clock_.advance_ms(10'000));
   broker().housekeeping();
   EXPECT_TRUE(watcher.take().empty());
-  // Without a delay the will of the taken-over connection is published (MQTT-3.1.4-3).
-  disconnect(c, message("will/c", "now", 1, false, "c"), 0);
-  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"now"});
   EXPECT_TRUE(again.session->online());
+}
+
+TEST_F(BrokerRoutingTest, TakeoverThatContinuesTheSessionCancelsAWillWithoutDelay) {
+  // The new connection was opened before the (zero) will delay, which starts when the old
+  // connection closes, had elapsed: MQTT-3.1.2-8; mosquitto 07-will-takeover expects no will.
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  Client again = connect("c", false, 60);
+  disconnect(c, message("will/c", "now", 1, false, "c"), 0);
+  ASSERT_TRUE(clock_.advance_ms(10'000));
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());
+  EXPECT_TRUE(again.session->online());
+}
+
+TEST_F(BrokerRoutingTest, TakeoverThatEndsTheSessionPublishesTheWillAtOnce) {
+  // The session ends (MQTT-3.1.2-8 "or the Session ends"), delay or not: by a Clean Start of
+  // the new connection, or because the old session had expiry 0.
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c = connect("c", false, 60);
+  Client fresh = connect("c", /*clean_start=*/true, 60);
+  disconnect(c, message("will/c", "clean-start", 1, false, "c"), 5);
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"clean-start"});
+
+  Client d = connect("d", false, 0);
+  Client d2 = connect("d", false, 60);
+  disconnect(d, message("will/d", "expiry-0", 1, false, "d"), 0);
+  EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"expiry-0"});
+  ASSERT_TRUE(clock_.advance_ms(10'000));
+  broker().housekeeping();
+  EXPECT_TRUE(watcher.take().empty());  // once only
+  EXPECT_TRUE(fresh.session->online());
+  EXPECT_TRUE(d2.session->online());
 }
 
 // ---- $SYS ----

@@ -60,11 +60,11 @@ TEST_P(BrokerRestartTest, QueuedQos1MessageOfAnOfflineSessionSurvivesARestart) {
   EXPECT_EQ(p.payload.as_string_view(), "acknowledged");
 
   // The subscription came back too, and once acknowledged the message is gone from the store.
-  ASSERT_TRUE(back.session->on_puback(p.packet_id));
+  ASSERT_EQ(back.session->on_puback(p.packet_id), AckResult::kDone);
   publish(*broker_, "t/2", "live", 1);
   auto live = back.sink->take();
   ASSERT_EQ(live.size(), 1u);
-  ASSERT_TRUE(back.session->on_puback(std::get<Publish>(live[0]).packet_id));
+  ASSERT_EQ(back.session->on_puback(std::get<Publish>(live[0]).packet_id), AckResult::kDone);
   drain(*persist_);
   auto loaded = load();
   ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
@@ -86,7 +86,7 @@ TEST_P(BrokerRestartTest, Qos2FlowsResumeWithTheirPacketIdsAfterACrash) {
     ASSERT_EQ(packets.size(), 2u);
     sent_id = std::get<Publish>(packets[0]).packet_id;
     recd_id = std::get<Publish>(packets[1]).packet_id;
-    ASSERT_TRUE(sub.session->on_pubrec(recd_id, ReasonCode::kSuccess));
+    ASSERT_EQ(sub.session->on_pubrec(recd_id, ReasonCode::kSuccess), AckResult::kDone);
     // No close_session: the node is killed with both flows open.
   }
   restart();
@@ -102,9 +102,9 @@ TEST_P(BrokerRestartTest, Qos2FlowsResumeWithTheirPacketIdsAfterACrash) {
   ASSERT_TRUE(std::holds_alternative<Pubrel>(packets[1]));
   EXPECT_EQ(std::get<Pubrel>(packets[1]).packet_id, recd_id);
 
-  ASSERT_TRUE(back.session->on_pubcomp(recd_id));
-  ASSERT_TRUE(back.session->on_pubrec(sent_id, ReasonCode::kSuccess));
-  ASSERT_TRUE(back.session->on_pubcomp(sent_id));
+  ASSERT_EQ(back.session->on_pubcomp(recd_id), AckResult::kDone);
+  ASSERT_EQ(back.session->on_pubrec(sent_id, ReasonCode::kSuccess), AckResult::kDone);
+  ASSERT_EQ(back.session->on_pubcomp(sent_id), AckResult::kDone);
   drain(*persist_);
   auto loaded = load();
   ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();

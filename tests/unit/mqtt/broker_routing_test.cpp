@@ -218,7 +218,7 @@ TEST_F(BrokerRoutingTest, SharedGroupSkipsOfflineMembersUntilAllAreOffline) {
     for (Client* m : {&a, &b}) {
       for (const Publish& p : m->take()) {
         ++count[m->id];
-        EXPECT_TRUE(m->session->on_puback(p.packet_id));
+        EXPECT_EQ(m->session->on_puback(p.packet_id), AckResult::kDone);
       }
     }
   }
@@ -341,14 +341,14 @@ TEST_F(BrokerRoutingTest, ResubscribeReplacesOptionsAndUnsubscribeRemoves) {
   auto pubs = c.take();
   ASSERT_EQ(pubs.size(), 1u);
   EXPECT_EQ(pubs[0].qos, 2);
-  EXPECT_TRUE(c.session->on_pubrec(pubs[0].packet_id, ReasonCode::kSuccess));
+  EXPECT_EQ(c.session->on_pubrec(pubs[0].packet_id, ReasonCode::kSuccess), AckResult::kDone);
 
   auto codes = broker().unsubscribe(*c.session, {"t", "never"});
   EXPECT_EQ(codes,
             (std::vector<ReasonCode>{ReasonCode::kSuccess, ReasonCode::kNoSubscriptionExisted}));
   EXPECT_EQ(broker().subscription_count(), 0u);
   c.sink->clear();  // the PUBREL
-  EXPECT_TRUE(c.session->on_pubcomp(pubs[0].packet_id));
+  EXPECT_EQ(c.session->on_pubcomp(pubs[0].packet_id), AckResult::kDone);
   publish("t", "y", 2);
   EXPECT_EQ(c.sink->frame_count(), 0u);
 }

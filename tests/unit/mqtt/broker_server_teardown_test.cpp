@@ -118,5 +118,29 @@ TEST(ServerTeardown, ClosedConnectionsQueuedHandlerOutlivesServerAndBroker) {
   r.io.reset();  // destroys the queued handlers and with them the connections
 }
 
+// Broker::shutdown times out with a client still connected (its close was posted but never ran):
+// the Connection holds its Session and the Session holds the Connection as its sink. When the
+// I/O stops and everything is torn down, that cycle must not keep both alive (a leak under LSan,
+// and the server side of the socket would never be closed). Observable without a sanitizer: the
+// client sees the socket closed once the io_context (holding the last handlers) is destroyed.
+TEST(ServerTeardown, ConnectionStillConnectedAfterShutdownTimeoutIsReleased) {
+  Running r;
+  r.connect_client("still-connected");
+  r.server->stop();
+  r.stop_io();
+  r.io->restart();
+  // Nothing runs the posted close: the client is still connected at the deadline.
+  EXPECT_EQ(r.broker->shutdown(milliseconds(20)), 1u);
+  EXPECT_EQ(r.broker->stats().clients_connected.load(), 1u);
+  r.server.reset();
+  r.broker.reset();
+  r.io.reset();
+  timeval tv{2, 0};
+  setsockopt(r.fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  uint8_t b[16];
+  // 0: the server closed its end, i.e. the Connection (and its transport) was destroyed.
+  EXPECT_EQ(::recv(r.fds[0], b, sizeof b, 0), 0);
+}
+
 }  // namespace
 }  // namespace imet::mqtt::broker

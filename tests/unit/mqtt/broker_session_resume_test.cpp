@@ -28,7 +28,7 @@ TEST_F(SessionTest, ReattachResendsInFlightWithDupAndPubrelForPubrecReceived) {
   s->deliver(make_message("t", "queued"), delivery(1));
   auto first = sink->take_publishes();
   ASSERT_EQ(first.size(), 3u);
-  ASSERT_TRUE(s->on_pubrec(first[2].packet_id, ReasonCode::kSuccess));
+  ASSERT_EQ(s->on_pubrec(first[2].packet_id, ReasonCode::kSuccess), AckResult::kDone);
   sink->take();  // the PUBREL
 
   s->kick(ReasonCode::kNormalDisconnection);
@@ -58,12 +58,12 @@ TEST_F(SessionTest, ReattachResendsInFlightWithDupAndPubrelForPubrecReceived) {
   EXPECT_EQ(std::get<Pubrel>(resent[2]).packet_id, first[2].packet_id);
   EXPECT_EQ(s->queued_count(), 1u);  // the quota is still full
 
-  ASSERT_TRUE(s->on_puback(first[0].packet_id));
+  ASSERT_EQ(s->on_puback(first[0].packet_id), AckResult::kDone);
   auto next = sink2->take_publishes();
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].payload.as_string_view(), "queued");
   EXPECT_FALSE(next[0].dup);
-  ASSERT_TRUE(s->on_pubcomp(first[2].packet_id));
+  ASSERT_EQ(s->on_pubcomp(first[2].packet_id), AckResult::kDone);
 }
 
 TEST_F(SessionTest, ReattachSendsTheOfflineQueueAfterTheResends) {
@@ -253,7 +253,7 @@ TEST_F(SessionTest, TakeSharedUnackedReturnsUnfinishedSharedMessagesOnly) {
   s->deliver(make_message("t", "s0", 0), shared0);         // queued QoS 0
   auto first = sink->take_publishes();
   ASSERT_EQ(first.size(), 2u);
-  ASSERT_TRUE(s->on_pubrec(first[0].packet_id, ReasonCode::kSuccess));
+  ASSERT_EQ(s->on_pubrec(first[0].packet_id, ReasonCode::kSuccess), AckResult::kDone);
 
   auto taken = s->take_shared_unacked();
   std::vector<std::string> got;
@@ -318,8 +318,8 @@ TEST_F(SessionTest, RestoreResumesQos2FlowsWithTheirIdsAndQueuesTheRest) {
   EXPECT_FALSE(fresh.dup);
   EXPECT_NE(fresh.packet_id, 9);
   EXPECT_NE(fresh.packet_id, 10);
-  EXPECT_TRUE(s->on_pubcomp(10));
-  EXPECT_TRUE(s->on_pubrec(9, ReasonCode::kSuccess));
+  EXPECT_EQ(s->on_pubcomp(10), AckResult::kDone);
+  EXPECT_EQ(s->on_pubrec(9, ReasonCode::kSuccess), AckResult::kDone);
 }
 
 TEST_F(SessionTest, RestoreWithoutDisconnectTimeUsesNow) {
@@ -365,8 +365,8 @@ TEST_F(SessionTest, V311Qos2FlowAndStrayPubrecUseV311Encodings) {
   s->deliver(make_message("t", "x", 2), delivery(2));
   auto pubs = sink->take_publishes(Version::kV311);
   ASSERT_EQ(pubs.size(), 1u);
-  ASSERT_TRUE(s->on_pubrec(pubs[0].packet_id, ReasonCode::kSuccess));
-  EXPECT_FALSE(s->on_pubrec(999, ReasonCode::kSuccess));
+  ASSERT_EQ(s->on_pubrec(pubs[0].packet_id, ReasonCode::kSuccess), AckResult::kDone);
+  EXPECT_EQ(s->on_pubrec(999, ReasonCode::kSuccess), AckResult::kUnknownId);
   // take(kV311) fails the test if either PUBREL is not a valid 3.1.1 packet (exactly 2 bytes of
   // packet id, no reason code).
   auto acks = sink->take(Version::kV311);
@@ -375,7 +375,7 @@ TEST_F(SessionTest, V311Qos2FlowAndStrayPubrecUseV311Encodings) {
   ASSERT_TRUE(std::holds_alternative<Pubrel>(acks[1]));
   EXPECT_EQ(std::get<Pubrel>(acks[0]).packet_id, pubs[0].packet_id);
   EXPECT_EQ(std::get<Pubrel>(acks[1]).packet_id, 999);
-  EXPECT_TRUE(s->on_pubcomp(pubs[0].packet_id));
+  EXPECT_EQ(s->on_pubcomp(pubs[0].packet_id), AckResult::kDone);
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ TEST_F(SessionTest, DeliveryQosNotMessageQosDecidesTheFlow) {
   auto pubs = sink->take_publishes();
   ASSERT_EQ(pubs.size(), 1u);
   EXPECT_EQ(pubs[0].qos, 1);
-  EXPECT_TRUE(s->on_puback(pubs[0].packet_id));
+  EXPECT_EQ(s->on_puback(pubs[0].packet_id), AckResult::kDone);
 }
 
 TEST_F(SessionTest, Qos1PublishThenPubackEndsTheFlow) {
@@ -55,11 +55,13 @@ TEST_F(SessionTest, Qos1PublishThenPubackEndsTheFlow) {
   EXPECT_FALSE(pubs[0].dup);
   EXPECT_EQ(s->inflight_count(), 1u);
 
-  EXPECT_FALSE(s->on_pubcomp(pubs[0].packet_id));  // wrong ack type for a QoS 1 flow
-  EXPECT_TRUE(s->on_puback(pubs[0].packet_id));
+  // A PUBCOMP for a QoS 1 flow breaks MQTT-4.3.2-4: reported, and the flow is left as it was.
+  EXPECT_EQ(s->on_pubcomp(pubs[0].packet_id), AckResult::kWrongType);
+  EXPECT_EQ(s->inflight_count(), 1u);
+  EXPECT_EQ(s->on_puback(pubs[0].packet_id), AckResult::kDone);
   EXPECT_EQ(s->inflight_count(), 0u);
-  EXPECT_FALSE(s->on_puback(pubs[0].packet_id));  // a second PUBACK is stray: ignored
-  EXPECT_EQ(sink->frame_count(), 0u);             // and never answered
+  EXPECT_EQ(s->on_puback(pubs[0].packet_id), AckResult::kUnknownId);  // stray: ignored
+  EXPECT_EQ(sink->frame_count(), 0u);                                 // and never answered
 }
 
 TEST_F(SessionTest, Qos2PublishPubrecPubrelPubcomp) {
@@ -72,22 +74,25 @@ TEST_F(SessionTest, Qos2PublishPubrecPubrelPubcomp) {
   const uint16_t id = pubs[0].packet_id;
   ASSERT_NE(id, 0);
 
-  EXPECT_FALSE(s->on_puback(id));   // PUBACK does not end a QoS 2 flow
-  EXPECT_FALSE(s->on_pubcomp(id));  // PUBCOMP before PUBREC: not in the right state
+  // PUBACK for QoS 2 breaks MQTT-4.3.3-8, so does PUBCOMP before PUBREC: reported as such.
+  EXPECT_EQ(s->on_puback(id), AckResult::kWrongType);
+  EXPECT_EQ(s->on_pubcomp(id), AckResult::kWrongType);
   EXPECT_EQ(s->inflight_count(), 1u);
   EXPECT_EQ(sink->frame_count(), 0u);
 
-  EXPECT_TRUE(s->on_pubrec(id, ReasonCode::kSuccess));
+  EXPECT_EQ(s->on_pubrec(id, ReasonCode::kSuccess), AckResult::kDone);
   auto acks = sink->take();
   ASSERT_EQ(acks.size(), 1u);
   ASSERT_TRUE(std::holds_alternative<Pubrel>(acks[0]));
   EXPECT_EQ(std::get<Pubrel>(acks[0]).packet_id, id);
   EXPECT_EQ(std::get<Pubrel>(acks[0]).reason_code, ReasonCode::kSuccess);
-  EXPECT_EQ(s->inflight_count(), 1u);  // still in flight until PUBCOMP
+  EXPECT_EQ(s->inflight_count(), 1u);                  // still in flight until PUBCOMP
+  EXPECT_EQ(s->on_puback(id), AckResult::kWrongType);  // also after PUBREC
+  EXPECT_EQ(sink->frame_count(), 0u);
 
-  EXPECT_TRUE(s->on_pubcomp(id));
+  EXPECT_EQ(s->on_pubcomp(id), AckResult::kDone);
   EXPECT_EQ(s->inflight_count(), 0u);
-  EXPECT_FALSE(s->on_pubcomp(id));
+  EXPECT_EQ(s->on_pubcomp(id), AckResult::kUnknownId);
 }
 
 TEST_F(SessionTest, PubrecWithErrorReasonEndsTheFlowWithoutPubrel) {
@@ -101,7 +106,7 @@ TEST_F(SessionTest, PubrecWithErrorReasonEndsTheFlowWithoutPubrel) {
   EXPECT_EQ(s->queued_count(), 1u);
 
   // MQTT 5 §4.3.3: a PUBREC with a reason code >= 0x80 ends the flow; no PUBREL follows.
-  EXPECT_TRUE(s->on_pubrec(pubs[0].packet_id, ReasonCode::kQuotaExceeded));
+  EXPECT_EQ(s->on_pubrec(pubs[0].packet_id, ReasonCode::kQuotaExceeded), AckResult::kDone);
   auto next = sink->take_publishes();  // the freed slot goes to the queued message
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].payload.as_string_view(), "next");
@@ -115,26 +120,24 @@ TEST_F(SessionTest, StrayPubrecIsAnsweredWithPubrel0x92) {
   s->deliver(make_message("t", "q1"), delivery(1));
   const uint16_t qos1_id = sink->take_publishes().at(0).packet_id;
 
-  EXPECT_FALSE(s->on_pubrec(777, ReasonCode::kSuccess));
-  // A PUBREC for a QoS 1 packet id is stray too: there is no QoS 2 flow with that id.
-  EXPECT_FALSE(s->on_pubrec(qos1_id, ReasonCode::kSuccess));
+  EXPECT_EQ(s->on_pubrec(777, ReasonCode::kSuccess), AckResult::kUnknownId);
   auto acks = sink->take();
-  ASSERT_EQ(acks.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) {
-    ASSERT_TRUE(std::holds_alternative<Pubrel>(acks[i]));
-    EXPECT_EQ(std::get<Pubrel>(acks[i]).reason_code, ReasonCode::kPacketIdentifierNotFound);
-  }
+  ASSERT_EQ(acks.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<Pubrel>(acks[0]));
+  EXPECT_EQ(std::get<Pubrel>(acks[0]).reason_code, ReasonCode::kPacketIdentifierNotFound);
   EXPECT_EQ(std::get<Pubrel>(acks[0]).packet_id, 777);
-  EXPECT_EQ(std::get<Pubrel>(acks[1]).packet_id, qos1_id);
+  // A PUBREC for a QoS 1 packet id breaks MQTT-4.3.2-4 (the connection ends): no PUBREL.
+  EXPECT_EQ(s->on_pubrec(qos1_id, ReasonCode::kSuccess), AckResult::kWrongType);
+  EXPECT_EQ(sink->frame_count(), 0u);
   EXPECT_EQ(s->inflight_count(), 1u);  // the QoS 1 flow is untouched
-  EXPECT_TRUE(s->on_puback(qos1_id));
+  EXPECT_EQ(s->on_puback(qos1_id), AckResult::kDone);
 }
 
 TEST_F(SessionTest, StrayPubackAndPubcompAreIgnoredSilently) {
   auto s = make_session();
   auto sink = attach(*s);
-  EXPECT_FALSE(s->on_puback(5));
-  EXPECT_FALSE(s->on_pubcomp(5));
+  EXPECT_EQ(s->on_puback(5), AckResult::kUnknownId);
+  EXPECT_EQ(s->on_pubcomp(5), AckResult::kUnknownId);
   EXPECT_EQ(sink->frame_count(), 0u);
 }
 
@@ -190,7 +193,7 @@ TEST_F(SessionTest, PacketIdsAreAllocatedInOrderAndWrapFrom65535To1) {
     auto pubs = sink->take_publishes();
     ASSERT_EQ(pubs.size(), 1u);
     ASSERT_EQ(pubs[0].packet_id, i);
-    ASSERT_TRUE(s->on_puback(pubs[0].packet_id));
+    ASSERT_EQ(s->on_puback(pubs[0].packet_id), AckResult::kDone);
   }
   s->deliver(make_message("t", "x"), delivery(1));
   EXPECT_EQ(ids_of(sink->take_publishes()), (std::vector<uint16_t>{1}));
@@ -208,7 +211,7 @@ TEST_F(SessionTest, AnInFlightIdIsNeverReusedAfterWrapAround) {
     auto pubs = sink->take_publishes();
     ASSERT_EQ(pubs.size(), 1u);
     ASSERT_EQ(pubs[0].packet_id, i);
-    ASSERT_TRUE(s->on_puback(pubs[0].packet_id));
+    ASSERT_EQ(s->on_puback(pubs[0].packet_id), AckResult::kDone);
   }
   // The next id would be 1, still in flight: the message waits in the queue instead.
   s->deliver(make_message("t", "waiting"), delivery(1));
@@ -217,15 +220,15 @@ TEST_F(SessionTest, AnInFlightIdIsNeverReusedAfterWrapAround) {
   EXPECT_EQ(s->inflight_count(), 2u);
 
   // Once id 1 is acknowledged the waiting message goes out, with an id that is not in flight.
-  ASSERT_TRUE(s->on_puback(1));
+  ASSERT_EQ(s->on_puback(1), AckResult::kDone);
   auto pubs = sink->take_publishes();
   ASSERT_EQ(pubs.size(), 1u);
   EXPECT_EQ(pubs[0].payload.as_string_view(), "waiting");
   EXPECT_NE(pubs[0].packet_id, 2);
   EXPECT_NE(pubs[0].packet_id, 0);
   EXPECT_EQ(s->queued_count(), 0u);
-  EXPECT_TRUE(s->on_puback(2));
-  EXPECT_TRUE(s->on_puback(pubs[0].packet_id));
+  EXPECT_EQ(s->on_puback(2), AckResult::kDone);
+  EXPECT_EQ(s->on_puback(pubs[0].packet_id), AckResult::kDone);
 }
 
 // ---- send quota and queue ----
@@ -242,9 +245,9 @@ TEST_F(SessionTest, SendQuotaIsTheClientsReceiveMaximumWhenSmaller) {
   EXPECT_EQ(s->queued_count(), 3u);
 
   // Each acknowledgement frees one slot for the next queued message, in order.
-  ASSERT_TRUE(s->on_puback(first[1].packet_id));
+  ASSERT_EQ(s->on_puback(first[1].packet_id), AckResult::kDone);
   EXPECT_EQ(payloads_of(sink->take_publishes()), (std::vector<std::string>{"m2"}));
-  ASSERT_TRUE(s->on_puback(first[0].packet_id));
+  ASSERT_EQ(s->on_puback(first[0].packet_id), AckResult::kDone);
   EXPECT_EQ(payloads_of(sink->take_publishes()), (std::vector<std::string>{"m3"}));
   EXPECT_EQ(s->inflight_count(), 2u);
   EXPECT_EQ(s->queued_count(), 1u);
@@ -260,11 +263,11 @@ TEST_F(SessionTest, SendQuotaIsMaxInflightWhenSmaller) {
   EXPECT_EQ(payloads_of(first), (std::vector<std::string>{"m0", "m1", "m2"}));
   EXPECT_EQ(s->queued_count(), 2u);
   // A QoS 2 slot is freed by PUBCOMP, not by PUBREC.
-  ASSERT_TRUE(s->on_pubrec(first[0].packet_id, ReasonCode::kSuccess));
+  ASSERT_EQ(s->on_pubrec(first[0].packet_id, ReasonCode::kSuccess), AckResult::kDone);
   auto after_pubrec = sink->take();
   ASSERT_EQ(after_pubrec.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<Pubrel>(after_pubrec[0]));
-  ASSERT_TRUE(s->on_pubcomp(first[0].packet_id));
+  ASSERT_EQ(s->on_pubcomp(first[0].packet_id), AckResult::kDone);
   EXPECT_EQ(payloads_of(sink->take_publishes()), (std::vector<std::string>{"m3"}));
 }
 
@@ -278,7 +281,7 @@ TEST_F(SessionTest, Qos0BehindQueuedMessagesKeepsItsPlaceInOrder) {
   auto first = sink->take_publishes();
   EXPECT_EQ(payloads_of(first), (std::vector<std::string>{"a"}));
   EXPECT_EQ(s->queued_count(), 2u);
-  ASSERT_TRUE(s->on_puback(first[0].packet_id));
+  ASSERT_EQ(s->on_puback(first[0].packet_id), AckResult::kDone);
   auto rest = sink->take_publishes();
   EXPECT_EQ(payloads_of(rest), (std::vector<std::string>{"b", "c"}));
   ASSERT_EQ(rest.size(), 2u);
