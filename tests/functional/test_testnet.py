@@ -183,3 +183,6 @@ def test_wiped_node_resyncs_from_peers(net):
     net.same_chain([0, 1], target)
     log = (node1 / "imetd.log").read_text()
     assert "sync" in log
+    sync = net.status(1)["sync"]
+    assert sync["best_peer_height"] >= target
+    assert sync["buffered_blocks"] >= 0 and sync["requests_in_flight"] >= 0

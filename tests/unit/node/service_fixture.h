@@ -87,8 +87,8 @@ class ServiceFixture : public ::testing::Test {
     NodeConfig config;
     config.p2p = {"127.0.0.1", 0};
     io_thread_ = std::thread([this] { io_.run(); });  // start() waits on the service strand
-    auto svc =
-        ConsensusService::start(io_, *chain_, chain_mu_, db_, node_key_, config, genesis_.hash());
+    auto svc = ConsensusService::start(io_, *chain_, chain_mu_, db_, node_key_, config,
+                                       genesis_.hash(), sync_options_);
     ASSERT_TRUE(svc.ok()) << svc.status().to_string();
     service_ = std::move(svc).value();
   }
@@ -114,7 +114,9 @@ class ServiceFixture : public ::testing::Test {
     return *peers_.emplace_back(std::make_unique<TestPeer>(node_key_.public_key()));
   }
 
-  std::shared_ptr<net::Host> connect(TestPeer& peer) {
+  // Any peer type with `connected`, `wait()` and the net::Handler interface.
+  template <typename Peer>
+  std::shared_ptr<net::Host> connect(Peer& peer) {
     net::NetConfig nc;
     nc.listen_host = "127.0.0.1";
     nc.seeds = {"127.0.0.1:" + std::to_string(service_->p2p_port())};
@@ -130,6 +132,7 @@ class ServiceFixture : public ::testing::Test {
   crypto::SigningKey witness_ = key(80), alice_ = key(81), stranger_ = key(82);
   crypto::SigningKey node_key_ = key(83);
   ledger::Genesis genesis_;
+  SyncOptions sync_options_;  // a derived fixture may change them in its constructor
   store::MemoryStore db_;
   std::mutex chain_mu_;
   std::unique_ptr<Chain> chain_;
