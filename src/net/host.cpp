@@ -7,7 +7,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 
+#include "net/peer_file.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 namespace imet::net {
@@ -67,6 +69,7 @@ util::Status NetConfig::validate() const {
   IMET_TRY(positive(static_cast<double>(write_timeout_ms), "write_timeout_ms"));
   IMET_TRY(positive(static_cast<double>(dial_backoff_min_ms), "dial_backoff_min_ms"));
   IMET_TRY(positive(static_cast<double>(tick_ms), "tick_ms"));
+  IMET_TRY(positive(static_cast<double>(peers_save_interval_ms), "peers_save_interval_ms"));
   if (dial_backoff_max_ms < dial_backoff_min_ms) {
     return util::invalid_argument("p2p config: dial_backoff_max_ms is below dial_backoff_min_ms");
   }
@@ -102,6 +105,7 @@ util::Result<std::shared_ptr<Host>> Host::start(asio::io_context& io, NetConfig 
   for (const auto& s : settings->config.seeds) {
     host->book_.add(*parse_endpoint(s), AddrSource::kSeed);
   }
+  host->load_peers_file();
   util::log::info("p2p listening", {{"address", settings->config.listen_host},
                                     {"port", static_cast<int>(host->port_)},
                                     {"id", peer_id_hex(settings->self_id)},
@@ -147,6 +151,8 @@ util::Status Host::listen() {
 
 void Host::stop() {
   if (stopped_.exchange(true)) return;
+  // Here, not on the strand: the io_context may be stopped before a posted handler runs.
+  save_peers_file(true);
   asio::post(strand_, [self = shared_from_this()] {
     error_code ec;
     self->acceptor_.close(ec);
@@ -268,6 +274,15 @@ void Host::tick() {
   {
     std::lock_guard lock(mu_);
     stats_.known_addresses = book_.size();
+    if (!config_.peers_file.empty() && book_.version() != saved_book_version_) {
+      saved_book_version_ = book_.version();
+      addr_snapshot_ = book_.saved();
+      peers_dirty_ = true;
+    }
+  }
+  if (!config_.peers_file.empty() && now - last_save_ms_ >= config_.peers_save_interval_ms) {
+    last_save_ms_ = now;
+    save_peers_file(false);
   }
   arm_timer();
 }
@@ -689,6 +704,7 @@ void Host::penalize_peer(Peer& p, double points, const std::string& reason) {
     bans_.ban_id(p.info.id, until);
     if (ban_ip) bans_.ban_ip(ip, until);
     ++stats_.bans;
+    peers_dirty_ = true;
   }
   util::log::warn("p2p peer banned", {{"peer", peer_id_hex(p.info.id)},
                                       {"ip", ip},
@@ -797,6 +813,90 @@ HostStats Host::stats() const {
 bool Host::is_banned(const PeerId& id) const {
   std::lock_guard lock(mu_);
   return bans_.id_banned(id, steady_now_ms());
+}
+
+void Host::load_peers_file() {
+  const std::string& path = config_.peers_file;
+  if (path.empty()) return;
+  auto text = util::read_file(path, kMaxPeerFileBytes);
+  if (!text.ok()) {
+    if (text.status().code() != util::StatusCode::kNotFound) {
+      util::log::warn("p2p peers file ignored: cannot read it",
+                      {{"path", path}, {"error", text.status().message()}});
+    }
+    return;
+  }
+  auto data = decode_peer_file(*text);
+  if (!data.ok()) {
+    util::log::warn("p2p peers file ignored: not a valid peers file (it is rewritten)",
+                    {{"path", path}, {"error", data.status().message()}});
+    return;
+  }
+  // On disk: wall-clock expiry. In memory: monotonic. A ban never lasts longer than ban_seconds
+  // from now (the clock may have been set back, or the file edited).
+  const int64_t now = steady_now_ms(), now_unix = util::SystemClock::instance().now_unix_ms();
+  const int64_t max_left = config_.ban_seconds * 1000;
+  size_t bans = 0, expired = 0, addresses = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto restore = [&](int64_t until_unix, auto&& ban) {
+      const int64_t left = until_unix - now_unix;
+      if (left <= 0) {
+        ++expired;
+        return;
+      }
+      ban(now + std::min(left, max_left));
+      ++bans;
+    };
+    for (const auto& [id, until] : data->banned_ids)
+      restore(until, [&](int64_t at) { bans_.ban_id(id, at); });
+    for (const auto& [ip, until] : data->banned_ips)
+      restore(until, [&](int64_t at) { bans_.ban_ip(ip, at); });
+  }
+  for (const AddrBook::Saved& a : data->addresses)
+    addresses += book_.restore(a) ? 1 : 0;
+  {
+    std::lock_guard lock(mu_);  // a stop() before the first tick must not write an empty list
+    saved_book_version_ = book_.version();
+    addr_snapshot_ = book_.saved();
+  }
+  util::log::info("p2p peers file loaded", {{"path", path},
+                                            {"bans", static_cast<uint64_t>(bans)},
+                                            {"expired_bans", static_cast<uint64_t>(expired)},
+                                            {"addresses", static_cast<uint64_t>(addresses)}});
+}
+
+void Host::save_peers_file(bool force) {
+  const std::string& path = config_.peers_file;
+  if (path.empty()) return;
+  std::lock_guard file_lock(file_mu_);
+  std::string text;
+  {
+    std::lock_guard lock(mu_);
+    if (!peers_dirty_ && !force) return;
+    peers_dirty_ = false;
+    const int64_t now = steady_now_ms(), now_unix = util::SystemClock::instance().now_unix_ms();
+    PeerFileData d;
+    for (const auto& [id, until] : bans_.ids()) {
+      if (until > now) d.banned_ids.emplace_back(id, now_unix + (until - now));
+    }
+    for (const auto& [ip, until] : bans_.ips()) {
+      if (until > now) d.banned_ips.emplace_back(ip, now_unix + (until - now));
+    }
+    d.addresses = addr_snapshot_;
+    text = encode_peer_file(d);
+  }
+  util::Status st = util::write_file_replace(path, text, 0600);
+  if (st.ok()) {
+    last_save_error_.clear();
+    return;
+  }
+  if (st.message() != last_save_error_) {
+    util::log::warn("p2p cannot save the peers file", {{"path", path}, {"error", st.message()}});
+    last_save_error_ = st.message();
+  }
+  std::lock_guard lock(mu_);
+  peers_dirty_ = true;  // try again later
 }
 
 }  // namespace imet::net

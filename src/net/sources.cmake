@@ -5,5 +5,6 @@ list(APPEND NET_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hello.cpp
   ${CMAKE_CURRENT_LIST_DIR}/host.cpp
   ${CMAKE_CURRENT_LIST_DIR}/link.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/peer_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/seen_cache.cpp
   ${CMAKE_CURRENT_LIST_DIR}/wire.cpp)

@@ -84,6 +84,8 @@ util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
   nc.max_outbound = config.p2p_max_outbound;
   nc.max_inbound = config.p2p_max_inbound;
   nc.ban_seconds = config.p2p_ban_seconds;
+  // Bans and learned addresses survive a restart (docs/running-a-network.md).
+  if (!config.data_dir.empty()) nc.peers_file = config.data_dir + "/p2p_peers.json";
   // The host is started on the strand: it may connect to a peer and call the handlers at once,
   // and their work (posted to the strand) must find host_ set and the engine started.
   std::promise<util::Status> started;
