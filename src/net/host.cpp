@@ -839,19 +839,22 @@ void Host::load_peers_file() {
   size_t bans = 0, expired = 0, addresses = 0;
   {
     std::lock_guard lock(mu_);
-    auto restore = [&](int64_t until_unix, auto&& ban) {
+    // The monotonic expiry of a ban saved until `until_unix`; nullopt if it has expired.
+    auto restore = [&](int64_t until_unix) -> std::optional<int64_t> {
       const int64_t left = until_unix - now_unix;
       if (left <= 0) {
         ++expired;
-        return;
+        return std::nullopt;
       }
-      ban(now + std::min(left, max_left));
       ++bans;
+      return now + std::min(left, max_left);
     };
-    for (const auto& [id, until] : data->banned_ids)
-      restore(until, [&](int64_t at) { bans_.ban_id(id, at); });
-    for (const auto& [ip, until] : data->banned_ips)
-      restore(until, [&](int64_t at) { bans_.ban_ip(ip, at); });
+    for (const auto& ban : data->banned_ids) {
+      if (auto at = restore(ban.second)) bans_.ban_id(ban.first, *at);
+    }
+    for (const auto& ban : data->banned_ips) {
+      if (auto at = restore(ban.second)) bans_.ban_ip(ban.first, *at);
+    }
   }
   for (const AddrBook::Saved& a : data->addresses)
     addresses += book_.restore(a) ? 1 : 0;
