@@ -160,6 +160,10 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   // Closes the peer's connection and its spares (the host decided to drop the peer).
   void close_peer(Peer& p, const std::string& reason);
   void handle_net_message(Peer& p, Frame& frame);
+  void handle_getaddr(Peer& p, const Frame& frame);
+  void handle_addr(Peer& p, const Frame& frame);
+  // Counts the violation, scores the peer (penalty_protocol_violation) and closes it.
+  void protocol_violation(Peer& p, const std::string& why);
   void penalize_peer(Peer& p, double points, const std::string& reason);
   void send_to(Peer& p, uint8_t type, uint8_t flags, util::ByteSpan payload);
   void publish_snapshot(const Peer& p);
