@@ -18,16 +18,11 @@ namespace {
 // A peer that claims `height` final blocks and answers block requests from `chain`, at once
 // (kServe), when released (kHold) or never (kSilent). With corrupt_from set, every block from
 // that height on carries a certificate with a broken signature.
-struct ServingPeer final : net::Handler {
+struct ServingPeer final : ServiceLink {
   enum class Mode { kServe, kHold, kSilent };
   ServingPeer(net::PeerId service_id, const std::vector<p2p::FinalBlock>& blocks, Mode m)
-      : expected(service_id), chain(blocks), mode(m) {}
-  const net::PeerId expected;
+      : ServiceLink(service_id), chain(blocks), mode(m) {}
   const std::vector<p2p::FinalBlock>& chain;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool connected = false;
-  bool disconnected = false;
   Mode mode;
   std::optional<uint64_t> corrupt_from;
   std::shared_ptr<net::Host> host;
@@ -35,18 +30,6 @@ struct ServingPeer final : net::Handler {
   std::vector<p2p::GetBlocksMsg> held;
   size_t served = 0;
 
-  void on_peer_connected(const net::PeerId& id, const net::PeerInfo&) override {
-    if (id != expected) return;
-    std::lock_guard lock(mu);
-    connected = true;
-    cv.notify_all();
-  }
-  void on_peer_disconnected(const net::PeerId& id) override {
-    if (id != expected) return;
-    std::lock_guard lock(mu);
-    disconnected = true;
-    cv.notify_all();
-  }
   void on_message(const net::PeerId& from, uint8_t type, util::ByteSpan payload) override {
     if (from != expected || type != p2p::kGetBlocks) return;
     auto req = codec::decode<p2p::GetBlocksMsg>(payload);
@@ -87,11 +70,6 @@ struct ServingPeer final : net::Handler {
   size_t request_count() {
     std::lock_guard lock(mu);
     return requests.size();
-  }
-  template <typename Pred>
-  bool wait(Pred pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, timeout, pred);
   }
 };
 
