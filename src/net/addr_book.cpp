@@ -11,6 +11,7 @@ bool AddrBook::add(const Endpoint& e, AddrSource source) {
     if (source <= it->second.source) return false;
     if (it->second.source == AddrSource::kPeer) --peer_entries_;
     it->second.source = source;
+    ++version_;
     return true;
   }
   if (source == AddrSource::kPeer) {
@@ -18,6 +19,7 @@ bool AddrBook::add(const Endpoint& e, AddrSource source) {
     ++peer_entries_;
   }
   entries_.emplace(e, Entry{source, 0, 0, false, false});
+  ++version_;
   return true;
 }
 
@@ -61,6 +63,7 @@ void AddrBook::failed(const Endpoint& e, int64_t now_ms) {
   Entry& en = it->second;
   en.in_use = false;
   ++en.failures;
+  ++version_;
   int64_t delay = backoff_min_ms_;
   for (int i = 1; i < en.failures && delay < backoff_max_ms_; ++i)
     delay *= 2;
@@ -80,6 +83,7 @@ void AddrBook::disconnected(const Endpoint& e, int64_t now_ms, bool stable) {
     return;
   }
   it->second.in_use = false;
+  if (it->second.failures != 0) ++version_;
   it->second.failures = 0;
   it->second.next_try_ms = now_ms + backoff_min_ms_;
 }
@@ -89,6 +93,7 @@ void AddrBook::mark_self(const Endpoint& e) {
   if (it == entries_.end()) return;
   it->second.self = true;
   it->second.in_use = false;
+  ++version_;
 }
 
 void AddrBook::set_in_use(const Endpoint& e, bool in_use) {
@@ -104,6 +109,20 @@ std::vector<Endpoint> AddrBook::sample(size_t n, std::mt19937_64& rng) const {
   std::shuffle(all.begin(), all.end(), rng);
   if (all.size() > n) all.resize(n);
   return all;
+}
+
+std::vector<AddrBook::Saved> AddrBook::saved() const {
+  std::vector<Saved> out;
+  for (const auto& [e, en] : entries_) {
+    if (!en.self && en.source != AddrSource::kSeed) out.push_back({e, en.source, en.failures});
+  }
+  return out;
+}
+
+bool AddrBook::restore(const Saved& saved) {
+  if (saved.source == AddrSource::kSeed || !add(saved.endpoint, saved.source)) return false;
+  entries_[saved.endpoint].failures = std::max(0, saved.failures);
+  return true;
 }
 
 bool AddrBook::is_self(const Endpoint& e) const {

@@ -5,7 +5,8 @@
 // Thread-safety: not safe for concurrent use; the host uses it on its strand only.
 // Invariants: at most `capacity` peer-sourced entries (seed and node entries are never evicted or
 // refused); an entry marked self is never returned by due() or sample(); after n consecutive
-// failures an entry is not due again for min(max_backoff, min_backoff * 2^(n-1)) ms.
+// failures an entry is not due again for min(max_backoff, min_backoff * 2^(n-1)) ms; version()
+// changes whenever what saved() returns may have changed.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,14 @@ enum class AddrSource : uint8_t { kPeer = 0, kNode = 1, kSeed = 2 };
 
 class AddrBook {
  public:
+  // What is kept across restarts (peers file): node and peer entries, not seeds (they come from
+  // the config) and not self.
+  struct Saved {
+    Endpoint endpoint;
+    AddrSource source = AddrSource::kPeer;
+    int failures = 0;
+  };
+
   AddrBook(size_t capacity, int64_t backoff_min_ms, int64_t backoff_max_ms)
       : capacity_(capacity), backoff_min_ms_(backoff_min_ms), backoff_max_ms_(backoff_max_ms) {}
 
@@ -46,6 +55,11 @@ class AddrBook {
   // Up to `n` random known endpoints (not self) for an ADDR answer.
   std::vector<Endpoint> sample(size_t n, std::mt19937_64& rng) const;
 
+  std::vector<Saved> saved() const;
+  // Adds a saved entry (subject to the capacity, like add()) with its failure count; due at once.
+  bool restore(const Saved& saved);
+  uint64_t version() const { return version_; }
+
   bool contains(const Endpoint& e) const { return entries_.count(e) != 0; }
   bool is_self(const Endpoint& e) const;
   int failures(const Endpoint& e) const;
@@ -65,6 +79,7 @@ class AddrBook {
   int64_t backoff_min_ms_;
   int64_t backoff_max_ms_;
   size_t peer_entries_ = 0;
+  uint64_t version_ = 0;
   std::map<Endpoint, Entry> entries_;
 };
 

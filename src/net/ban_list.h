@@ -25,6 +25,9 @@ class BanList {
     std::erase_if(ips_, [&](const auto& kv) { return kv.second <= now_ms; });
   }
   size_t size() const { return ids_.size() + ips_.size(); }
+  // Every entry with its expiry (expired ones too until expire() drops them).
+  const std::map<PeerId, int64_t>& ids() const { return ids_; }
+  const std::map<std::string, int64_t>& ips() const { return ips_; }
 
  private:
   static void extend(int64_t& slot, int64_t until_ms) { slot = std::max(slot, until_ms); }

@@ -61,6 +61,11 @@ struct NetConfig {
   size_t max_addr_per_message = 1000;
   size_t seen_cache_entries = 200'000;
 
+  // Bans and addresses kept across restarts (net/peer_file.h); "" keeps them in memory only.
+  // Written atomically when changed, at most every peers_save_interval_ms, and at stop().
+  std::string peers_file;
+  int64_t peers_save_interval_ms = 5'000;
+
   // Names the first bad field, e.g. "max_outbound must be at least 1".
   util::Status validate() const;
 };

@@ -20,7 +20,10 @@
 // spare or a replaced connection never surfaces as a disconnect; outbound
 // connections + dials in progress <= max_outbound; inbound connections <= max_inbound; a banned
 // identity or IP is refused until its ban expires; on_peer_connected / on_peer_disconnected
-// alternate per identity.
+// alternate per identity. With a peers file (NetConfig::peers_file), the unexpired bans and the
+// node/peer addresses are loaded by start() (a missing file is normal; an unreadable or invalid
+// one is logged and ignored) and written atomically when changed, at most every
+// peers_save_interval_ms, and by stop(); the addresses written are at most one tick old.
 #pragma once
 
 #include <atomic>
@@ -157,9 +160,18 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   // Closes the peer's connection and its spares (the host decided to drop the peer).
   void close_peer(Peer& p, const std::string& reason);
   void handle_net_message(Peer& p, Frame& frame);
+  void handle_getaddr(Peer& p, const Frame& frame);
+  void handle_addr(Peer& p, const Frame& frame);
+  // Counts the violation, scores the peer (penalty_protocol_violation) and closes it.
+  void protocol_violation(Peer& p, const std::string& why);
   void penalize_peer(Peer& p, double points, const std::string& reason);
   void send_to(Peer& p, uint8_t type, uint8_t flags, util::ByteSpan payload);
   void publish_snapshot(const Peer& p);
+  // Peers file: load_peers_file() runs in start() before the strand does; save_peers_file()
+  // may run on any thread (the strand's tick, stop()) and writes only if something changed since
+  // the last write, unless `force`.
+  void load_peers_file();
+  void save_peers_file(bool force);
   bool ip_bannable(const std::string& ip) const;
   size_t outbound_in_use() const;
   size_t inbound_links() const;
@@ -179,13 +191,20 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   std::list<std::shared_ptr<Dial>> dials_;
   AddrBook book_;
   std::mt19937_64 rng_;
+  uint64_t saved_book_version_ = 0;  // book_.version() in addr_snapshot_
+  int64_t last_save_ms_ = 0;         // steady clock
 
   // Shared with callers on other threads.
   mutable std::mutex mu_;
-  SeenCache seen_;                       // guarded by mu_
-  BanList bans_;                         // guarded by mu_
-  std::map<PeerId, PeerInfo> snapshot_;  // guarded by mu_
-  HostStats stats_;                      // guarded by mu_
+  SeenCache seen_;                              // guarded by mu_
+  BanList bans_;                                // guarded by mu_
+  std::map<PeerId, PeerInfo> snapshot_;         // guarded by mu_
+  HostStats stats_;                             // guarded by mu_
+  std::vector<AddrBook::Saved> addr_snapshot_;  // guarded by mu_: what the peers file gets
+  bool peers_dirty_ = false;                    // guarded by mu_: bans or addresses changed
+  // Serializes writes of the peers file; taken before mu_, so writes land in snapshot order.
+  std::mutex file_mu_;
+  std::string last_save_error_;  // guarded by file_mu_: logged once until it changes
 };
 
 }  // namespace imet::net

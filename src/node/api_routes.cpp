@@ -150,7 +150,10 @@ class Routes {
     size_t peers = 0;
     if (consensus_) {
       SyncInfo si = consensus_->sync_info();
-      sync = {{"state", si.state}, {"best_peer_height", si.best_peer_height}};
+      sync = {{"state", si.state},
+              {"best_peer_height", si.best_peer_height},
+              {"requests_in_flight", si.requests_in_flight},
+              {"buffered_blocks", si.buffered_blocks}};
       peers = consensus_->peers().size();
     }
     json head = {{"height", t.height},

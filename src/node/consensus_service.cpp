@@ -17,8 +17,6 @@ namespace log = util::log;
 namespace {
 
 const util::Bytes kSignerKey = util::to_bytes("cs/signer");
-constexpr uint64_t kSyncRequestTimeoutMs = 10'000;
-constexpr uint32_t kSyncBatch = 64;
 constexpr size_t kMaxBlocksReplyBytes = size_t{8} << 20;
 constexpr uint64_t kRegistryScanEvery = 100;  // blocks
 
@@ -26,6 +24,7 @@ constexpr uint64_t kRegistryScanEvery = 100;  // blocks
 constexpr double kPenaltyMalformed = 100;  // undecodable application message
 constexpr double kPenaltyInvalid = 25;     // invalid vote/proposal/tx signature
 constexpr double kPenaltyBadSync = 100;    // invalid block or certificate in a sync reply
+constexpr double kPenaltySyncTimeout = 5;  // a block request unanswered within its timeout
 // Per copy of one consensus message beyond kMaxRepeatCopiesPerPeer within a repeat gap: an honest
 // peer relays a message about once per slot; a flood of 20 such copies ends in a ban.
 constexpr double kPenaltyRepeatFlood = 5;
@@ -43,7 +42,7 @@ uint64_t height_of(const consensus::ConsensusMessage& msg) {
 }  // namespace
 
 ConsensusService::ConsensusService(boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu,
-                                   store::KvStore& db)
+                                   store::KvStore& db, SyncOptions sync)
     : chain_(chain),
       chain_mu_(chain_mu),
       db_(db),
@@ -51,14 +50,17 @@ ConsensusService::ConsensusService(boost::asio::io_context& io, Chain& chain, st
       tx_strand_(boost::asio::make_strand(io)),
       timer_(strand_),
       tick_timer_(strand_),
-      tx_fetch_timer_(tx_strand_) {}
+      tx_fetch_timer_(tx_strand_),
+      sync_pool_(sync) {}
 
 ConsensusService::~ConsensusService() = default;
 
 util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
     boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu, store::KvStore& db,
-    const crypto::SigningKey& key, const NodeConfig& config, const ledger::Hash& network_id) {
-  std::unique_ptr<ConsensusService> s(new ConsensusService(io, chain, chain_mu, db));
+    const crypto::SigningKey& key, const NodeConfig& config, const ledger::Hash& network_id,
+    SyncOptions sync) {
+  IMET_TRY(sync.validate());
+  std::unique_ptr<ConsensusService> s(new ConsensusService(io, chain, chain_mu, db, sync));
   // The signing state of the last run: never sign against what was signed before a crash.
   std::optional<consensus::SignerState> restored;
   IMET_ASSIGN_OR_RETURN(std::optional<util::Bytes> raw, db.get(kSignerKey));
@@ -82,6 +84,8 @@ util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
   nc.max_outbound = config.p2p_max_outbound;
   nc.max_inbound = config.p2p_max_inbound;
   nc.ban_seconds = config.p2p_ban_seconds;
+  // Bans and learned addresses survive a restart (docs/running-a-network.md).
+  if (!config.data_dir.empty()) nc.peers_file = config.data_dir + "/p2p_peers.json";
   // The host is started on the strand: it may connect to a peer and call the handlers at once,
   // and their work (posted to the strand) must find host_ set and the engine started.
   std::promise<util::Status> started;
@@ -167,7 +171,7 @@ bool ConsensusService::note_seen(const ledger::Hash& id) {
 void ConsensusService::on_peer_connected(const net::PeerId& id, const net::PeerInfo&) {
   boost::asio::post(strand_, [this, id] {
     if (stopped_) return;
-    peer_chain_[id] = {};
+    sync_pool_.set_peer_height(id, 0);
     send_status(id);
     // Evidence is gossiped once: a peer that was not connected then gets the pending pool now.
     for (const ledger::Evidence& e : engine_->pending_evidence())
@@ -177,8 +181,9 @@ void ConsensusService::on_peer_connected(const net::PeerId& id, const net::PeerI
 
 void ConsensusService::on_peer_disconnected(const net::PeerId& id) {
   boost::asio::post(strand_, [this, id] {
-    peer_chain_.erase(id);
-    if (request_ && request_->peer == id) request_.reset();
+    if (stopped_) return;
+    sync_pool_.forget_peer(id);  // its requests go to other peers
+    sync_step();
   });
 }
 
@@ -481,8 +486,8 @@ void ConsensusService::handle_status(const net::PeerId& from, const util::Bytes&
     host_->penalize(from, kPenaltyMalformed, "malformed status: " + st.status().message());
     return;
   }
-  peer_chain_[from].final_height = st->final_height;
-  maybe_request_blocks(now_ms());
+  sync_pool_.set_peer_height(from, st->final_height);
+  sync_step();
 }
 
 void ConsensusService::handle_get_blocks(const net::PeerId& from, const util::Bytes& payload) {
@@ -511,81 +516,104 @@ void ConsensusService::handle_get_blocks(const net::PeerId& from, const util::By
 }
 
 void ConsensusService::handle_blocks(const net::PeerId& from, const util::Bytes& payload) {
-  if (!request_ || request_->peer != from) return;  // unsolicited or late: ignore
-  request_.reset();
   auto msg = codec::decode<p2p::BlocksMsg>(payload);
   if (!msg.ok()) {
     host_->penalize(from, kPenaltyMalformed, "malformed blocks: " + msg.status().message());
     return;
   }
+  // Unsolicited or late replies (the window was received from another peer) are dropped; an
+  // empty one frees its window for another peer.
+  sync_pool_.on_reply(from, std::move(msg->blocks), payload.size());
+  sync_step();
+}
+
+void ConsensusService::sync_step() {
+  if (sync_busy_ || stopped_) return;
+  sync_busy_ = true;
+  apply_synced_blocks();
+  request_blocks();
+  publish_sync_info();
+  sync_busy_ = false;
+}
+
+void ConsensusService::apply_synced_blocks() {
   size_t applied = 0;
-  for (const p2p::FinalBlock& fb : msg->blocks) {
-    consensus::Output out;
-    {
-      std::lock_guard lock(chain_mu_);
-      if (fb.block.header.height != engine_->height()) continue;  // already have it
-      out = engine_->on_synced_block(fb.block, fb.cert, now_ms());
-    }
-    if (out.verdict == consensus::Verdict::kInvalid) {
-      log::warn("sync: invalid block from peer", {{"peer", net::peer_id_short(from)},
-                                                  {"height", fb.block.header.height},
-                                                  {"reason", out.reason}});
-      host_->penalize(from, kPenaltyBadSync, "invalid synced block: " + out.reason);
+  std::optional<net::PeerId> last_source;
+  while (auto ready = sync_pool_.pop_ready(engine_->height())) {
+    for (const p2p::FinalBlock& fb : ready->blocks) {
+      consensus::Output out;
+      {
+        std::lock_guard lock(chain_mu_);
+        const uint64_t h = fb.block.header.height;
+        if (h < engine_->height()) continue;  // final meanwhile (the engine's own votes)
+        if (h > engine_->height()) break;     // the last one did not commit: asked again
+        out = engine_->on_synced_block(fb.block, fb.cert, now_ms());
+      }
+      if (out.verdict == consensus::Verdict::kInvalid) {
+        log::warn("sync: invalid block from peer", {{"peer", net::peer_id_short(ready->source)},
+                                                    {"height", fb.block.header.height},
+                                                    {"reason", out.reason}});
+        host_->penalize(ready->source, kPenaltyBadSync, "invalid synced block: " + out.reason);
+        sync_pool_.drop_peer(ready->source);  // nothing else it sent is used
+        process(std::move(out));
+        break;
+      }
       process(std::move(out));
-      return;
+      ++applied;
+      last_source = ready->source;
     }
-    process(std::move(out));
-    ++applied;
   }
-  uint64_t best = 0;
-  for (const auto& [id, pc] : peer_chain_)
-    best = std::max(best, pc.final_height);
   const uint64_t now = now_ms();
+  const uint64_t best = sync_pool_.best_height();
   if (applied > 0 && (now - last_sync_log_ms_ >= 2000 || engine_->height() > best)) {
     last_sync_log_ms_ = now;
     log::info("sync progress", {{"height", engine_->height() - 1},
                                 {"target", best},
                                 {"blocks", static_cast<uint64_t>(applied)},
-                                {"peer", net::peer_id_short(from)}});
+                                {"in_flight", static_cast<uint64_t>(sync_pool_.in_flight())},
+                                {"peer", net::peer_id_short(*last_source)}});
   }
-  maybe_request_blocks(now);
 }
 
-void ConsensusService::maybe_request_blocks(uint64_t now) {
+void ConsensusService::request_blocks() {
   const uint64_t next = engine_->height();
-  std::optional<net::PeerId> best;
-  uint64_t best_height = 0;
-  for (const auto& [id, pc] : peer_chain_) {
-    if (pc.final_height > best_height) {
-      best_height = pc.final_height;
-      best = id;
-    }
-  }
-  {
-    std::lock_guard lock(info_mu_);
-    info_.final_height = next - 1;
-    info_.best_peer_height = best_height;
-    info_.peers = peer_chain_.size();
-    info_.state = best_height >= next + 1 ? "syncing" : "synced";
-  }
+  const uint64_t best = sync_pool_.best_height();
+  const uint64_t now = now_ms();
   // Behind by two or more: consensus messages of the current height cannot help (the peers have
   // moved on); fetch final blocks. Behind by one: usually the engine decides from the COMMITs it
   // has, so fetch only if that has not happened within two slots.
-  if (!best || best_height < next) {
+  uint64_t target = next - 1;  // nothing to fetch
+  if (best >= next) {
+    if (behind_since_ms_ == 0) behind_since_ms_ = now;
+    const uint64_t slot = chain_.config().params.slot_ms;
+    if (best > next || now >= behind_since_ms_ + 2 * slot) target = best;
+  } else {
     behind_since_ms_ = 0;
-    return;
   }
-  if (behind_since_ms_ == 0) behind_since_ms_ = now;
-  if (request_) return;
-  const uint64_t slot = chain_.config().params.slot_ms;
-  if (best_height == next && now < behind_since_ms_ + 2 * slot) return;
-  request_ = Request{*best, next, now + kSyncRequestTimeoutMs};
-  if (best_height > next + 1 && now - last_sync_log_ms_ >= 2000) {
+  const std::vector<SyncPool::Request> requests = sync_pool_.schedule(next, target, steady_ms());
+  if (!requests.empty() && best > next && now - last_sync_log_ms_ >= 2000) {
     last_sync_log_ms_ = now;
     log::info("sync: behind peers, fetching final blocks",
-              {{"height", next - 1}, {"target", best_height}, {"peer", net::peer_id_short(*best)}});
+              {{"height", next - 1},
+               {"target", best},
+               {"in_flight", static_cast<uint64_t>(sync_pool_.in_flight())},
+               {"peer", net::peer_id_short(requests.front().peer)}});
   }
-  host_->send(*best, p2p::kGetBlocks, codec::encode(p2p::GetBlocksMsg{next, kSyncBatch}));
+  for (const SyncPool::Request& r : requests) {
+    host_->send(r.peer, p2p::kGetBlocks, codec::encode(p2p::GetBlocksMsg{r.from, r.count}));
+  }
+}
+
+void ConsensusService::publish_sync_info() {
+  const uint64_t next = engine_->height();
+  const uint64_t best = sync_pool_.best_height();
+  std::lock_guard lock(info_mu_);
+  info_.final_height = next - 1;
+  info_.best_peer_height = best;
+  info_.peers = sync_pool_.peers().size();
+  info_.state = best >= next + 1 ? "syncing" : "synced";
+  info_.requests_in_flight = sync_pool_.in_flight();
+  info_.buffered_blocks = sync_pool_.buffered_blocks();
 }
 
 void ConsensusService::send_status(std::optional<net::PeerId> to) {
@@ -599,7 +627,7 @@ void ConsensusService::send_status(std::optional<net::PeerId> to) {
   if (to) {
     host_->send(*to, p2p::kStatus, std::move(payload));
   } else {
-    for (const auto& [id, pc] : peer_chain_)
+    for (const net::PeerId& id : sync_pool_.peers())
       host_->send(id, p2p::kStatus, payload);
   }
 }
@@ -659,7 +687,7 @@ void ConsensusService::process(consensus::Output out) {
     if (engine_->height() >= last_registry_scan_height_ + kRegistryScanEvery) {
       learn_registry_addresses();
     }
-    maybe_request_blocks(now_ms());
+    sync_step();
   }
   arm_timer();
 }
@@ -682,14 +710,12 @@ void ConsensusService::arm_timer() {
 
 void ConsensusService::tick() {
   if (stopped_) return;
-  const uint64_t now = now_ms();
-  if (request_ && now >= request_->deadline_ms) {
-    log::warn("sync: block request timed out", {{"peer", net::peer_id_short(request_->peer)}});
-    host_->penalize(request_->peer, 5, "block request timed out");
-    peer_chain_[request_->peer].final_height = 0;  // ask someone else until it reports again
-    request_.reset();
+  for (const SyncPool::Request& r : sync_pool_.expire(steady_ms())) {
+    log::warn("sync: block request timed out, asking another peer",
+              {{"peer", net::peer_id_short(r.peer)}, {"from", r.from}, {"blocks", r.count}});
+    host_->penalize(r.peer, kPenaltySyncTimeout, "block request timed out");
   }
-  maybe_request_blocks(now);
+  sync_step();
   tick_timer_.expires_after(std::chrono::seconds(1));
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) tick();

@@ -21,10 +21,13 @@
 //     that sends more than kMaxRepeatCopiesPerPeer copies of one message within that gap is
 //     penalized for each further copy (a flood of one vote under many seqs is not amplified);
 //   - block sync: peers exchange their final height (StatusMsg) on connect and after each final
-//     block; a node behind a peer asks it for final blocks with certificates (GetBlocksMsg), feeds
-//     them to Engine::on_synced_block (which checks each certificate against the schedule and the
-//     block against the chain) and keeps asking until it has caught up, logging progress; a peer
-//     that sends an invalid block or certificate is banned;
+//     block; a node behind its peers asks for final blocks with certificates in windows
+//     (GetBlocksMsg), several at once over the peers that reported them (node/sync_pool.h: a
+//     request unanswered within its timeout goes to another peer and costs the silent one a few
+//     points), buffers replies that arrive out of order, and feeds the blocks in height order to
+//     Engine::on_synced_block (which checks each certificate against the schedule and the block
+//     against the chain), until it has caught up, logging progress; a peer that sends an invalid
+//     block or certificate is banned and what it sent is asked for elsewhere;
 //   - equivocation evidence, found by the engine in votes or received from a peer (kEvidence),
 //     enters the engine's pending pool once checked against the chain state and is gossiped once;
 //     a peer that connects gets the pending pool; an invalid piece scores the sender down;
@@ -35,9 +38,11 @@
 // being verified never delays a vote. Chain calls hold `chain_mu` (the API shares the chain).
 // Public methods may be called from any thread.
 // Invariants: the engine's height is the chain's final height + 1 whenever the strand is idle;
-// at most one block request is outstanding; repeats_ holds at most kMaxRepeatEntries messages, of
-// heights >= repeats_height_; every tx_fetches_ entry has exactly one tx_fetch_deadlines_ item
-// with its deadline, and tx_fetch_deadlines_ holds at most kMaxTxFetches items.
+// sync_pool_'s invariants hold (at most SyncOptions::max_requests block requests outstanding, its
+// peers are the connected ones) and sync_busy_ is set only while sync_step() runs; repeats_ holds
+// at most kMaxRepeatEntries messages, of heights >= repeats_height_; every tx_fetches_ entry has
+// exactly one tx_fetch_deadlines_ item with its deadline, and tx_fetch_deadlines_ holds at most
+// kMaxTxFetches items.
 #pragma once
 
 #include <atomic>
@@ -61,6 +66,7 @@
 #include "node/chain.h"
 #include "node/config.h"
 #include "node/p2p_protocol.h"
+#include "node/sync_pool.h"
 #include "store/kv_store.h"
 
 namespace imet::node {
@@ -70,13 +76,17 @@ struct SyncInfo {
   uint64_t final_height = 0;
   uint64_t best_peer_height = 0;  // highest final height a peer reported
   size_t peers = 0;
+  size_t requests_in_flight = 0;  // block requests sent and not answered
+  size_t buffered_blocks = 0;     // received, waiting for a lower height
 };
 
 class ConsensusService : public net::Handler {
  public:
+  // `sync` paces block sync (window size, requests in flight, timeout); tests make it small.
   static util::Result<std::unique_ptr<ConsensusService>> start(
       boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu, store::KvStore& db,
-      const crypto::SigningKey& key, const NodeConfig& config, const ledger::Hash& network_id);
+      const crypto::SigningKey& key, const NodeConfig& config, const ledger::Hash& network_id,
+      SyncOptions sync = {});
   ~ConsensusService() override;
 
   // Gossips transactions the API accepted into the mempool, as one message.
@@ -95,7 +105,7 @@ class ConsensusService : public net::Handler {
 
  private:
   ConsensusService(boost::asio::io_context& io, Chain& chain, std::mutex& chain_mu,
-                   store::KvStore& db);
+                   store::KvStore& db, SyncOptions sync);
 
   // Run on tx_strand_: verifying a large batch must not hold up consensus messages.
   void handle_txs(const net::PeerId& from, const util::Bytes& payload);
@@ -123,7 +133,12 @@ class ConsensusService : public net::Handler {
   void process(consensus::Output out);
   void arm_timer();
   void tick();
-  void maybe_request_blocks(uint64_t now);
+  // Block sync: applies the replies that are next in height order, then sends the requests the
+  // pool schedules. Re-entered from process() while applying: then does nothing.
+  void sync_step();
+  void apply_synced_blocks();
+  void request_blocks();
+  void publish_sync_info();
   void send_status(std::optional<net::PeerId> to);
   void learn_registry_addresses();
   util::Status persist_signer(const consensus::SignerState& s);
@@ -173,16 +188,8 @@ class ConsensusService : public net::Handler {
   std::deque<ledger::Hash> repeat_order_;  // insertion order: the oldest is evicted at the cap
   uint64_t repeats_height_ = 0;            // engine height repeats_ was last pruned at
 
-  struct PeerChain {
-    uint64_t final_height = 0;
-  };
-  std::map<net::PeerId, PeerChain> peer_chain_;
-  struct Request {
-    net::PeerId peer{};
-    uint64_t from = 0;
-    uint64_t deadline_ms = 0;
-  };
-  std::optional<Request> request_;
+  SyncPool sync_pool_;  // connected peers, their final heights, block requests and replies
+  bool sync_busy_ = false;
   uint64_t last_registry_scan_height_ = 0;
   uint64_t repeat_seq_ = 0;  // last RepeatMsg seq; starts at the start time (unique across runs)
   uint64_t last_sync_log_ms_ = 0;

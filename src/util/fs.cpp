@@ -78,7 +78,10 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-Status write_file_new(const std::string& path, std::string_view contents, mode_t mode) {
+namespace {
+
+// Writes `contents` to a new temporary file next to `path` with `mode`, fsynced; returns its name.
+Result<std::string> write_temp(const std::string& path, std::string_view contents, mode_t mode) {
   std::random_device rd;
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -91,6 +94,21 @@ Status write_file_new(const std::string& path, std::string_view contents, mode_t
     ::unlink(tmp.c_str());
     return st.with_context("cannot write '" + path + "'");
   }
+  return tmp;
+}
+
+void fsync_dir_of(const std::string& path) {
+  int dfd = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace
+
+Status write_file_new(const std::string& path, std::string_view contents, mode_t mode) {
+  IMET_ASSIGN_OR_RETURN(std::string tmp, write_temp(path, contents, mode));
   if (::link(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
@@ -98,11 +116,18 @@ Status write_file_new(const std::string& path, std::string_view contents, mode_t
     return io_error("cannot create '" + path + "': " + errno_text(err));
   }
   ::unlink(tmp.c_str());
-  int dfd = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  fsync_dir_of(path);
+  return {};
+}
+
+Status write_file_replace(const std::string& path, std::string_view contents, mode_t mode) {
+  IMET_ASSIGN_OR_RETURN(std::string tmp, write_temp(path, contents, mode));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return io_error("cannot replace '" + path + "': " + errno_text(err));
   }
+  fsync_dir_of(path);
   return {};
 }
 

@@ -175,6 +175,9 @@ def test_wiped_node_resyncs_from_peers(net):
     net.wait(lambda: min(net.final(i) for i in range(4)) >= 8, "final >= 8")
     net.stop(node=1)
     node1 = net.dir / "node1"
+    # Bans and learned addresses are saved at stop (docs/running-a-network.md).
+    peers_file = json.loads((node1 / "p2p_peers.json").read_text())
+    assert peers_file["version"] == 1 and isinstance(peers_file["banned_ids"], list)
     for sub in ("db", "msglog"):
         shutil.rmtree(node1 / sub, ignore_errors=True)
     net.start(node=1)
@@ -183,3 +186,6 @@ def test_wiped_node_resyncs_from_peers(net):
     net.same_chain([0, 1], target)
     log = (node1 / "imetd.log").read_text()
     assert "sync" in log
+    sync = net.status(1)["sync"]
+    assert sync["best_peer_height"] >= target
+    assert sync["buffered_blocks"] >= 0 and sync["requests_in_flight"] >= 0

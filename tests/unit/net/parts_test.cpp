@@ -91,6 +91,32 @@ TEST(AddrBook, SelfNeverDialledOrShared) {
   EXPECT_TRUE(b.is_self(e));
 }
 
+TEST(AddrBook, SavedEntriesAreNodeAndPeerOnesAndRestoreWithTheirFailures) {
+  AddrBook b(10, 100, 1000);
+  std::mt19937_64 rng(2);
+  const Endpoint seed{"10.0.0.1", 1}, node{"10.0.0.2", 2}, peer{"10.0.0.3", 3}, self{"10.0.0.4", 4};
+  b.add(seed, AddrSource::kSeed);
+  b.add(node, AddrSource::kNode);
+  b.add(peer, AddrSource::kPeer);
+  b.add(self, AddrSource::kPeer);
+  b.mark_self(self);
+  uint64_t v = b.version();
+  b.attempt(peer);
+  EXPECT_EQ(b.version(), v);  // in-use marks are not saved
+  b.failed(peer, 0);
+  b.failed(peer, 0);
+  EXPECT_GT(b.version(), v);
+  const auto saved = b.saved();
+  ASSERT_EQ(saved.size(), 2u);
+  AddrBook r(10, 100, 1000);
+  for (const auto& s : saved)
+    EXPECT_TRUE(r.restore(s));
+  EXPECT_FALSE(r.restore({seed, AddrSource::kSeed, 0}));  // seeds come from the config
+  EXPECT_EQ(r.failures(peer), 2);
+  EXPECT_EQ(r.failures(node), 0);
+  EXPECT_EQ(r.due(0, 5, rng).size(), 2u);  // due at once (backoff is not saved)
+}
+
 TEST(AddrBook, SeedsFirstAndSourcesUpgrade) {
   AddrBook b(10, 100, 1000);
   std::mt19937_64 rng(3);

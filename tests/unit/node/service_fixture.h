@@ -2,7 +2,8 @@
 // service on 127.0.0.1 (real net::Host, Noise XX) over a node::Chain whose only witness is not
 // running, so nothing becomes final and pending state stays observable; alice is a funded
 // delegate; TestPeers are plain net::Hosts that record every message they receive, by type.
-// Thread-safety: TestPeer members are guarded by its mutex (hosts call it on the I/O thread).
+// Thread-safety: ServiceLink/TestPeer members are guarded by its mutex (hosts call it on the I/O
+// thread).
 #pragma once
 
 #include <chrono>
@@ -34,18 +35,17 @@ inline ledger::Address address(const crypto::SigningKey& k) {
   return crypto::address_bytes_of(k.public_key());
 }
 
-// A P2P peer that records what the service sends it. Test peers learn each other's addresses
+// A P2P peer's view of its link to the service: connected/disconnected, and a wait on them (or
+// on anything else the derived peer keeps under `mu`). Test peers learn each other's addresses
 // from the service and may connect to each other too: only the link to the service counts.
-struct TestPeer final : net::Handler {
-  explicit TestPeer(net::PeerId service_id) : expected(service_id) {}
+struct ServiceLink : net::Handler {
+  explicit ServiceLink(net::PeerId service_id) : expected(service_id) {}
   const net::PeerId expected;  // the service's identity
   std::mutex mu;
   std::condition_variable cv;
   bool connected = false;     // to the service
   bool disconnected = false;  // from the service
   std::optional<net::PeerId> service;
-  std::map<uint8_t, std::vector<util::Bytes>> received;  // the service's payloads by type
-  std::vector<util::Bytes>& evidence = received[p2p::kEvidence];
 
   void on_peer_connected(const net::PeerId& id, const net::PeerInfo&) override {
     if (id != expected) return;
@@ -60,16 +60,24 @@ struct TestPeer final : net::Handler {
     disconnected = true;
     cv.notify_all();
   }
+  template <typename Pred>
+  bool wait(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, timeout, pred);
+  }
+};
+
+// A P2P peer that records what the service sends it.
+struct TestPeer final : ServiceLink {
+  using ServiceLink::ServiceLink;
+  std::map<uint8_t, std::vector<util::Bytes>> received;  // the service's payloads by type
+  std::vector<util::Bytes>& evidence = received[p2p::kEvidence];
+
   void on_message(const net::PeerId& from, uint8_t type, util::ByteSpan payload) override {
     if (from != expected) return;
     std::lock_guard lock(mu);
     received[type].emplace_back(payload.begin(), payload.end());
     cv.notify_all();
-  }
-  template <typename Pred>
-  bool wait(Pred pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, timeout, pred);
   }
 };
 
@@ -87,8 +95,8 @@ class ServiceFixture : public ::testing::Test {
     NodeConfig config;
     config.p2p = {"127.0.0.1", 0};
     io_thread_ = std::thread([this] { io_.run(); });  // start() waits on the service strand
-    auto svc =
-        ConsensusService::start(io_, *chain_, chain_mu_, db_, node_key_, config, genesis_.hash());
+    auto svc = ConsensusService::start(io_, *chain_, chain_mu_, db_, node_key_, config,
+                                       genesis_.hash(), sync_options_);
     ASSERT_TRUE(svc.ok()) << svc.status().to_string();
     service_ = std::move(svc).value();
   }
@@ -114,7 +122,7 @@ class ServiceFixture : public ::testing::Test {
     return *peers_.emplace_back(std::make_unique<TestPeer>(node_key_.public_key()));
   }
 
-  std::shared_ptr<net::Host> connect(TestPeer& peer) {
+  std::shared_ptr<net::Host> connect(ServiceLink& peer) {
     net::NetConfig nc;
     nc.listen_host = "127.0.0.1";
     nc.seeds = {"127.0.0.1:" + std::to_string(service_->p2p_port())};
@@ -130,6 +138,7 @@ class ServiceFixture : public ::testing::Test {
   crypto::SigningKey witness_ = key(80), alice_ = key(81), stranger_ = key(82);
   crypto::SigningKey node_key_ = key(83);
   ledger::Genesis genesis_;
+  SyncOptions sync_options_;  // a derived fixture may change them in its constructor
   store::MemoryStore db_;
   std::mutex chain_mu_;
   std::unique_ptr<Chain> chain_;
