@@ -423,9 +423,9 @@ namespace {
 
 // A QoS 1 message reaches an online subscriber before its commit is durable (the publisher's
 // PUBACK still waits for it); a QoS 2 message only after (exactly once across a crash). The
-// committer holds every durable commit for 2 s, so "before" is observable.
+// committer holds every durable commit for 1 s, so "before" is observable.
 TEST_P(BrokerRestartTest, Qos1IsDeliveredBeforeTheSyncQos2OnlyAfter) {
-  committer_options_.window = std::chrono::seconds(2);
+  committer_options_.window = std::chrono::seconds(1);
   committer_options_.rule = store::GroupCommitter::SyncRule::kFixedDelay;
   Broker& b = start();
   Opened sub = open_client(b, "sub", false, 3600);
@@ -442,7 +442,7 @@ TEST_P(BrokerRestartTest, Qos1IsDeliveredBeforeTheSyncQos2OnlyAfter) {
     b.publish(m, {}, [&](util::Status s) { done.set_value(std::move(s)); });
     const auto before_sync = sub.sink->take();
     ASSERT_EQ(acked.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
-        << "the commit finished within the 2 s window";
+        << "the commit finished within the 1 s window";
     EXPECT_EQ(before_sync.size(), qos == 1 ? 1u : 0u) << "QoS " << int{qos};
     ASSERT_TRUE(acked.get().ok());
     EXPECT_EQ(sub.sink->take().size(), qos == 1 ? 0u : 1u) << "QoS " << int{qos};
