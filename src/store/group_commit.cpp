@@ -19,6 +19,8 @@ size_t commit_bytes(const GroupCommitter::Commit& c) {
   for (const msglog::Record& r : c.records)
     n += msglog::frame_size(msglog::RecordView::of(r));
   if (c.shared_owner != nullptr) n += msglog::frame_size(c.shared_record);
+  for (const msglog::RecordView& r : c.record_views)
+    n += msglog::frame_size(r);
   return n;
 }
 
@@ -39,7 +41,9 @@ void GroupCommitter::submit(Commit&& commit) {
   // Copied into the pending arena under the lock; released here, on the caller's thread, after it.
   const std::vector<msglog::Record> own = std::move(commit.records);
   const std::shared_ptr<const void> owner = std::move(commit.shared_owner);
+  const std::span<const msglog::RecordView> views = commit.record_views;
   commit.records.clear();
+  commit.record_views = {};
   bool wake = false;
   {
     std::unique_lock lk(mu_);
@@ -67,7 +71,9 @@ void GroupCommitter::submit(Commit&& commit) {
     for (const msglog::Record& r : own)
       pending_records_.add(msglog::RecordView::of(r));
     if (owner != nullptr) pending_records_.add(commit.shared_record);
-    pending_records_.counts.push_back(own.size() + (owner != nullptr ? 1 : 0));
+    for (const msglog::RecordView& r : views)
+      pending_records_.add(r);
+    pending_records_.counts.push_back(own.size() + (owner != nullptr ? 1 : 0) + views.size());
     pending_.push_back(std::move(commit));
     wake = wake && committer_waiting_;
   }

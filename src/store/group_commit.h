@@ -45,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -67,6 +68,10 @@ class GroupCommitter {
     // broker passes the immutable message itself).
     msglog::RecordView shared_record;
     std::shared_ptr<const void> shared_owner;
+    // More records given as views, appended after those: the viewed bytes (and the span itself)
+    // must stay alive until submit() returns, which copies them and clears the span. The broker
+    // passes the QoS 0 messages routed together from one read this way (one commit, one lock).
+    std::span<const msglog::RecordView> record_views;
     bool durable = false;
     Callback done;  // may be empty
   };

@@ -70,6 +70,7 @@ util::Result<std::unique_ptr<Authenticator>> Authenticator::create(AuthConfig co
   std::unique_ptr<Authenticator> auth(
       new Authenticator(std::move(config), std::move(lookup), clock));
   IMET_ASSIGN_OR_RETURN(auth->snapshot_, auth->load_snapshot());
+  auth->has_acl_.store(auth->snapshot_->acl != nullptr, std::memory_order_release);
   return auth;
 }
 
@@ -98,12 +99,9 @@ util::Status Authenticator::reload() {
     std::lock_guard<std::mutex> lock(mu_);
     old = std::move(snapshot_);
     snapshot_ = std::move(fresh);
+    has_acl_.store(snapshot_->acl != nullptr, std::memory_order_release);
   }
   return {};  // `old` is released outside the lock
-}
-
-bool Authenticator::has_acl() const {
-  return snapshot()->acl != nullptr;
 }
 
 AuthDecision Authenticator::authenticate(std::string_view client_id,
@@ -158,20 +156,27 @@ AuthDecision Authenticator::authenticate(std::string_view client_id,
                 "user " + quoted(user) + ": wrong password");
 }
 
-bool Authenticator::can_publish(const ClientIdentity& who, std::string_view topic) const {
+bool Authenticator::reserved_for_publish(std::string_view topic) {
   // mosquitto refuses client publishes to $SYS and to $share whatever the ACL says; so does IMET
   // ("$share/..." names a shared subscription, never a topic anyone should publish to).
-  if (topic == "$SYS" || topic.starts_with("$SYS/") || topic.starts_with("$share")) return false;
+  return topic == "$SYS" || topic.starts_with("$SYS/") || topic.starts_with("$share");
+}
+
+bool Authenticator::can_publish(const ClientIdentity& who, std::string_view topic) const {
+  if (reserved_for_publish(topic)) return false;
+  if (!has_acl()) return true;  // as the snapshot without ACL decides, without taking it
   auto snap = snapshot();
   return !snap->acl || snap->acl->can_publish(who, topic);
 }
 
 bool Authenticator::can_subscribe(const ClientIdentity& who, std::string_view filter) const {
+  if (!has_acl()) return true;
   auto snap = snapshot();
   return !snap->acl || snap->acl->can_subscribe(who, filter);
 }
 
 bool Authenticator::can_receive(const ClientIdentity& who, std::string_view topic) const {
+  if (!has_acl()) return true;
   auto snap = snapshot();
   return !snap->acl || snap->acl->can_receive(who, topic);
 }

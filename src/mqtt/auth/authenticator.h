@@ -17,11 +17,16 @@
 // Thread-safety: all methods may be called concurrently from any thread. Checks take an
 // immutable snapshot (password file, ACL) under a short mutex; reload() builds a new snapshot
 // from the files and swaps it in, so checks running during a reload see either the old or the
-// new files, never a mix. Invariants: the snapshot is never null; a failed reload() leaves the
-// previous snapshot in place. The Clock passed to create() must outlive the Authenticator, and
+// new files, never a mix. Whether the current snapshot has an ACL is also kept in an atomic
+// (has_acl_, written with the snapshot under the mutex): without an ACL, the authorization checks
+// (once per PUBLISH and per delivery) take neither the mutex nor a snapshot reference, and decide
+// as the snapshot without ACL would. Invariants: the snapshot is never null; has_acl_ equals
+// snapshot_->acl != nullptr whenever mu_ is free; a failed reload() leaves the previous snapshot
+// in place. The Clock passed to create() must outlive the Authenticator, and
 // the DeviceKeyLookup must be safe to call from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -86,6 +91,9 @@ class Authenticator {
                             std::optional<util::ByteSpan> password) const;
 
   bool can_publish(const ClientIdentity& who, std::string_view topic) const;
+  // The part of can_publish that holds whatever the ACL says: false for "$SYS", "$SYS/…" and
+  // "$share…". Without an ACL (has_acl() false), can_publish is exactly !reserved_for_publish.
+  static bool reserved_for_publish(std::string_view topic);
   // `filter` as sent in SUBSCRIBE (may be "$share/<group>/<filter>"); must already be valid.
   bool can_subscribe(const ClientIdentity& who, std::string_view filter) const;
   bool can_receive(const ClientIdentity& who, std::string_view topic) const;
@@ -94,7 +102,9 @@ class Authenticator {
   util::Status reload();
 
   const AuthConfig& config() const { return config_; }
-  bool has_acl() const;
+  // Lock-free. Callers may skip building a ClientIdentity when it is false (every client may
+  // then subscribe to and receive everything, and publish unless reserved_for_publish).
+  bool has_acl() const { return has_acl_.load(std::memory_order_acquire); }
 
  private:
   struct Snapshot {
@@ -112,6 +122,7 @@ class Authenticator {
   const util::Clock& clock_;
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by mu_
+  std::atomic<bool> has_acl_{false};          // written under mu_ with snapshot_
 };
 
 }  // namespace imet::mqtt::auth

@@ -2,6 +2,7 @@
 #include "mqtt/broker/broker.h"
 
 #include <algorithm>
+#include <cassert>
 #include <future>
 #include <thread>
 
@@ -471,6 +472,52 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
         if (done) done(status);
       });
   outs = {};
+}
+
+void Broker::publish_qos0(std::span<const MessagePtr> messages) {
+  if (messages.size() == 1) {
+    publish(messages[0]);
+    return;
+  }
+  thread_local std::vector<Out> outs;
+  thread_local std::vector<size_t> ends;  // the Outs of messages[i] end at outs[ends[i]]
+  outs.clear();
+  ends.clear();
+  store::WriteBatch extra;
+  {
+    std::lock_guard lock(mu_);
+    for (const MessagePtr& message : messages) {
+      assert(message->qos == 0);
+      if (message->retain && config_.retain_available) {
+        if (message->payload.size() == 0) {
+          retained_.erase(message->topic);
+          if (persist_) Persistence::del_retained(extra, message->topic);
+        } else {
+          retained_.set(message->topic, message);
+          if (persist_) Persistence::put_retained(extra, *message);
+        }
+      }
+      collect_locked(message, outs, persist_ ? &extra : nullptr);
+      ends.push_back(outs.size());
+    }
+  }
+  // As publish() does for QoS 0: delivered now, then logged without waiting for a sync.
+  size_t o = 0;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    for (; o < ends[i]; ++o)
+      outs[o].session->deliver(messages[i], std::move(outs[o].delivery), outs[o].qid);
+  }
+  outs.clear();
+  if (persist_ == nullptr) return;
+  thread_local std::vector<store::msglog::RecordView> logged;
+  logged.clear();
+  if (persist_->logging()) {
+    for (const MessagePtr& message : messages) {
+      if (!message->topic.starts_with("$SYS/")) logged.push_back(Persistence::log_record(*message));
+    }
+  }
+  if (!logged.empty() || extra.size() > 0) persist_->submit_logged(std::move(extra), logged);
+  logged.clear();
 }
 
 void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,

@@ -7,7 +7,9 @@
 //
 // Thread-safety: all public methods are thread-safe. mu_ guards sessions_, subs_, retained_,
 // wills_ and every Session::subscriptions(); it is held only for bookkeeping and matching, never
-// while writing to a socket (deliveries happen after it is released). Lock order: mu_ ->
+// while writing to a socket (deliveries happen after it is released). publish_qos0 takes it once
+// for a batch of messages: the batch is matched as if its messages had arrived back to back with
+// no other broker call in between. Lock order: mu_ ->
 // Session::mu_ -> sink lock. conn_mu_ (admission) is independent.
 // Invariants: subs_ holds exactly the union of the sessions' subscriptions() (keyed by Session*,
 // every key a live session in sessions_); a session is in offline_ iff it is in sessions_ and not
@@ -23,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -113,6 +116,11 @@ class Broker {
   // cause a duplicate), a QoS 2 message only once durable. Without, `done` runs at once.
   void publish(const MessagePtr& message, store::WriteBatch extra = {},
                std::function<void(util::Status)> done = nullptr);
+  // QoS 0 messages accepted together (the PUBLISH packets of one read of one connection), each
+  // routed exactly as publish(message) would, in order, but with one acquisition of mu_ for all
+  // (retained updates and matching), deliveries after it in message order, and one commit for
+  // their log records and retained changes. Every message must have qos 0.
+  void publish_qos0(std::span<const MessagePtr> messages);
   Persistence* persistence() const { return persist_; }
 
   // SUBSCRIBE: for each subscription a reason code (granted QoS or failure). Retained messages to

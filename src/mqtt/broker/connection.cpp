@@ -2,6 +2,7 @@
 #include "mqtt/broker/connection.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include <boost/asio/post.hpp>
@@ -27,6 +28,19 @@ util::Bytes& encode_scratch() {
 constexpr size_t kInitialRx = 16 * 1024;  // buffered transports (TLS, WebSocket)
 constexpr size_t kMinReadRoom = 4 * 1024;
 constexpr size_t kScratch = 64 * 1024;  // per I/O thread, reactor path
+
+// QoS 0 messages accepted from the packets being processed on this I/O thread (see
+// connection.h), and the connection they came from.
+struct Qos0Batch {
+  std::vector<MessagePtr> messages;
+  const Connection* owner = nullptr;
+};
+Qos0Batch& qos0_batch() {
+  thread_local Qos0Batch batch;
+  return batch;
+}
+// Bounds the delay of a batch's first message behind the decoding of the rest.
+constexpr size_t kMaxQos0Batch = 64;
 
 std::string random_client_id() {
   std::array<uint8_t, 12> r{};
@@ -223,10 +237,22 @@ size_t Connection::process(util::ByteSpan data) {
     }
     handle(*decoded);
   }
+  flush_qos0();
   return off;
 }
 
+void Connection::flush_qos0() {
+  Qos0Batch& b = qos0_batch();
+  if (b.owner != this || b.messages.empty()) return;
+  env_.broker.publish_qos0(b.messages);
+  b.messages.clear();
+  b.owner = nullptr;
+}
+
 void Connection::handle(Packet& packet) {
+  // Anything but a PUBLISH is ordered after the QoS 0 messages before it (handle_publish flushes
+  // before QoS 1/2).
+  if (!std::holds_alternative<Publish>(packet)) flush_qos0();
   if (!connected_) {
     if (auto* c = std::get_if<Connect>(&packet)) {
       handle_connect(*c);
@@ -529,9 +555,14 @@ void Connection::handle_publish(Publish& p) {
   m->properties.message_expiry_interval.reset();
   m->properties.subscription_identifiers.clear();
   if (p.qos == 0) {
-    env_.broker.publish(m);
+    Qos0Batch& b = qos0_batch();
+    assert(b.owner == nullptr || b.owner == this);  // emptied at the end of every process()
+    b.owner = this;
+    b.messages.push_back(std::move(m));
+    if (b.messages.size() >= kMaxQos0Batch) flush_qos0();
     return;
   }
+  flush_qos0();
   // QoS 1/2: acknowledged once durable (PUBACK / PUBREC from the commit callback).
   ++incoming_unacked_;
   store::WriteBatch extra;
@@ -711,6 +742,7 @@ void Connection::kick(ReasonCode reason) {
 }
 
 void Connection::close(ReasonCode reason, std::string_view why, bool publish_will) {
+  flush_qos0();  // messages accepted before the reason to close are routed
   if (closing_) return;
   closing_ = true;
   publish_will_ = publish_will;
@@ -739,6 +771,7 @@ void Connection::close(ReasonCode reason, std::string_view why, bool publish_wil
 }
 
 void Connection::finish() {
+  flush_qos0();  // before the will and the end of the session
   if (finished_) return;
   finished_ = true;
   closing_ = true;

@@ -7,8 +7,14 @@
 // Thread-safety: the read side and all protocol state run on the transport's strand. The write
 // side (send, pending_bytes, kick) may be called from any thread: out_mu_ guards the pending
 // output buffer, and a single write at a time is issued from the strand.
+// Accepted QoS 0 PUBLISHes are not routed one by one: they wait in the I/O thread's batch
+// (thread-local, owned by the connection whose packets are being processed) and go to
+// Broker::publish_qos0 together when process() has handled what one read brought, or earlier
+// before any other packet, a QoS 1/2 PUBLISH, close() or finish(), or when the batch is full.
 // Invariants: at most one async read and one async write are outstanding; once closing_, no
-// packet is processed; finish() runs exactly once and releases the session and the admission slot.
+// packet is processed; finish() runs exactly once and releases the session and the admission slot;
+// the thread's QoS 0 batch is empty whenever process() is not running (so per publisher, messages
+// are routed in the order they arrived, and all of them before the connection's will).
 #pragma once
 
 #include <atomic>
@@ -92,6 +98,8 @@ class Connection final : public PacketSink,
   void continue_connect(Connect& c, ReasonCode auth, const std::string& why);
   void resume_reading();
   void handle_publish(Publish& p);
+  // Routes the QoS 0 messages this connection has in the thread's batch (no-op when none).
+  void flush_qos0();
   void handle_subscribe(const Subscribe& s);
   void handle_unsubscribe(const Unsubscribe& u);
   void handle_pubrel(const Pubrel& r);

@@ -295,6 +295,14 @@ void Persistence::submit(store::WriteBatch batch, MessagePtr logged, bool durabl
   committer_.submit(std::move(c));
 }
 
+void Persistence::submit_logged(store::WriteBatch batch,
+                                std::span<const store::msglog::RecordView> logged) {
+  store::GroupCommitter::Commit c;
+  c.batch = std::move(batch);
+  c.record_views = logged;
+  committer_.submit(std::move(c));
+}
+
 void Persistence::sync(std::function<void(util::Status)> done) {
   store::WriteBatch b;
   Out w;

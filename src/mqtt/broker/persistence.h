@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,6 +119,9 @@ class Persistence {
   // Record is built and no reference is kept).
   void submit(store::WriteBatch batch, MessagePtr logged, bool durable,
               std::function<void(util::Status)> done);
+  // A non-durable commit without callback whose records are `logged` (views of messages the
+  // caller keeps alive until this returns; appended in this order, copied like `logged` above).
+  void submit_logged(store::WriteBatch batch, std::span<const store::msglog::RecordView> logged);
   // A durable commit of its own: once `done` runs, every commit submitted before is on stable
   // storage (the log fdatasync'ed, the KvStore written with sync=true). Used at shutdown.
   void sync(std::function<void(util::Status)> done);

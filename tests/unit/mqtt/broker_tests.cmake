@@ -7,6 +7,7 @@ list(APPEND MQTT_TEST_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_session_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_session_resume_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_routing_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/broker_batch_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_lifecycle_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_persistence_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_restart_test.cpp

@@ -368,6 +368,59 @@ TEST(GroupCommitter, SharedRecordIsAppendedAfterOwnRecordsAndItsOwnerReleased) {
   EXPECT_EQ(log->next_seq(), 5u);
 }
 
+// Records given as a span of views (record_views) are appended after the commit's own and shared
+// records, in the span's order; submit() copies them, so the viewed records may be changed or
+// freed as soon as it returns.
+TEST(GroupCommitter, RecordViewsAreAppendedInOrderAndCopiedAtSubmit) {
+  TempDir dir;
+  auto log = open_log(dir.sub("log"));
+  MemoryStore kv;
+  GroupCommitter gc(kv, log.get());
+  Completions done;
+  {
+    auto viewed = std::make_unique<std::vector<Record>>();
+    for (uint64_t i = 10; i < 14; ++i)
+      viewed->push_back(make_record(i));
+    std::vector<msglog::RecordView> views;
+    for (const Record& r : *viewed)
+      views.push_back(msglog::RecordView::of(r));
+    auto shared = std::make_shared<const Record>(make_record(5));
+    GroupCommitter::Commit c;
+    c.records.push_back(make_record(1));
+    c.shared_record = msglog::RecordView::of(*shared);
+    c.shared_owner = shared;
+    c.record_views = views;
+    c.batch.put(util::as_bytes(std::string_view("k")), util::as_bytes(std::string_view("v")));
+    gc.submit(std::move(c));
+    // Overwritten and freed right after submit(): the log must hold the values at submit time.
+    for (Record& r : *viewed)
+      r.payload.assign(64, 0xEE);
+    viewed.reset();
+    GroupCommitter::Commit after;
+    after.records.push_back(make_record(20));
+    after.done = [&](util::Status st, uint64_t first) {
+      EXPECT_TRUE(st.ok());
+      EXPECT_EQ(first, 7u);
+      done.add();
+    };
+    gc.submit(std::move(after));
+  }
+  ASSERT_TRUE(done.wait_for(1));
+  gc.stop();
+  const std::vector<Record> want = {make_record(1),  make_record(5),  make_record(10),
+                                    make_record(11), make_record(12), make_record(13),
+                                    make_record(20)};
+  for (size_t k = 0; k < want.size(); ++k) {
+    auto r = log->read(k + 1);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    Record expect = want[k];
+    expect.seq = k + 1;
+    EXPECT_EQ(*r, expect) << "seq " << k + 1;
+  }
+  EXPECT_EQ(log->next_seq(), 8u);
+  EXPECT_EQ(get(kv, "k"), "v");
+}
+
 TEST(GroupCommitter, RecordsWithoutALogFailClearly) {
   MemoryStore kv;
   GroupCommitter gc(kv, nullptr);
