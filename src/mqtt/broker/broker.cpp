@@ -407,15 +407,7 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
   const bool durable = persist_ != nullptr && message->qos > 0;
   {
     std::lock_guard lock(mu_);
-    if (message->retain && config_.retain_available) {
-      if (message->payload.size() == 0) {
-        retained_.erase(message->topic);
-        if (persist_) Persistence::del_retained(extra, message->topic);
-      } else {
-        retained_.set(message->topic, message);
-        if (persist_) Persistence::put_retained(extra, *message);
-      }
-    }
+    retain_locked(message, extra);
     collect_locked(message, outs, persist_ ? &extra : nullptr);
   }
   if (persist_ == nullptr) {
@@ -488,15 +480,7 @@ void Broker::publish_qos0(std::span<const MessagePtr> messages) {
     std::lock_guard lock(mu_);
     for (const MessagePtr& message : messages) {
       assert(message->qos == 0);
-      if (message->retain && config_.retain_available) {
-        if (message->payload.size() == 0) {
-          retained_.erase(message->topic);
-          if (persist_) Persistence::del_retained(extra, message->topic);
-        } else {
-          retained_.set(message->topic, message);
-          if (persist_) Persistence::put_retained(extra, *message);
-        }
-      }
+      retain_locked(message, extra);
       collect_locked(message, outs, persist_ ? &extra : nullptr);
       ends.push_back(outs.size());
     }
@@ -518,6 +502,17 @@ void Broker::publish_qos0(std::span<const MessagePtr> messages) {
   }
   if (!logged.empty() || extra.size() > 0) persist_->submit_logged(std::move(extra), logged);
   logged.clear();
+}
+
+void Broker::retain_locked(const MessagePtr& message, store::WriteBatch& extra) {
+  if (!message->retain || !config_.retain_available) return;
+  if (message->payload.size() == 0) {
+    retained_.erase(message->topic);
+    if (persist_) Persistence::del_retained(extra, message->topic);
+  } else {
+    retained_.set(message->topic, message);
+    if (persist_) Persistence::put_retained(extra, *message);
+  }
 }
 
 void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,

@@ -167,6 +167,9 @@ class Broker {
     uint64_t qid = 0;
   };
   // Matches subscriptions (mu_ held); adds the stored copies for persistent sessions to `batch`.
+  // A retained message (retain flag, retain available) replaces or, with an empty payload,
+  // clears the topic's retained message, also in `extra` with persistence. Requires mu_.
+  void retain_locked(const MessagePtr& message, store::WriteBatch& extra);
   void collect_locked(const MessagePtr& message, std::vector<Out>& outs, store::WriteBatch* batch);
   void persist_session_locked(const Session& s, int64_t disconnected_at_ms);
   void forget_session_locked(const std::string& client_id);
