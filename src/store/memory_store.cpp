@@ -138,6 +138,13 @@ size_t MemoryStore::size() const {
   return current_->map.size();
 }
 
+std::unique_ptr<MemoryStore> MemoryStore::clone() const {
+  auto copy = std::make_unique<MemoryStore>();
+  std::shared_lock lock(mutex_);
+  copy->current_ = std::make_shared<Version>(current_->map);
+  return copy;
+}
+
 MemoryStore::Version& MemoryStore::writable_version_locked() {
   if (current_->pins.load(std::memory_order_acquire) != 0) {
     current_ = std::make_shared<Version>(current_->map);

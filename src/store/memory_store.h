@@ -12,6 +12,7 @@
 //                          since the last copy is still alive (the copy-on-write)
 //   write(batch)           O(b log n), plus the same one-off O(n) copy
 //   snapshot / iterator    O(1)
+//   clone                  O(n)
 //   iterator seek / next   O(log n) / amortized O(1)
 // Memory: one map per distinct pinned version; a version is freed when its last pin goes away.
 //
@@ -47,6 +48,9 @@ class MemoryStore final : public KvStore {
 
   // Number of keys currently stored. O(1).
   size_t size() const;
+
+  // A new store holding a copy of this one's current contents. O(n).
+  std::unique_ptr<MemoryStore> clone() const;
 
  private:
   // Defined in memory_store.cpp.

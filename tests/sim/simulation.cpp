@@ -70,8 +70,8 @@ void Simulation::plan_chaos() {
 
   // Byzantine witnesses: up to f of the genesis witnesses (the schedule of round 0 picks the
   // witnesses among the delegates, so pick among those).
-  store::MemoryStore probe;
-  auto chain = node::Chain::open(probe, genesis_, chain_options());
+  genesis_db_ = std::make_unique<store::MemoryStore>();
+  auto chain = node::Chain::open(*genesis_db_, genesis_, chain_options());
   if (!chain.ok()) {
     fail("genesis refused: " + chain.status().to_string());
     return;
@@ -258,7 +258,9 @@ SimResult Simulation::run() {
   plan_chaos();
   now_ = genesis_.genesis_time_ms;
   for (auto& n : nodes_) {
-    if (result_.ok) boot(*n);
+    if (!result_.ok) break;
+    n->db = genesis_db_->clone();
+    boot(*n);
   }
   // Liveness bound after heal: enough slots for the attempt timeouts grown during the chaos phase
   // to run out, plus a few slots of normal operation (docs/consensus.md, "Liveness").

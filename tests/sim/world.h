@@ -261,6 +261,9 @@ class Simulation {
   SimOptions o_;
   Rng rng_;
   ledger::Genesis genesis_;
+  // The chain initialised from genesis_ (by plan_chaos()); every node starts from a copy of it
+  // instead of executing the genesis again (the same contents: Chain::open of a fresh store).
+  std::unique_ptr<store::MemoryStore> genesis_db_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<User> users_;
   EventQueue queue_;

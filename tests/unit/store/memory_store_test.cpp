@@ -1,5 +1,5 @@
-// MemoryStore specifics beyond the KvStore contract (kv_store_suite_test.cpp): size(), and chains
-// of copy-on-write versions held by many snapshots and iterators at once.
+// MemoryStore specifics beyond the KvStore contract (kv_store_suite_test.cpp): size(), clone(), and
+// chains of copy-on-write versions held by many snapshots and iterators at once.
 #include "store/memory_store.h"
 
 #include <memory>
@@ -54,6 +54,22 @@ TEST(MemoryStore, EverySnapshotInAChainKeepsItsOwnVersion) {
   }
   EXPECT_EQ(store.size(), 49u);
   EXPECT_EQ(count(store), 49u);
+}
+
+TEST(MemoryStore, CloneCopiesTheContentsAndIsIndependent) {
+  MemoryStore store;
+  ASSERT_TRUE(store.put(as_bytes("a"), as_bytes("1")).ok());
+  ASSERT_TRUE(store.put(as_bytes("b"), as_bytes("2")).ok());
+  auto snapshot = store.snapshot();  // a pinned version is copied like any other
+  std::unique_ptr<MemoryStore> copy = store.clone();
+  EXPECT_EQ(copy->size(), 2u);
+  ASSERT_TRUE(copy->put(as_bytes("a"), as_bytes("9")).ok());
+  ASSERT_TRUE(store.del(as_bytes("b")).ok());
+  EXPECT_EQ(*store.get(as_bytes("a")), std::optional<util::Bytes>(util::Bytes{'1'}));
+  EXPECT_EQ(*copy->get(as_bytes("a")), std::optional<util::Bytes>(util::Bytes{'9'}));
+  EXPECT_EQ(*copy->get(as_bytes("b")), std::optional<util::Bytes>(util::Bytes{'2'}));
+  EXPECT_EQ(count(*snapshot), 2u);
+  EXPECT_EQ(store.size(), 1u);
 }
 
 }  // namespace
