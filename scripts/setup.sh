@@ -13,6 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  libjemalloc-dev  # the simulation's allocator (tests/sim/CMakeLists.txt)
   python3 python3-pytest
   # MQTT: real clients for functional tests, mosquitto as the benchmark's comparison broker
   mosquitto mosquitto-clients python3-paho-mqtt
