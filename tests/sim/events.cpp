@@ -18,7 +18,7 @@ void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key,
     ++st_.dropped;
     return;
   }
-  Event e = with_wire(make_event(Ev::kDeliver, now_ + delay(), to, from, key), std::move(wire));
+  Event e = with_payload(make_event(Ev::kDeliver, now_ + delay(), to, from, key), std::move(wire));
   e.origin = origin;
   e.gossip = mode != Mode::kDirect;
   e.repeat = mode == Mode::kRepeat;
@@ -127,7 +127,7 @@ void Simulation::gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Tr
   for (uint32_t to : net_.peers(from)) {
     if (to == except || net_.has(to, key)) continue;
     if (!reachable(from, to) || rng_.chance(drop_pm_)) continue;
-    Event e = with_tx(make_event(Ev::kTx, now_ + delay(), to, from, key), tx);
+    Event e = with_payload(make_event(Ev::kTx, now_ + delay(), to, from, key), tx);
     e.gossip = true;
     push(std::move(e));
   }
@@ -198,7 +198,7 @@ void Simulation::handle(const Event& e) {
         return;
       }
       ++st_.delivered;
-      Output out = n->engine->on_message(e.wire->msg, local(*n));
+      Output out = n->engine->on_message(e.wire()->msg, local(*n));
       if (out.verdict == consensus::Verdict::kInvalid) {
         if (nodes_[e.origin]->behaviour == Behaviour::kHonest) {
           ++st_.invalid_from_honest;
@@ -217,7 +217,7 @@ void Simulation::handle(const Event& e) {
                          (e.repeat && out.verdict == consensus::Verdict::kDuplicate);
       if (relay && n->behaviour != Behaviour::kWithhold && net_.on_broadcast(n->id, e.arg)) {
         ++st_.relayed;
-        gossip(n->id, e.origin, e.arg, e.repeat ? Mode::kRepeat : Mode::kGossip, e.wire, e.from);
+        gossip(n->id, e.origin, e.arg, e.repeat ? Mode::kRepeat : Mode::kGossip, e.wire(), e.from);
       }
       process(*n, std::move(out));
       return;
@@ -250,12 +250,12 @@ void Simulation::handle(const Event& e) {
         batch->push_back({**b, **c});
       }
       if (!reachable(n->id, e.from) || rng_.chance(drop_pm_)) return;
-      push(with_sync(make_event(Ev::kSyncResponse, now_ + delay(), e.from, n->id), batch));
+      push(with_payload(make_event(Ev::kSyncResponse, now_ + delay(), e.from, n->id), batch));
       return;
     }
     case Ev::kSyncResponse:
       if (!n->up) return;
-      for (const SyncItem& item : *e.sync) {
+      for (const SyncItem& item : *e.sync()) {
         if (item.block.header.height != n->final_height + 1) continue;
         Output out = n->engine->on_synced_block(item.block, item.cert, local(*n));
         if (out.verdict == consensus::Verdict::kInvalid) {
@@ -268,7 +268,7 @@ void Simulation::handle(const Event& e) {
     case Ev::kTx:
       if (!n->up || !net_.on_received(n->id, e.arg)) return;
       // Admitted transactions are relayed onwards (node::ConsensusService::handle_tx).
-      if (!admit(*n->chain, *e.tx)) gossip_tx(n->id, e.tx, e.from);
+      if (!admit(*n->chain, *e.tx())) gossip_tx(n->id, e.tx(), e.from);
       return;
     case Ev::kSubmit:
       submit_tx();

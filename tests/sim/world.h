@@ -12,6 +12,7 @@
 #include <queue>
 #include <string>
 #include <tuple>
+#include <variant>
 #include <vector>
 
 #include "consensus/engine.h"
@@ -109,20 +110,29 @@ enum class Ev : uint8_t {
   kHealAll,
 };
 
+using SyncPtr = std::shared_ptr<const std::vector<SyncItem>>;
+using TxPtr = std::shared_ptr<const ledger::Transaction>;
+
+// 64 bytes (one cache line): events are moved into and out of the queue's buckets a million
+// times per run at 108 witnesses.
 struct Event {
   uint64_t time = 0;
   uint64_t seq = 0;
-  Ev kind = Ev::kTimer;
-  bool gossip = false;  // kDeliver/kTx: subject to the receiver's seen cache
-  bool repeat = false;  // kDeliver: an engine's re-send (relayed even where it is a duplicate)
+  uint64_t arg = 0;  // timer generation, requested height, partition id; gossip key
   uint32_t node = 0;
   uint32_t from = 0;    // the link's sender
   uint32_t origin = 0;  // kDeliver: the node whose engine made the message (relays keep it)
-  uint64_t arg = 0;     // timer generation, requested height, partition id; gossip key
-  WirePtr wire;         // kDeliver
-  std::shared_ptr<const std::vector<SyncItem>> sync;
-  std::shared_ptr<const ledger::Transaction> tx;
+  Ev kind = Ev::kTimer;
+  bool gossip = false;  // kDeliver/kTx: subject to the receiver's seen cache
+  bool repeat = false;  // kDeliver: an engine's re-send (relayed even where it is a duplicate)
+  // kDeliver: WirePtr; kSyncResponse: SyncPtr; kTx: TxPtr; else none.
+  std::variant<std::monostate, WirePtr, SyncPtr, TxPtr> payload;
+
+  const WirePtr& wire() const { return std::get<WirePtr>(payload); }
+  const SyncPtr& sync() const { return std::get<SyncPtr>(payload); }
+  const TxPtr& tx() const { return std::get<TxPtr>(payload); }
 };
+static_assert(sizeof(Event) <= 64);
 
 inline Event make_event(Ev kind, uint64_t time, uint32_t node = 0, uint32_t from = 0,
                         uint64_t arg = 0) {
@@ -135,30 +145,13 @@ inline Event make_event(Ev kind, uint64_t time, uint32_t node = 0, uint32_t from
   return e;
 }
 
+// The event with its payload (a WirePtr, SyncPtr or TxPtr).
 template <typename T>
-Event with_wire(Event e, T v) {
-  e.wire = std::move(v);
-  return e;
-}
-template <typename T>
-Event with_sync(Event e, T v) {
-  e.sync = std::move(v);
-  return e;
-}
-template <typename T>
-Event with_tx(Event e, T v) {
-  e.tx = std::move(v);
+Event with_payload(Event e, T v) {
+  e.payload = std::move(v);
   return e;
 }
 
-// The pending events, popped in (time, seq) order. Events are pushed in seq order at times >= the
-// last popped one, so a calendar of per-millisecond FIFO buckets keeps that order without a heap:
-// the next kWheelMs milliseconds live in a ring of buckets (appended and read sequentially, which
-// keeps the hot path in cache), later events in a small heap, moved into their bucket as the
-// window reaches them (before any later push can land in that bucket).
-// Invariants: the ring holds exactly the events with time in [now_, now_ + kWheelMs), bucket
-// (t & kMask) holding those of time t in seq order; far_ holds the later ones; pos_ indexes the
-// next event of the current bucket (now_); ring_count_ counts the ring's unpopped events.
 class EventQueue {
  public:
   EventQueue() : ring_(kWheelMs) {}
