@@ -20,6 +20,17 @@ class ServiceTxTest : public ServiceFixture {
     tx.sign(alice_);
     return tx;
   }
+  // Whether the chain's mempool holds `id` within 2 s.
+  bool becomes_pending(const ledger::Hash& id) {
+    for (int i = 0; i < 100; ++i) {
+      {
+        std::lock_guard lock(chain_mu_);
+        if (chain_->is_pending(id)) return true;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
   static std::vector<ledger::Hash> ids_in(const util::Bytes& payload) {
     return codec::decode<p2p::TxIdsMsg>(payload).value().ids;
   }
@@ -73,14 +84,7 @@ TEST_F(ServiceTxTest, AnAnnouncedUnknownTransactionIsRequestedOnce) {
   EXPECT_FALSE(a.wait([&] { return a.received[p2p::kGetTxs].size() > 1; }, 1s));
   // The answer is admitted like any pushed transaction.
   host_a->send(*a.service, p2p::kTxs, codec::encode(p2p::TxsMsg{{t0}}));
-  for (int i = 0; i < 100; ++i) {
-    {
-      std::lock_guard lock(chain_mu_);
-      if (chain_->is_pending(t0.id())) return;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  FAIL() << "the requested transaction was not admitted";
+  EXPECT_TRUE(becomes_pending(t0.id())) << "the requested transaction was not admitted";
 }
 
 TEST_F(ServiceTxTest, AnUnansweredRequestIsMadeAgainOfTheNextAnnouncer) {
@@ -103,14 +107,8 @@ TEST_F(ServiceTxTest, AnUnansweredRequestIsMadeAgainOfTheNextAnnouncer) {
     EXPECT_EQ(ids_in(b.received[p2p::kGetTxs][0]), std::vector<ledger::Hash>{t0.id()});
   }
   host_b->send(*b.service, p2p::kTxs, codec::encode(p2p::TxsMsg{{t0}}));
-  for (int i = 0; i < 100; ++i) {
-    {
-      std::lock_guard lock(chain_mu_);
-      if (chain_->is_pending(t0.id())) return;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  FAIL() << "the transaction from the second announcer was not admitted";
+  EXPECT_TRUE(becomes_pending(t0.id()))
+      << "the transaction from the second announcer was not admitted";
 }
 
 TEST_F(ServiceTxTest, AnAnsweredRequestIsNotMadeAgain) {
