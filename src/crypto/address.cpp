@@ -1,6 +1,7 @@
 #include "crypto/address.h"
 
 #include <algorithm>
+#include <array>
 
 #include "crypto/hash.h"
 #include "util/bech32.h"
@@ -25,10 +26,20 @@ std::string printable(std::string_view text) {
 }  // namespace
 
 AddressBytes address_bytes_of(const PublicKey& pk) {
+  struct Entry {
+    PublicKey key{};
+    AddressBytes address{};
+    bool used = false;
+  };
+  thread_local std::array<Entry, 256> memo{};
+  // Public keys are uniformly random: their first byte spreads them over the table.
+  Entry& e = memo[pk[0]];
+  if (e.used && e.key == pk) return e.address;
   const Hash256 h = blake2b_256(pk);
-  AddressBytes out{};
-  std::copy_n(h.begin(), out.size(), out.begin());
-  return out;
+  std::copy_n(h.begin(), e.address.size(), e.address.begin());
+  e.key = pk;
+  e.used = true;
+  return e.address;
 }
 
 std::string address_of(const PublicKey& pk) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,27 @@ TEST(Address, DerivedFromHashOfPublicKey) {
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->hrp, "imet");
   EXPECT_EQ(decoded->data, util::Bytes(a.begin(), a.end()));
+}
+
+// The per-thread memo answers exactly as the hash does, also for keys sharing a table slot (the
+// first byte) that evict each other, and for a key differing from a remembered one in its last
+// byte only.
+TEST(Address, RememberedAnswersEqualTheHash) {
+  const PublicKey base = SigningKey::generate().public_key();
+  std::vector<PublicKey> keys;
+  for (uint8_t i = 0; i < 4; ++i) {
+    PublicKey k = base;
+    k[31] = static_cast<uint8_t>(k[31] ^ i);
+    keys.push_back(k);
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (const PublicKey& k : keys) {
+      const Hash256 h = blake2b_256(k);
+      const AddressBytes a = address_bytes_of(k);
+      EXPECT_TRUE(std::equal(a.begin(), a.end(), h.begin()));
+      EXPECT_EQ(address_bytes_of(k), a);  // answered from the table
+    }
+  }
 }
 
 TEST(Address, RoundTrip) {
