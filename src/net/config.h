@@ -27,7 +27,15 @@ struct NetConfig {
   std::string software_version = "imetd";
 
   size_t max_outbound = 8;  // dial until this many outbound peers are connected
-  size_t max_inbound = 32;  // refuse inbound connections beyond this (handshaking included)
+  // Inbound connections (handshaking included); a new one beyond this replaces an evictable one
+  // (net/eviction.h) or is refused.
+  size_t max_inbound = 32;
+  // Inbound connections from one netgroup (IPv4 /16, IPv6 /32; net/netgroup.h); local addresses
+  // are exempt unless limit_local_netgroups.
+  size_t max_inbound_per_netgroup = 8;
+  // Apply the netgroup limits to loopback and private addresses too (tests: local testnets run
+  // every node on 127.0.0.1, so the node leaves this off).
+  bool limit_local_netgroups = false;
   size_t max_message_bytes = size_t{16} << 20;  // application payload cap per message
 
   // Peer scoring and bans.

@@ -90,6 +90,7 @@ class Link final : public std::enable_shared_from_this<Link> {
   std::string remote_address() const;
   const std::string& close_reason() const { return close_reason_; }
   LinkRefusal refusal() const { return refusal_; }
+  int64_t started_ms() const { return started_ms_; }  // steady clock: the TCP connection began
   int64_t last_rx_ms() const { return last_rx_ms_; }
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }

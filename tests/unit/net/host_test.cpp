@@ -344,6 +344,12 @@ TEST_F(HostTest, StartRefusesBadConfigAndBusyPort) {
   h = Host::start(io_, c, crypto::SigningKey::generate(), r);
   ASSERT_FALSE(h.ok());
   EXPECT_NE(h.status().message().find("max_write_queue_bytes"), std::string::npos);
+  c = config();
+  c.max_inbound_per_netgroup = 0;
+  h = Host::start(io_, c, crypto::SigningKey::generate(), r);
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.status().message().find("max_inbound_per_netgroup must be at least 1"),
+            std::string::npos);
   const size_t a = add(config());
   c = config();
   c.listen_port = host(a).port();

@@ -34,8 +34,20 @@ class RawPeer {
     if (fd_ >= 0) ::close(fd_);
   }
 
+  // Connections start from this loopback address (e.g. "127.1.0.1": another netgroup when the
+  // host limits local netgroups); the default is the kernel's choice, 127.0.0.1.
+  void set_source(const std::string& ip) { source_ = ip; }
+
   bool connect(uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (!source_.empty()) {
+      sockaddr_in s{};
+      s.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, source_.c_str(), &s.sin_addr) != 1 ||
+          ::bind(fd_, reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) {
+        return false;
+      }
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -206,6 +218,7 @@ class RawPeer {
 
   util::ByteArray<32> network_id_;
   crypto::SigningKey key_;
+  std::string source_;
   int fd_ = -1;
   util::Bytes rx_;
   std::optional<crypto::noise::TransportState> transport_;
