@@ -59,7 +59,7 @@ Host::Host(asio::io_context& io, std::shared_ptr<const LinkSettings> settings, H
       acceptor_(strand_),
       timer_(strand_),
       book_(settings_->config.max_addresses, settings_->config.dial_backoff_min_ms,
-            settings_->config.dial_backoff_max_ms),
+            settings_->config.dial_backoff_max_ms, settings_->config.limit_local_netgroups),
       rng_(std::random_device{}()),
       seen_(settings_->config.seen_cache_entries) {
   crypto::random_bytes(netgroup_key_);

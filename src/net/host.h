@@ -18,7 +18,8 @@
 // responder keeps it unused (a "spare", for at most handshake_timeout_ms) so that the initiator,
 // which may still be using it, never sees it closed before the kept one is ready on its side. A
 // spare or a replaced connection never surfaces as a disconnect; outbound
-// connections + dials in progress <= max_outbound; inbound connections <= max_inbound (a new one
+// connections + dials in progress <= max_outbound, at most one of them per limited netgroup
+// except seeds; inbound connections <= max_inbound (a new one
 // beyond it replaces the one select_eviction() picks, or is refused), and from one limited
 // netgroup <= max_inbound_per_netgroup; a banned
 // identity or IP is refused until its ban expires; on_peer_connected / on_peer_disconnected
@@ -146,6 +147,8 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   };
   struct Dial {
     Endpoint endpoint;
+    bool seed = false;  // a configured seed: dialled whatever its netgroup
+    std::string group;  // its limited netgroup once known (IP literal or resolved), else ""
     int64_t started_ms = 0;
     std::shared_ptr<boost::asio::ip::tcp::socket> socket;
     std::shared_ptr<boost::asio::ip::tcp::resolver> resolver;
@@ -191,6 +194,9 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   void save_peers_file(bool force);
   bool ip_bannable(const std::string& ip) const;
   size_t outbound_in_use() const;
+  // The limited netgroups of the outbound connections (handshaking included) and of the dials
+  // in progress other than `except`.
+  std::set<std::string> outbound_groups(const Dial* except = nullptr) const;
   size_t inbound_links() const;
 
   Strand strand_;

@@ -175,10 +175,24 @@ bool Host::evict_inbound(const std::string& new_ip, int64_t now) {
   return true;
 }
 
+std::set<std::string> Host::outbound_groups(const Dial* except) const {
+  std::set<std::string> groups;
+  for (const auto& l : links_) {
+    if (!l->outbound() || l->closed()) continue;
+    if (const NetGroup g = netgroup_of(l->remote_ip(), config_.limit_local_netgroups); g.limited) {
+      groups.insert(g.key);
+    }
+  }
+  for (const auto& d : dials_) {
+    if (d.get() != except && !d->group.empty()) groups.insert(d->group);
+  }
+  return groups;
+}
+
 void Host::maintain_outbound(int64_t now) {
   const size_t used = outbound_in_use();
   if (used >= config_.max_outbound) return;
-  for (const Endpoint& e : book_.due(now, config_.max_outbound - used, rng_))
+  for (const Endpoint& e : book_.due(now, config_.max_outbound - used, rng_, outbound_groups()))
     dial(e, now);
 }
 
@@ -186,6 +200,11 @@ void Host::dial(const Endpoint& e, int64_t now) {
   book_.attempt(e);
   auto d = std::make_shared<Dial>();
   d->endpoint = e;
+  d->seed = std::any_of(config_.seeds.begin(), config_.seeds.end(), [&](const std::string& s) {
+    auto seed = parse_endpoint(s);
+    return seed.ok() && *seed == e;
+  });
+  if (const NetGroup g = book_.group_of(e); g.limited) d->group = g.key;
   d->started_ms = now;
   d->socket = std::make_shared<tcp::socket>(strand_);
   d->resolver = std::make_shared<tcp::resolver>(strand_);
@@ -211,8 +230,27 @@ void Host::dial(const Endpoint& e, int64_t now) {
             return;
           }
         }
+        // A host name may resolve into a netgroup that already has an outbound peer: only the
+        // addresses outside those are tried (seeds: all).
+        std::vector<tcp::endpoint> targets;
+        const std::set<std::string> in_use = self->outbound_groups(d.get());
+        for (const auto& r : results) {
+          const NetGroup g =
+              netgroup_of(r.endpoint().address().to_string(), self->config_.limit_local_netgroups);
+          if (d->seed || !g.limited || !in_use.contains(g.key)) {
+            if (targets.empty() && g.limited) d->group = g.key;
+            targets.push_back(r.endpoint());
+          }
+        }
+        if (targets.empty()) {
+          util::log::debug("p2p dial skipped: its netgroup already has an outbound peer",
+                           {{"address", d->endpoint.to_string()}});
+          self->dials_.remove(d);
+          self->book_.skipped(d->endpoint, steady_now_ms());
+          return;
+        }
         asio::async_connect(
-            *d->socket, results,
+            *d->socket, targets,
             [self, d](const error_code& cec, const tcp::endpoint&) { self->dial_done(d, cec); });
       });
 }

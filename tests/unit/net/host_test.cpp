@@ -310,6 +310,51 @@ TEST_F(HostTest, OutboundCountIsCapped) {
   EXPECT_EQ(outbound, 2u);
 }
 
+TEST_F(HostTest, OneOutboundPeerPerNetgroupExceptSeeds) {
+  // With local netgroups limited (as they are for public addresses), 127.0.0.0/16 and
+  // 127.1.0.0/16 are two netgroups.
+  auto listening_on = [&](const char* ip) {
+    NetConfig c = config();
+    c.listen_host = ip;
+    return add(c);
+  };
+  const size_t x1 = listening_on("127.0.0.1"), x2 = listening_on("127.0.0.2");
+  const size_t y = listening_on("127.1.0.1");
+  const std::string x1_addr = "127.0.0.1:" + std::to_string(host(x1).port());
+  const std::string x2_addr = "127.0.0.2:" + std::to_string(host(x2).port());
+  NetConfig c = config();
+  c.limit_local_netgroups = true;
+  const size_t a = add(c);
+  EXPECT_EQ(
+      host(a).add_addresses({x1_addr, x2_addr, "127.1.0.1:" + std::to_string(host(y).port())}), 3u);
+  ASSERT_TRUE(wait_for([&] { return host(a).peers().size() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // many ticks: no third dial
+  EXPECT_EQ(host(a).peers().size(), 2u);
+  EXPECT_TRUE(has_peer(a, host(y).id()));
+  EXPECT_NE(has_peer(a, host(x1).id()), has_peer(a, host(x2).id()));
+  // Seeds are dialled whatever their netgroup.
+  NetConfig cs = config({x1_addr, x2_addr});
+  cs.limit_local_netgroups = true;
+  const size_t s = add(cs);
+  EXPECT_TRUE(wait_for([&] { return has_peer(s, host(x1).id()) && has_peer(s, host(x2).id()); }));
+}
+
+TEST_F(HostTest, AHostNameIsNotDialledIntoANetgroupInUse) {
+  const size_t x1 = add(config()), x2 = add(config());  // both on 127.0.0.1
+  NetConfig c = config();
+  c.limit_local_netgroups = true;
+  const size_t a = add(c);
+  host(a).add_addresses({addr(host(x1))});
+  ASSERT_TRUE(wait_for([&] { return has_peer(a, host(x1).id()); }));
+  // "localhost" resolves into 127.0.0.0/16, where a already has its outbound peer x1.
+  host(a).add_addresses({"localhost:" + std::to_string(host(x2).port())});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(has_peer(a, host(x2).id()));
+  // Once x1 is gone the netgroup is free, and the name is dialled.
+  host(x1).stop();
+  EXPECT_TRUE(wait_for([&] { return has_peer(a, host(x2).id()); }));
+}
+
 TEST_F(HostTest, InboundCountIsCapped) {
   NetConfig ca = config();
   ca.max_inbound = 1;
