@@ -15,6 +15,11 @@
 
 namespace imet::net {
 
+// Each direction of a link rekeys its Noise cipher after this many transport messages (Noise
+// section 11.3; docs/design/p2p.md, "Rekeying"). Part of the wire protocol: both ends must use
+// the same value.
+inline constexpr uint64_t kRekeyIntervalMessages = uint64_t{1} << 20;
+
 struct NetConfig {
   // Listening socket. Port 0 picks a free port (Host::port() tells which).
   std::string listen_host = "0.0.0.0";
@@ -54,6 +59,10 @@ struct NetConfig {
 
   // Writes queued per peer (encrypted bytes); a peer beyond this is not reading and is dropped.
   size_t max_write_queue_bytes = size_t{48} << 20;
+
+  // Noise messages per direction between rekeys. Only tests change it (to rekey often); a node
+  // whose value differs from its peers' cannot talk to them past the first interval.
+  uint64_t rekey_interval_messages = kRekeyIntervalMessages;
 
   // Timers (milliseconds).
   int64_t handshake_timeout_ms = 10'000;

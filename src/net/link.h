@@ -1,9 +1,11 @@
 // Link: one TCP connection to a peer, secured with Noise_XX_25519_ChaChaPoly_BLAKE2b. Runs the
 // handshake (our Hello in message 2 as responder or message 3 as initiator; hello.h), then carries
 // frames (frame.h) split over Noise transport messages. Every Noise message on the wire is
-// preceded by its length as 2 bytes big-endian. The Link checks the peer's Hello (protocol
-// version, network id, identity signature over the Noise static key, not ourselves) and reports
-// to its LinkOwner (the Host): ready, each frame, violations, closed.
+// preceded by its length as 2 bytes big-endian. Each direction rekeys its cipher after every
+// NetConfig::rekey_interval_messages transport messages (TransportState::set_rekey_interval).
+// The Link checks the peer's Hello (protocol version, network id, identity signature over the
+// Noise static key, not ourselves) and reports to its LinkOwner (the Host): ready, each frame,
+// violations, closed.
 // Thread-safety: everything runs on the host strand (the socket's executor); call methods only
 // from there.
 // Invariants: at most one read and one write are outstanding; no frame is reported before the

@@ -26,6 +26,15 @@ class EvictionTest : public HostTest {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return p;
   }
+  // A host with max_inbound = 4, all four slots taken by raw peers, connected in order.
+  size_t full_host(std::vector<std::unique_ptr<RawPeer>>& peers) {
+    NetConfig c = config();
+    c.max_inbound = 4;
+    const size_t h = add(c);
+    for (int i = 0; i < 4; ++i)
+      peers.push_back(connect(h));
+    return h;
+  }
   bool disconnected(size_t h, const PeerId& id) {
     for (const auto& d : rec(h).disconnected()) {
       if (d == id) return true;
@@ -35,12 +44,8 @@ class EvictionTest : public HostTest {
 };
 
 TEST_F(EvictionTest, FullInboundEvictsTheNewestUnprotectedPeer) {
-  NetConfig c = config();
-  c.max_inbound = 4;
-  const size_t a = add(c);
   std::vector<std::unique_ptr<RawPeer>> p;
-  for (int i = 0; i < 4; ++i)
-    p.push_back(connect(a));
+  const size_t a = full_host(p);
   // All four share the netgroup "local": its oldest (p0) is protected, then half of the other
   // three by age (p1); p3 is the newest of the rest.
   auto fifth = connect(a);
@@ -55,12 +60,8 @@ TEST_F(EvictionTest, FullInboundEvictsTheNewestUnprotectedPeer) {
 }
 
 TEST_F(EvictionTest, ARecentlyUsefulPeerIsNotEvicted) {
-  NetConfig c = config();
-  c.max_inbound = 4;
-  const size_t a = add(c);
   std::vector<std::unique_ptr<RawPeer>> p;
-  for (int i = 0; i < 4; ++i)
-    p.push_back(connect(a));
+  const size_t a = full_host(p);
   host(a).mark_useful(p[3]->id());  // say it relayed a new block
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   // p0 (netgroup), p3 (useful) and p1 (the older of p1, p2) are protected: p2 goes.
