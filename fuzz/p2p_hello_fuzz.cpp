@@ -2,7 +2,9 @@
 // (net/wire.h): decode_hello on arbitrary bytes must never crash; an accepted Hello re-encodes to
 // the same bytes; check_hello on it (against a fixed network and Noise static key) never crashes
 // and accepts only a Hello whose signature verifies; parse_endpoint of the input as text never
-// crashes and an accepted endpoint parses back from its own to_string().
+// crashes and an accepted endpoint parses back from its own to_string(); the netgroup of its host
+// (net/netgroup.h, what the host computes for every address a peer sends) never crashes and is an
+// IPv4 /16, an IPv6 /32, "local" or "name" as the header says.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 
 #include "crypto/ed25519.h"
 #include "net/hello.h"
+#include "net/netgroup.h"
 #include "net/wire.h"
 
 using namespace imet;
@@ -33,6 +36,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (e.ok()) {
     auto again = net::parse_endpoint(e->to_string());
     if (!again.ok() || !(*again == *e)) std::abort();
+    for (const bool limit_local : {false, true}) {
+      const net::NetGroup g = net::netgroup_of(e->host, limit_local);
+      const bool prefix = g.key.ends_with("/16") || g.key.ends_with("/32");
+      if (g.limited != prefix) std::abort();
+      if (!g.limited && g.key != "name" && (limit_local || g.key != "local")) std::abort();
+    }
   }
   return 0;
 }

@@ -1,20 +1,28 @@
 // AddrBook: the endpoints this host knows and may dial, with where each came from, exponential
 // dial backoff and "in use" marks. Sources rank seed > node (on-chain registry) > peer (ADDR
-// messages, inbound peers' listen ports); an address keeps its best source. Pure: time and
+// messages, inbound peers' listen ports); an address keeps its best source. Random choices
+// (due(), sample()) pick a netgroup (net/netgroup.h) first and then an address in it, so a
+// netgroup flooded with addresses is chosen no more often than any other. Pure: time and
 // randomness are inputs.
 // Thread-safety: not safe for concurrent use; the host uses it on its strand only.
-// Invariants: at most `capacity` peer-sourced entries (seed and node entries are never evicted or
-// refused); an entry marked self is never returned by due() or sample(); after n consecutive
-// failures an entry is not due again for min(max_backoff, min_backoff * 2^(n-1)) ms; version()
-// changes whenever what saved() returns may have changed.
+// Invariants: at most `capacity` peer-sourced entries, and at most capacity / 16 (at least 1) in
+// one limited netgroup (seed and node entries are never evicted or refused); an entry marked self
+// is never returned by due() or sample(); due() returns at most one address per limited netgroup
+// and none in a limited netgroup already in use, except seeds; after n consecutive failures an
+// entry is not due again for min(max_backoff, min_backoff * 2^(n-1)) ms; version() changes
+// whenever what saved() returns may have changed.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
+#include "net/netgroup.h"
 #include "net/wire.h"
 
 namespace imet::net {
@@ -31,18 +39,31 @@ class AddrBook {
     int failures = 0;
   };
 
-  AddrBook(size_t capacity, int64_t backoff_min_ms, int64_t backoff_max_ms)
-      : capacity_(capacity), backoff_min_ms_(backoff_min_ms), backoff_max_ms_(backoff_max_ms) {}
+  // `limit_local`: local addresses are grouped like public ones (NetConfig::limit_local_netgroups).
+  AddrBook(size_t capacity, int64_t backoff_min_ms, int64_t backoff_max_ms,
+           bool limit_local = false)
+      : capacity_(capacity),
+        group_capacity_(std::max<size_t>(1, capacity / 16)),
+        backoff_min_ms_(backoff_min_ms),
+        backoff_max_ms_(backoff_max_ms),
+        limit_local_(limit_local) {}
 
   // Adds or upgrades an entry; false if it was already known with this or a better source, or
-  // the book is full of peer addresses that have never failed.
+  // the book (or the entry's netgroup) is full of peer addresses that have never failed.
   bool add(const Endpoint& e, AddrSource source);
-  // Up to `n` endpoints due for a dial at `now_ms` (not self, not in use, backoff elapsed), seeds
-  // and node-registry entries first, random order within a source.
-  std::vector<Endpoint> due(int64_t now_ms, size_t n, std::mt19937_64& rng) const;
+  // Up to `n` endpoints due for a dial at `now_ms` (not self, not in use, backoff elapsed): every
+  // due seed first, whatever its netgroup; then node-registry entries, then peer entries, each
+  // time a random netgroup first and a random address in it, at most one per limited netgroup
+  // and none in `groups_in_use` (the netgroups of the outbound connections and dials) or in the
+  // netgroup of a seed returned.
+  std::vector<Endpoint> due(int64_t now_ms, size_t n, std::mt19937_64& rng,
+                            const std::set<std::string>& groups_in_use = {}) const;
   // A dial started / failed / produced a connection / the connection ended.
   void attempt(const Endpoint& e);
   void failed(const Endpoint& e, int64_t now_ms);
+  // A dial started and given up before connecting for a reason that is not the address's fault
+  // (its netgroup turned out to be in use): due again after the minimum backoff, no failure.
+  void skipped(const Endpoint& e, int64_t now_ms);
   void connected(const Endpoint& e);
   // `stable`: the connection lasted long enough to count as a success (failures reset, retry
   // after the minimum backoff); otherwise it counts as one more failure (a peer that accepts and
@@ -52,8 +73,11 @@ class AddrBook {
   void mark_self(const Endpoint& e);
   // Marks an endpoint as used by a live connection (e.g. an inbound peer's listen address).
   void set_in_use(const Endpoint& e, bool in_use);
-  // Up to `n` random known endpoints (not self) for an ADDR answer.
+  // Up to `n` random known endpoints (not self) for an ADDR answer: netgroups in turn, in random
+  // order, a random address of each.
   std::vector<Endpoint> sample(size_t n, std::mt19937_64& rng) const;
+  // The netgroup of an endpoint as this book sees it.
+  NetGroup group_of(const Endpoint& e) const { return netgroup_of(e.host, limit_local_); }
 
   std::vector<Saved> saved() const;
   // Adds a saved entry (subject to the capacity, like add()) with its failure count; due at once.
@@ -72,13 +96,20 @@ class AddrBook {
     int64_t next_try_ms = 0;
     bool in_use = false;
     bool self = false;
+    NetGroup group;
   };
-  bool evict_one_peer_entry();
+  // Removes the peer entry with the most failures (among those of `group` if given); false if
+  // every candidate has never failed.
+  bool evict_one_peer_entry(const std::string* group);
+  void count_peer_entry(const Entry& en, int delta);
 
   size_t capacity_;
+  size_t group_capacity_;
   int64_t backoff_min_ms_;
   int64_t backoff_max_ms_;
+  bool limit_local_;
   size_t peer_entries_ = 0;
+  std::map<std::string, size_t> peer_entries_per_group_;  // limited netgroups only
   uint64_t version_ = 0;
   std::map<Endpoint, Entry> entries_;
 };

@@ -17,6 +17,12 @@ util::Status NetConfig::validate() const {
   if (max_outbound == 0 && seeds.size() > 0) {
     return util::invalid_argument("p2p config: max_outbound is 0 but seeds are configured");
   }
+  if (rekey_interval_messages == 0) {
+    return util::invalid_argument("p2p config: rekey_interval_messages must be at least 1");
+  }
+  if (max_inbound_per_netgroup == 0) {
+    return util::invalid_argument("p2p config: max_inbound_per_netgroup must be at least 1");
+  }
   if (max_message_bytes == 0 || max_message_bytes > kMaxFramePayloadLimit) {
     return util::invalid_argument("p2p config: max_message_bytes must be 1.." +
                                   std::to_string(kMaxFramePayloadLimit));

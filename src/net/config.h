@@ -15,6 +15,11 @@
 
 namespace imet::net {
 
+// Each direction of a link rekeys its Noise cipher after this many transport messages (Noise
+// section 11.3; docs/design/p2p.md, "Rekeying"). Part of the wire protocol: both ends must use
+// the same value.
+inline constexpr uint64_t kRekeyIntervalMessages = uint64_t{1} << 20;
+
 struct NetConfig {
   // Listening socket. Port 0 picks a free port (Host::port() tells which).
   std::string listen_host = "0.0.0.0";
@@ -27,7 +32,15 @@ struct NetConfig {
   std::string software_version = "imetd";
 
   size_t max_outbound = 8;  // dial until this many outbound peers are connected
-  size_t max_inbound = 32;  // refuse inbound connections beyond this (handshaking included)
+  // Inbound connections (handshaking included); a new one beyond this replaces an evictable one
+  // (net/eviction.h) or is refused.
+  size_t max_inbound = 32;
+  // Inbound connections from one netgroup (IPv4 /16, IPv6 /32; net/netgroup.h); local addresses
+  // are exempt unless limit_local_netgroups.
+  size_t max_inbound_per_netgroup = 8;
+  // Apply the netgroup limits to loopback and private addresses too (tests: local testnets run
+  // every node on 127.0.0.1, so the node leaves this off).
+  bool limit_local_netgroups = false;
   size_t max_message_bytes = size_t{16} << 20;  // application payload cap per message
 
   // Peer scoring and bans.
@@ -46,6 +59,10 @@ struct NetConfig {
 
   // Writes queued per peer (encrypted bytes); a peer beyond this is not reading and is dropped.
   size_t max_write_queue_bytes = size_t{48} << 20;
+
+  // Noise messages per direction between rekeys. Only tests change it (to rekey often); a node
+  // whose value differs from its peers' cannot talk to them past the first interval.
+  uint64_t rekey_interval_messages = kRekeyIntervalMessages;
 
   // Timers (milliseconds).
   int64_t handshake_timeout_ms = 10'000;

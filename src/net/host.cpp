@@ -1,10 +1,10 @@
 // The P2P peer manager (host.h): start and stop, the housekeeping tick, and the public API the
-// application calls from any thread (broadcast, send, penalize, snapshots). The other parts of
-// Host are in host_connect.cpp (dialling, accepting, handshake outcomes, duplicates, disconnects),
-// host_peers.cpp (traffic from connected peers, scoring and bans) and host_addr.cpp (address
-// exchange and the peers file).
-// Thread-safety and invariants: see host.h. Here: start() runs before the strand does; tick()
-// runs on the strand; the public methods post to it or read under mu_.
+// application calls from any thread (broadcast, send, penalize, mark_useful, snapshots). The other
+// parts of Host are in host_connect.cpp (dialling, accepting, handshake outcomes, duplicates,
+// disconnects), host_peers.cpp (traffic from connected peers, scoring and bans) and host_addr.cpp
+// (address exchange and the peers file). Thread-safety and invariants: see host.h. Here: start()
+// runs before the strand does; tick() runs on the strand; the public methods post to it or read
+// under mu_.
 #include "net/host.h"
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "crypto/sodium.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -58,9 +59,11 @@ Host::Host(asio::io_context& io, std::shared_ptr<const LinkSettings> settings, H
       acceptor_(strand_),
       timer_(strand_),
       book_(settings_->config.max_addresses, settings_->config.dial_backoff_min_ms,
-            settings_->config.dial_backoff_max_ms),
+            settings_->config.dial_backoff_max_ms, settings_->config.limit_local_netgroups),
       rng_(std::random_device{}()),
-      seen_(settings_->config.seen_cache_entries) {}
+      seen_(settings_->config.seen_cache_entries) {
+  crypto::random_bytes(netgroup_key_);
+}
 
 Host::~Host() = default;
 
@@ -222,6 +225,14 @@ void Host::penalize(const PeerId& peer, double points, std::string reason) {
     auto it = self->peers_.find(peer);
     if (it == self->peers_.end()) return;
     self->penalize_peer(it->second, points, reason);
+  });
+}
+
+void Host::mark_useful(const PeerId& peer) {
+  asio::post(strand_, [self = shared_from_this(), peer] {
+    if (self->stopped_) return;
+    auto it = self->peers_.find(peer);
+    if (it != self->peers_.end()) it->second.last_useful_ms = steady_now_ms();
   });
 }
 

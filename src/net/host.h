@@ -18,7 +18,10 @@
 // responder keeps it unused (a "spare", for at most handshake_timeout_ms) so that the initiator,
 // which may still be using it, never sees it closed before the kept one is ready on its side. A
 // spare or a replaced connection never surfaces as a disconnect; outbound
-// connections + dials in progress <= max_outbound; inbound connections <= max_inbound; a banned
+// connections + dials in progress <= max_outbound, at most one of them per limited netgroup
+// except seeds; inbound connections <= max_inbound (a new one
+// beyond it replaces the one select_eviction() picks, or is refused), and from one limited
+// netgroup <= max_inbound_per_netgroup; a banned
 // identity or IP is refused until its ban expires; on_peer_connected / on_peer_disconnected
 // alternate per identity. With a peers file (NetConfig::peers_file), the unexpired bans and the
 // node/peer addresses are loaded by start() (a missing file is normal; an unreadable or invalid
@@ -60,7 +63,9 @@ struct HostStats {
   uint64_t handshakes_failed = 0;  // garbage, timeouts, bad signatures, wrong version
   uint64_t refused_network = 0;    // peer of another network (different genesis)
   uint64_t refused_banned = 0;     // banned identity or IP tried to connect
-  uint64_t refused_full = 0;       // inbound refused at max_inbound
+  uint64_t refused_full = 0;       // inbound refused at max_inbound (nobody evictable)
+  uint64_t refused_netgroup = 0;   // inbound refused at max_inbound_per_netgroup
+  uint64_t evicted_inbound = 0;    // inbound connections closed to make room for a new one
   uint64_t self_connections = 0;
   uint64_t duplicate_connections = 0;
   uint64_t messages_in = 0;
@@ -93,6 +98,9 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   void send(const PeerId& peer, uint8_t type, util::Bytes payload);
   // Adds misbehaviour points; at ban_threshold the peer is disconnected and banned.
   void penalize(const PeerId& peer, double points, std::string reason);
+  // The peer sent something new and valid (a block, vote or transaction this node accepted): the
+  // most recently useful inbound peers are protected from eviction.
+  void mark_useful(const PeerId& peer);
   // Endpoints ("host:port") the node learned elsewhere (the on-chain node registry). Returns how
   // many parsed; bad ones are logged and skipped.
   size_t add_addresses(const std::vector<std::string>& endpoints);
@@ -125,7 +133,10 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
     TokenBucket messages;
     TokenBucket bytes;
     std::vector<Endpoint> endpoints;  // addresses in the book that lead to this peer
+    std::string netgroup;             // netgroup_of(remote ip).key
     int64_t connected_ms = 0;         // steady clock
+    int64_t last_useful_ms = 0;       // steady clock; 0: never (see mark_useful)
+    int64_t min_rtt_ms = -1;          // best ping round trip; -1 before the first pong
     int64_t last_ping_ms = 0;
     uint64_t ping_nonce = 0;
     int64_t last_decay_ms = 0;
@@ -136,6 +147,8 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   };
   struct Dial {
     Endpoint endpoint;
+    bool seed = false;  // a configured seed: dialled whatever its netgroup
+    std::string group;  // its limited netgroup once known (IP literal or resolved), else ""
     int64_t started_ms = 0;
     std::shared_ptr<boost::asio::ip::tcp::socket> socket;
     std::shared_ptr<boost::asio::ip::tcp::resolver> resolver;
@@ -146,6 +159,13 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
 
   util::Status listen();
   void accept();
+  // Inbound connections are full: closes the one select_eviction() picks (host_connect.cpp) and
+  // returns true, or returns false if none may be evicted.
+  bool evict_inbound(const std::string& new_ip, int64_t now);
+  // Inbound connections (handshaking included) from the netgroup `key`.
+  size_t inbound_in_netgroup(const std::string& key) const;
+  // Keyed hash of a netgroup: an order of netgroups peers cannot predict.
+  uint64_t netgroup_rank(const std::string& key) const;
   void arm_timer();
   void tick();
   void maintain_outbound(int64_t now);
@@ -174,6 +194,9 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   void save_peers_file(bool force);
   bool ip_bannable(const std::string& ip) const;
   size_t outbound_in_use() const;
+  // The limited netgroups of the outbound connections (handshaking included) and of the dials
+  // in progress other than `except`.
+  std::set<std::string> outbound_groups(const Dial* except = nullptr) const;
   size_t inbound_links() const;
 
   Strand strand_;
@@ -191,8 +214,9 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   std::list<std::shared_ptr<Dial>> dials_;
   AddrBook book_;
   std::mt19937_64 rng_;
-  uint64_t saved_book_version_ = 0;  // book_.version() in addr_snapshot_
-  int64_t last_save_ms_ = 0;         // steady clock
+  util::ByteArray<16> netgroup_key_{};  // secret key of netgroup_rank()
+  uint64_t saved_book_version_ = 0;     // book_.version() in addr_snapshot_
+  int64_t last_save_ms_ = 0;            // steady clock
 
   // Shared with callers on other threads.
   mutable std::mutex mu_;

@@ -1,4 +1,5 @@
-// Host's connections (host.h): accepting inbound sockets (caps, IP bans), keeping the outbound
+// Host's connections (host.h): accepting inbound sockets (IP bans, the per-netgroup cap, and when
+// full the eviction of the connection select_eviction() picks, or a refusal), keeping the outbound
 // count at max_outbound by dialling due addresses (resolve, IP-ban check, connect, timeout), and
 // what happens when a handshake ends: a new peer, a duplicate connection resolved by the
 // lower-key rule (or kept as a spare), a refusal or failure counted and fed to the address book's
@@ -11,7 +12,10 @@
 
 #include <boost/asio/connect.hpp>
 
+#include "crypto/hash.h"
+#include "net/eviction.h"
 #include "net/host.h"
+#include "net/netgroup.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -51,13 +55,25 @@ void Host::accept() {
         if (banned) {
           util::log::info("p2p refused inbound connection", {{"ip", ip}, {"reason", "ip banned"}});
           socket.close(rec);
-        } else if (self->inbound_links() >= self->config_.max_inbound) {
+        } else if (const NetGroup g = netgroup_of(ip, self->config_.limit_local_netgroups);
+                   g.limited &&
+                   self->inbound_in_netgroup(g.key) >= self->config_.max_inbound_per_netgroup) {
+          {
+            std::lock_guard lock(self->mu_);
+            ++self->stats_.refused_netgroup;
+          }
+          util::log::debug(
+              "p2p refused inbound connection",
+              {{"ip", ip}, {"netgroup", g.key}, {"reason", "max_inbound_per_netgroup reached"}});
+          socket.close(rec);
+        } else if (self->inbound_links() >= self->config_.max_inbound &&
+                   !self->evict_inbound(ip, steady_now_ms())) {
           {
             std::lock_guard lock(self->mu_);
             ++self->stats_.refused_full;
           }
           util::log::debug("p2p refused inbound connection",
-                           {{"ip", ip}, {"reason", "max_inbound reached"}});
+                           {{"ip", ip}, {"reason", "max_inbound reached, nobody evictable"}});
           socket.close(rec);
         } else {
           auto link =
@@ -85,10 +101,98 @@ size_t Host::inbound_links() const {
   return n;
 }
 
+size_t Host::inbound_in_netgroup(const std::string& key) const {
+  size_t n = 0;
+  for (const auto& l : links_) {
+    if (!l->outbound() && !l->closed() &&
+        netgroup_of(l->remote_ip(), config_.limit_local_netgroups).key == key) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+uint64_t Host::netgroup_rank(const std::string& key) const {
+  crypto::Blake2b256 h;
+  h.update(netgroup_key_);
+  h.update(util::as_bytes(key));
+  const crypto::Hash256 d = h.finish();
+  uint64_t rank = 0;
+  for (int i = 0; i < 8; ++i)
+    rank = (rank << 8) | d[static_cast<size_t>(i)];
+  return rank;
+}
+
+bool Host::evict_inbound(const std::string& new_ip, int64_t now) {
+  // The peers whose connection in use is inbound; any other inbound link is still in its
+  // handshake, or a spare duplicate.
+  std::map<const Link*, const Peer*> in_use;
+  for (const auto& [id, p] : peers_) {
+    if (!p.link->outbound() && !p.link->closed()) in_use.emplace(p.link.get(), &p);
+  }
+  std::vector<std::shared_ptr<Link>> inbound;
+  std::vector<EvictionCandidate> candidates;
+  for (const auto& l : links_) {
+    if (l->outbound() || l->closed()) continue;
+    EvictionCandidate c;
+    c.id = inbound.size();
+    c.netgroup = netgroup_of(l->remote_ip(), config_.limit_local_netgroups).key;
+    c.netgroup_rank = netgroup_rank(c.netgroup);
+    c.connected_ms = l->started_ms();
+    if (auto it = in_use.find(l.get()); it != in_use.end()) {
+      const Peer& p = *it->second;
+      c.connected_ms = p.connected_ms;
+      c.min_rtt_ms = p.min_rtt_ms;
+      c.last_useful_ms = p.last_useful_ms;
+      c.score = p.info.score;
+    } else {
+      c.in_use = false;
+    }
+    inbound.push_back(l);
+    candidates.push_back(std::move(c));
+  }
+  const auto chosen = select_eviction(std::move(candidates));
+  if (!chosen) return false;
+  const std::shared_ptr<Link> victim = inbound[chosen->id];
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.evicted_inbound;
+  }
+  const std::string reason = "evicted for a new inbound connection: " + chosen->reason;
+  auto it = in_use.find(victim.get());
+  util::log::info("p2p evicted an inbound connection",
+                  {{"peer", it != in_use.end() ? peer_id_short(it->second->info.id) : "-"},
+                   {"address", victim->remote_address()},
+                   {"netgroup", chosen->netgroup},
+                   {"connected_s", (now - victim->started_ms()) / 1000},
+                   {"new_ip", new_ip},
+                   {"reason", chosen->reason}});
+  if (it != in_use.end()) {
+    close_peer(peers_.at(it->second->info.id), reason);
+  } else {
+    victim->close(reason);
+  }
+  return true;
+}
+
+std::set<std::string> Host::outbound_groups(const Dial* except) const {
+  std::set<std::string> groups;
+  for (const auto& l : links_) {
+    if (!l->outbound() || l->closed()) continue;
+    if (const NetGroup g = netgroup_of(l->remote_ip(), config_.limit_local_netgroups); g.limited) {
+      groups.insert(g.key);
+    }
+  }
+  for (const auto& d : dials_) {
+    if (d.get() != except && !d->group.empty()) groups.insert(d->group);
+  }
+  return groups;
+}
+
 void Host::maintain_outbound(int64_t now) {
   const size_t used = outbound_in_use();
   if (used >= config_.max_outbound) return;
-  for (const Endpoint& e : book_.due(now, config_.max_outbound - used, rng_))
+  for (const Endpoint& e : book_.due(now, config_.max_outbound - used, rng_, outbound_groups()))
     dial(e, now);
 }
 
@@ -96,6 +200,11 @@ void Host::dial(const Endpoint& e, int64_t now) {
   book_.attempt(e);
   auto d = std::make_shared<Dial>();
   d->endpoint = e;
+  d->seed = std::any_of(config_.seeds.begin(), config_.seeds.end(), [&](const std::string& s) {
+    auto seed = parse_endpoint(s);
+    return seed.ok() && *seed == e;
+  });
+  if (const NetGroup g = book_.group_of(e); g.limited) d->group = g.key;
   d->started_ms = now;
   d->socket = std::make_shared<tcp::socket>(strand_);
   d->resolver = std::make_shared<tcp::resolver>(strand_);
@@ -121,8 +230,27 @@ void Host::dial(const Endpoint& e, int64_t now) {
             return;
           }
         }
+        // A host name may resolve into a netgroup that already has an outbound peer: only the
+        // addresses outside those are tried (seeds: all).
+        std::vector<tcp::endpoint> targets;
+        const std::set<std::string> in_use = self->outbound_groups(d.get());
+        for (const auto& r : results) {
+          const NetGroup g =
+              netgroup_of(r.endpoint().address().to_string(), self->config_.limit_local_netgroups);
+          if (d->seed || !g.limited || !in_use.contains(g.key)) {
+            if (targets.empty() && g.limited) d->group = g.key;
+            targets.push_back(r.endpoint());
+          }
+        }
+        if (targets.empty()) {
+          util::log::debug("p2p dial skipped: its netgroup already has an outbound peer",
+                           {{"address", d->endpoint.to_string()}});
+          self->dials_.remove(d);
+          self->book_.skipped(d->endpoint, steady_now_ms());
+          return;
+        }
         asio::async_connect(
-            *d->socket, results,
+            *d->socket, targets,
             [self, d](const error_code& cec, const tcp::endpoint&) { self->dial_done(d, cec); });
       });
 }
@@ -185,7 +313,10 @@ void Host::on_link_ready(const std::shared_ptr<Link>& link) {
          TokenBucket(config_.rate_messages_per_second, config_.rate_messages_burst, now),
          TokenBucket(config_.rate_bytes_per_second, config_.rate_bytes_burst, now),
          {},
+         netgroup_of(link->remote_ip(), config_.limit_local_netgroups).key,
          now,
+         0,
+         -1,
          now,
          0,
          now,

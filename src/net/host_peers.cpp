@@ -97,6 +97,7 @@ void Host::handle_net_message(Peer& p, Frame& frame) {
       if (!nonce.ok()) return protocol_violation(p, nonce.status().message());
       if (*nonce == p.ping_nonce && p.last_ping_ms != 0) {
         p.info.rtt_ms = steady_now_ms() - p.last_ping_ms;
+        if (p.min_rtt_ms < 0 || p.info.rtt_ms < p.min_rtt_ms) p.min_rtt_ms = p.info.rtt_ms;
         publish_snapshot(p);
       }
       return;

@@ -220,6 +220,7 @@ void Link::become_ready() {
     return;
   }
   transport_.emplace(std::move(*ts));
+  transport_->set_rekey_interval(settings_->config.rekey_interval_messages);
   handshake_.reset();
   ready_ = true;
   owner_->on_link_ready(shared_from_this());

@@ -1,9 +1,11 @@
 // Link: one TCP connection to a peer, secured with Noise_XX_25519_ChaChaPoly_BLAKE2b. Runs the
 // handshake (our Hello in message 2 as responder or message 3 as initiator; hello.h), then carries
 // frames (frame.h) split over Noise transport messages. Every Noise message on the wire is
-// preceded by its length as 2 bytes big-endian. The Link checks the peer's Hello (protocol
-// version, network id, identity signature over the Noise static key, not ourselves) and reports
-// to its LinkOwner (the Host): ready, each frame, violations, closed.
+// preceded by its length as 2 bytes big-endian. Each direction rekeys its cipher after every
+// NetConfig::rekey_interval_messages transport messages (TransportState::set_rekey_interval).
+// The Link checks the peer's Hello (protocol version, network id, identity signature over the
+// Noise static key, not ourselves) and reports to its LinkOwner (the Host): ready, each frame,
+// violations, closed.
 // Thread-safety: everything runs on the host strand (the socket's executor); call methods only
 // from there.
 // Invariants: at most one read and one write are outstanding; no frame is reported before the
@@ -90,6 +92,7 @@ class Link final : public std::enable_shared_from_this<Link> {
   std::string remote_address() const;
   const std::string& close_reason() const { return close_reason_; }
   LinkRefusal refusal() const { return refusal_; }
+  int64_t started_ms() const { return started_ms_; }  // steady clock: the TCP connection began
   int64_t last_rx_ms() const { return last_rx_ms_; }
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }

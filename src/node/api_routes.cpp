@@ -148,6 +148,7 @@ class Routes {
     }
     json sync = {{"state", "synced"}, {"best_peer_height", t.height}};
     size_t peers = 0;
+    json p2p = nullptr;
     if (consensus_) {
       SyncInfo si = consensus_->sync_info();
       sync = {{"state", si.state},
@@ -155,6 +156,19 @@ class Routes {
               {"requests_in_flight", si.requests_in_flight},
               {"buffered_blocks", si.buffered_blocks}};
       peers = consensus_->peers().size();
+      const net::HostStats st = consensus_->p2p_stats();
+      p2p = {{"handshakes_ok", st.handshakes_ok},
+             {"handshakes_failed", st.handshakes_failed},
+             {"refused_network", st.refused_network},
+             {"refused_banned", st.refused_banned},
+             {"refused_full", st.refused_full},
+             {"refused_netgroup", st.refused_netgroup},
+             {"evicted_inbound", st.evicted_inbound},
+             {"bans", st.bans},
+             {"violations", st.violations},
+             {"rate_limited", st.rate_limited},
+             {"slow_peers_dropped", st.slow_peers_dropped},
+             {"known_addresses", st.known_addresses}};
     }
     json head = {{"height", t.height},
                  {"hash", util::to_hex(t.hash)},
@@ -176,6 +190,7 @@ class Routes {
                        {"witnesses", witnesses},
                        {"round", schedule.ok() ? schedule->round : 0},
                        {"peers", peers},
+                       {"p2p", p2p},
                        {"sync", sync}});
   }
 

@@ -235,7 +235,8 @@ util::Status read_mqtt(Reader& r, const toml::table& t, NodeConfig& c) {
   return {};
 }
 
-// [p2p]: listen, seeds = ["HOST:PORT", ...], max_outbound, max_inbound, ban_seconds.
+// [p2p]: listen, seeds = ["HOST:PORT", ...], max_outbound, max_inbound, max_inbound_per_netgroup,
+// ban_seconds.
 util::Status read_p2p(Reader& r, const toml::table& t, NodeConfig& c) {
   IMET_TRY(r.host_port(t, "p2p.", "listen", c.p2p));
   r.mark_key("p2p.", "seeds");
@@ -252,6 +253,8 @@ util::Status read_p2p(Reader& r, const toml::table& t, NodeConfig& c) {
   }
   IMET_TRY(r.uint(t, "p2p.", "max_outbound", c.p2p_max_outbound, 1000));
   IMET_TRY(r.uint(t, "p2p.", "max_inbound", c.p2p_max_inbound, 10000));
+  IMET_TRY(
+      r.integer(t, "p2p.", "max_inbound_per_netgroup", c.p2p_max_inbound_per_netgroup, 1, 10000));
   IMET_TRY(r.integer(t, "p2p.", "ban_seconds", c.p2p_ban_seconds, 0, 30 * 24 * 3600));
   return {};
 }

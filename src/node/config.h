@@ -45,6 +45,7 @@ struct NodeConfig {
   std::vector<HostPort> p2p_seeds;
   unsigned p2p_max_outbound = 8;
   unsigned p2p_max_inbound = 32;
+  unsigned p2p_max_inbound_per_netgroup = 8;
   uint32_t p2p_ban_seconds = 600;
   std::string genesis_file;  // empty: <data_dir>/genesis.json (created for a dev node)
   std::string node_key_passphrase_file;

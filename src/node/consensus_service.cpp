@@ -83,6 +83,7 @@ util::Result<std::unique_ptr<ConsensusService>> ConsensusService::start(
   nc.software_version = std::string("imetd/") + IMET_VERSION;
   nc.max_outbound = config.p2p_max_outbound;
   nc.max_inbound = config.p2p_max_inbound;
+  nc.max_inbound_per_netgroup = config.p2p_max_inbound_per_netgroup;
   nc.ban_seconds = config.p2p_ban_seconds;
   // Bans and learned addresses survive a restart (docs/running-a-network.md).
   if (!config.data_dir.empty()) nc.peers_file = config.data_dir + "/p2p_peers.json";
@@ -136,6 +137,10 @@ uint16_t ConsensusService::p2p_port() const {
 
 std::vector<net::PeerInfo> ConsensusService::peers() const {
   return host_ ? host_->peers() : std::vector<net::PeerInfo>{};
+}
+
+net::HostStats ConsensusService::p2p_stats() const {
+  return host_ ? host_->stats() : net::HostStats{};
 }
 
 SyncInfo ConsensusService::sync_info() const {
@@ -325,6 +330,9 @@ consensus::Verdict ConsensusService::consensus_input(const net::PeerId& from,
     case consensus::Verdict::kIgnoredOld:
       send_status(from);  // the sender is behind: tell it how far we are
       break;
+    case consensus::Verdict::kAccepted:
+      host_->mark_useful(from);  // a new valid vote or proposal: protected from eviction
+      break;
     default:
       break;
   }
@@ -347,6 +355,7 @@ void ConsensusService::handle_evidence(const net::PeerId& from, const util::Byte
     log::debug("invalid evidence", {{"peer", net::peer_id_short(from)}, {"reason", out.reason}});
     host_->penalize(from, kPenaltyInvalid, "invalid evidence: " + out.reason);
   } else if (out.verdict == consensus::Verdict::kAccepted) {
+    host_->mark_useful(from);
     log::info("evidence received", {{"peer", net::peer_id_short(from)},
                                     {"witness", crypto::encode_address(ev->offender())},
                                     {"height", ev->a.height},
@@ -374,6 +383,7 @@ void ConsensusService::handle_txs(const net::PeerId& from, const util::Bytes& pa
   }
   // Onwards, once, as ids: only what this node had not seen (the rest its peers have had too).
   if (!r.added_ids.empty()) {
+    host_->mark_useful(from);  // new valid transactions: protected from eviction
     host_->broadcast(p2p::kTxIds, codec::encode(p2p::TxIdsMsg{std::move(r.added_ids)}), from);
   }
 }
@@ -559,6 +569,7 @@ void ConsensusService::apply_synced_blocks() {
         break;
       }
       process(std::move(out));
+      if (last_source != ready->source) host_->mark_useful(ready->source);  // new final blocks
       ++applied;
       last_source = ready->source;
     }

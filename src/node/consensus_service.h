@@ -93,6 +93,7 @@ class ConsensusService : public net::Handler {
   void on_local_txs(std::vector<ledger::Transaction> txs);
   SyncInfo sync_info() const;
   std::vector<net::PeerInfo> peers() const;
+  net::HostStats p2p_stats() const;
   uint16_t p2p_port() const;
   // Stops the P2P host and the timers; the io_context may still run queued handlers, which then
   // do nothing. Call before the I/O threads are joined; destroy after.

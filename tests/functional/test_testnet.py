@@ -116,6 +116,12 @@ def test_four_nodes_finalize_and_a_tx_sent_anywhere_is_final_everywhere(net, ime
     net.wait(lambda: min(net.final(i) for i in range(4)) >= 5, "4 nodes final >= 5")
     s = net.status(0)
     assert s["chain_id"] == "imet-testnet"
+    # The P2P host's counters: every peer got in, nobody was evicted or refused for its netgroup
+    # (all nodes share 127.0.0.1, which the netgroup limits exempt).
+    p2p = s["p2p"]
+    assert p2p["handshakes_ok"] >= 3, p2p
+    assert p2p["evicted_inbound"] == 0 and p2p["refused_full"] == 0, p2p
+    assert p2p["refused_netgroup"] == 0, p2p
     net.same_chain(range(4), 5)
     blk = net.get(1, "/v1/blocks/3")
     assert blk["certificate"]["height"] == 3

@@ -28,14 +28,26 @@ util::Status TransportState::check_can_receive() const {
   return {};
 }
 
+namespace {
+// After a message: Rekey() once `messages % interval == 0` (the nonce counts the messages).
+util::Status rekey_if_due(CipherState& c, uint64_t interval) {
+  if (interval == 0 || c.nonce() % interval != 0) return {};
+  return c.rekey();
+}
+}  // namespace
+
 util::Result<util::Bytes> TransportState::write_message(util::ByteSpan payload) {
   IMET_TRY(check_can_send());
-  return send_.encrypt_with_ad({}, payload);
+  IMET_ASSIGN_OR_RETURN(util::Bytes out, send_.encrypt_with_ad({}, payload));
+  IMET_TRY(rekey_if_due(send_, rekey_interval_));
+  return out;
 }
 
 util::Result<util::Bytes> TransportState::read_message(util::ByteSpan message) {
   IMET_TRY(check_can_receive());
-  return receive_.decrypt_with_ad({}, message);
+  IMET_ASSIGN_OR_RETURN(util::Bytes out, receive_.decrypt_with_ad({}, message));
+  IMET_TRY(rekey_if_due(receive_, rekey_interval_));
+  return out;
 }
 
 util::Status TransportState::rekey_send() {

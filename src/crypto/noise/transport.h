@@ -4,7 +4,10 @@
 // that sends and receives from different threads must serialise access.
 // Invariants: for one-way patterns the responder cannot send and the initiator cannot receive
 // (those calls fail instead of using the discarded CipherState). Every message is at most
-// kMaxMessageBytes, so a payload is at most kMaxMessageBytes - kTagBytes.
+// kMaxMessageBytes, so a payload is at most kMaxMessageBytes - kTagBytes. With a rekey interval
+// N > 0, the CipherState of a direction is rekeyed (Rekey(), Noise section 11.3) right after
+// every N-th message in that direction (when its nonce, the count of messages, reaches a multiple
+// of N): both peers do the same with no signalling, so they must agree on N.
 #pragma once
 
 #include "crypto/hash.h"
@@ -31,6 +34,10 @@ class TransportState {
   // Rekey() of the sending / receiving CipherState; peers must rekey in step.
   util::Status rekey_send();
   util::Status rekey_receive();
+  // Rekey each direction automatically after every `messages` messages in it (0: never, the
+  // default). Set it before the first message.
+  void set_rekey_interval(uint64_t messages) { rekey_interval_ = messages; }
+  uint64_t rekey_interval() const { return rekey_interval_; }
 
   Role role() const { return role_; }
   bool one_way() const { return one_way_; }
@@ -46,6 +53,7 @@ class TransportState {
   CipherState send_;
   CipherState receive_;
   Hash512 handshake_hash_;
+  uint64_t rekey_interval_ = 0;
 };
 
 }  // namespace imet::crypto::noise

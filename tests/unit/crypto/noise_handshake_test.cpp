@@ -434,14 +434,23 @@ TEST(NoiseHandshake, ConfigErrorsNameTheMissingPiece) {
   EXPECT_TRUE(HandshakeState::create(ic).ok());
 }
 
-TEST(NoiseTransport, TamperReplayReorderAndRekey) {
+// Both ends of an XX session between fresh parties, after the handshake (nullopt on failure).
+std::optional<std::pair<TransportState, TransportState>> xx_session() {
   const Peers peers;
   Pair p = make_pair("XX", peers);
   complete(p);
   auto it = p.init.split();
   auto rt = p.resp.split();
-  ASSERT_TRUE(it.ok() && rt.ok());
+  if (!it.ok() || !rt.ok()) return std::nullopt;
   EXPECT_EQ(it->handshake_hash(), p.init.handshake_hash());
+  return std::make_pair(std::move(*it), std::move(*rt));
+}
+
+TEST(NoiseTransport, TamperReplayReorderAndRekey) {
+  auto session = xx_session();
+  ASSERT_TRUE(session.has_value());
+  TransportState* it = &session->first;
+  TransportState* rt = &session->second;
   auto m0 = it->write_message(util::as_bytes("zero"));
   auto m1 = it->write_message(util::as_bytes("one"));
   ASSERT_TRUE(m0.ok() && m1.ok());
@@ -461,6 +470,58 @@ TEST(NoiseTransport, TamperReplayReorderAndRekey) {
   EXPECT_EQ(util::to_string(*got), "two");
   EXPECT_FALSE(it->write_message(util::Bytes(65535 - 16 + 1)).ok());
   EXPECT_TRUE(it->write_message(util::Bytes(65535 - 16)).ok());
+}
+
+TEST(NoiseTransport, RekeysEachDirectionEveryIntervalMessages) {
+  auto session = xx_session();
+  ASSERT_TRUE(session.has_value());
+  TransportState* it = &session->first;
+  TransportState* rt = &session->second;
+  // Copies of the initial ciphers, rekeyed by hand where the schedule says so.
+  CipherState i_send = it->send_cipher(), r_send = rt->send_cipher();
+  it->set_rekey_interval(3);
+  rt->set_rekey_interval(3);
+  for (int m = 0; m < 40; ++m) {  // 13 rekeys per direction
+    const std::string text = "message " + std::to_string(m);
+    // Initiator to responder, and (every other time) back.
+    auto c = it->write_message(util::as_bytes(text));
+    ASSERT_TRUE(c.ok()) << m;
+    auto expected = i_send.encrypt_with_ad({}, util::as_bytes(text));
+    ASSERT_TRUE(expected.ok());
+    EXPECT_EQ(*c, *expected) << m;  // keys change after messages 3, 6, 9, ... exactly
+    if (i_send.nonce() % 3 == 0) {
+      ASSERT_TRUE(i_send.rekey().ok());
+    }
+    auto got = rt->read_message(*c);
+    ASSERT_TRUE(got.ok()) << m << ": " << got.status().to_string();
+    EXPECT_EQ(util::to_string(*got), text);
+    if (m % 2 == 0) {
+      auto back = rt->write_message(util::as_bytes(text));
+      ASSERT_TRUE(back.ok());
+      auto expected_back = r_send.encrypt_with_ad({}, util::as_bytes(text));
+      ASSERT_TRUE(expected_back.ok());
+      EXPECT_EQ(*back, *expected_back) << m;
+      if (r_send.nonce() % 3 == 0) {
+        ASSERT_TRUE(r_send.rekey().ok());
+      }
+      auto got_back = it->read_message(*back);
+      ASSERT_TRUE(got_back.ok()) << m;
+      EXPECT_EQ(util::to_string(*got_back), text);
+    }
+  }
+  EXPECT_EQ(it->send_cipher().nonce(), 40u);  // Rekey() leaves the nonce counting
+  EXPECT_EQ(rt->receive_cipher().nonce(), 40u);
+}
+
+TEST(NoiseTransport, APeerThatDoesNotRekeyCannotBeReadPastTheInterval) {
+  auto session = xx_session();
+  ASSERT_TRUE(session.has_value());
+  TransportState* it = &session->first;
+  TransportState* rt = &session->second;
+  rt->set_rekey_interval(4);  // the initiator never rekeys
+  for (int m = 0; m < 4; ++m)
+    ASSERT_TRUE(rt->read_message(*it->write_message(util::as_bytes("x"))).ok()) << m;
+  EXPECT_FALSE(rt->read_message(*it->write_message(util::as_bytes("x"))).ok());
 }
 
 }  // namespace

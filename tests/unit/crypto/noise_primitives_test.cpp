@@ -1,4 +1,5 @@
 // CipherState, SymmetricState, HMAC/HKDF and pattern tables of the Noise implementation.
+#include <algorithm>
 #include <cstdint>
 
 #include <gtest/gtest.h>
@@ -149,6 +150,57 @@ TEST(NoiseCipherState, RekeyChangesKeyKeepsNonceAndStaysInStep) {
   auto pt = b.decrypt_with_ad({}, *ct);
   ASSERT_TRUE(pt.ok());
   EXPECT_EQ(util::to_string(*pt), "after rekey");
+}
+
+// The Noise spec (section 11.3, and 4.2 for ChaChaPoly) written out with libsodium, independent
+// of CipherState: REKEY(k) = first 32 bytes of ENCRYPT(k, 2^64-1, empty ad, 32 zero bytes), the
+// 96-bit nonce being 4 zero bytes then the 64-bit counter little-endian.
+util::Bytes spec_encrypt(const CipherKey& k, uint64_t n, util::ByteSpan plaintext) {
+  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES] = {};
+  for (int i = 0; i < 8; ++i)
+    nonce[4 + i] = static_cast<uint8_t>(n >> (8 * i));
+  util::Bytes out(plaintext.size() + crypto_aead_chacha20poly1305_IETF_ABYTES);
+  unsigned long long len = 0;
+  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), &len, plaintext.data(), plaintext.size(),
+                                            nullptr, 0, nullptr, nonce, k.data());
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
+CipherKey spec_rekey(const CipherKey& k) {
+  const uint8_t zeros[32] = {};
+  const util::Bytes ks = spec_encrypt(k, UINT64_MAX, util::ByteSpan(zeros, sizeof zeros));
+  CipherKey out{};
+  std::copy_n(ks.begin(), out.size(), out.begin());
+  return out;
+}
+
+TEST(NoiseCipherState, RekeyIsTheSpecFormula) {
+  CipherKey k{};
+  for (size_t i = 0; i < k.size(); ++i)
+    k[i] = static_cast<uint8_t>(0xA0 + i);
+  const auto plain = util::as_bytes("same plaintext, same nonce");
+  CipherState before(k);
+  before.set_nonce(7);
+  auto c_before = before.encrypt_with_ad({}, plain);
+  ASSERT_TRUE(c_before.ok());
+  EXPECT_EQ(*c_before, spec_encrypt(k, 7, plain));  // the independent encryption agrees
+
+  CipherState after(k);
+  ASSERT_TRUE(after.rekey().ok());
+  after.set_nonce(7);
+  auto c_after = after.encrypt_with_ad({}, plain);
+  ASSERT_TRUE(c_after.ok());
+  EXPECT_NE(*c_after, *c_before);  // the key changed
+  const CipherKey k1 = spec_rekey(k);
+  EXPECT_NE(k1, k);
+  EXPECT_EQ(*c_after, spec_encrypt(k1, 7, plain));  // ... to the one the spec defines
+
+  // A second rekey applies the formula to the new key (the nonce is left alone by Rekey()).
+  ASSERT_TRUE(after.rekey().ok());
+  EXPECT_EQ(after.nonce(), 8u);
+  auto c_twice = after.encrypt_with_ad({}, plain);
+  ASSERT_TRUE(c_twice.ok());
+  EXPECT_EQ(*c_twice, spec_encrypt(spec_rekey(k1), 8, plain));
 }
 
 TEST(NoiseCipherState, SizeLimitsAndTruncation) {

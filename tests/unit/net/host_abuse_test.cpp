@@ -135,6 +135,41 @@ TEST_F(AbuseTest, TamperedTransportMessageClosesWithoutPenalty) {
   expect_still_serving(a);
 }
 
+TEST_F(AbuseTest, TransportRekeysAndAPeerThatDoesNotIsCutOff) {
+  NetConfig c = config();
+  c.rekey_interval_messages = 4;
+  const size_t a = add(c);
+  RawPeer in_step(test_network());
+  in_step.set_rekey_interval(4);
+  ASSERT_TRUE(in_step.handshake(host(a).port()).ok());
+  ASSERT_TRUE(wait_for([&] { return has_peer(a, in_step.id()); }));
+  for (uint8_t i = 0; i < 10; ++i)
+    in_step.send_frame(30, 0, util::Bytes{i});
+  ASSERT_TRUE(wait_for([&] { return rec(a).message_count() == 10; }));
+  for (uint8_t i = 0; i < 10; ++i)
+    host(a).send(in_step.id(), 31, util::Bytes{i});
+  for (uint8_t i = 0; i < 10; ++i) {
+    auto f = in_step.read_frame(2000);
+    ASSERT_TRUE(f.has_value()) << static_cast<int>(i);
+    EXPECT_EQ(f->payload, util::Bytes{i});
+  }
+  // A peer that keeps its first keys: its fifth message does not decrypt, the host closes.
+  RawPeer stale(test_network());
+  stale.set_rekey_interval(0);
+  ASSERT_TRUE(stale.handshake(host(a).port()).ok());
+  ASSERT_TRUE(wait_for([&] { return has_peer(a, stale.id()); }));
+  for (uint8_t i = 0; i < 6; ++i)
+    stale.send_frame(32, 0, util::Bytes{i});
+  EXPECT_TRUE(stale.closed_by_host(2000));
+  ASSERT_TRUE(wait_for([&] { return !has_peer(a, stale.id()); }));
+  size_t from_stale = 0;
+  for (const auto& m : rec(a).messages())
+    from_stale += m.from == stale.id() ? 1 : 0;
+  EXPECT_EQ(from_stale, 4u);
+  EXPECT_EQ(host(a).stats().violations, 0u);  // not attributable: closed, no penalty
+  EXPECT_TRUE(has_peer(a, in_step.id()));
+}
+
 TEST_F(AbuseTest, OversizedFrameIsAViolationAndBans) {
   NetConfig c = config();
   c.max_message_bytes = 1 << 20;

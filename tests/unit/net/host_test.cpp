@@ -135,6 +135,38 @@ TEST_F(HostTest, FiveMebibyteMessagesRoundTrip) {
   EXPECT_TRUE(rec(b).messages()[0].payload == back);
 }
 
+TEST_F(HostTest, LinksKeepWorkingAcrossManyRekeys) {
+  NetConfig c = config();
+  c.rekey_interval_messages = 3;  // both ends: part of the protocol
+  const size_t a = add(c);
+  c.seeds = {addr(host(a))};
+  const size_t b = add(c);
+  ASSERT_TRUE(wait_for([&] { return has_peer(a, host(b).id()) && has_peer(b, host(a).id()); }));
+  const int kMessages = 300;  // about 100 rekeys in each direction
+  auto payload = [](int i) {
+    return util::Bytes{static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8)};
+  };
+  for (int i = 0; i < kMessages; ++i) {
+    host(a).send(host(b).id(), 20, payload(i));
+    host(b).send(host(a).id(), 21, payload(i));
+  }
+  // A 1 MiB message spans 17 Noise messages: rekeys inside one frame.
+  const util::Bytes big = random_bytes(size_t{1} << 20, 11);
+  host(a).send(host(b).id(), 22, big);
+  ASSERT_TRUE(wait_for([&] {
+    return rec(a).message_count() == kMessages && rec(b).message_count() == kMessages + 1;
+  }));
+  const auto at_a = rec(a).messages(), at_b = rec(b).messages();
+  for (int i = 0; i < kMessages; ++i) {
+    EXPECT_EQ(at_a[static_cast<size_t>(i)].payload, payload(i)) << i;
+    EXPECT_EQ(at_b[static_cast<size_t>(i)].payload, payload(i)) << i;
+  }
+  EXPECT_EQ(at_b.back().type, 22);
+  EXPECT_EQ(at_b.back().payload, big);
+  EXPECT_TRUE(rec(a).disconnected().empty());
+  EXPECT_TRUE(rec(b).disconnected().empty());
+}
+
 TEST_F(HostTest, MessagesAboveTheCapAreNotSent) {
   NetConfig c = config();
   c.max_message_bytes = 1000;
@@ -310,6 +342,51 @@ TEST_F(HostTest, OutboundCountIsCapped) {
   EXPECT_EQ(outbound, 2u);
 }
 
+TEST_F(HostTest, OneOutboundPeerPerNetgroupExceptSeeds) {
+  // With local netgroups limited (as they are for public addresses), 127.0.0.0/16 and
+  // 127.1.0.0/16 are two netgroups.
+  auto listening_on = [&](const char* ip) {
+    NetConfig c = config();
+    c.listen_host = ip;
+    return add(c);
+  };
+  const size_t x1 = listening_on("127.0.0.1"), x2 = listening_on("127.0.0.2");
+  const size_t y = listening_on("127.1.0.1");
+  const std::string x1_addr = "127.0.0.1:" + std::to_string(host(x1).port());
+  const std::string x2_addr = "127.0.0.2:" + std::to_string(host(x2).port());
+  NetConfig c = config();
+  c.limit_local_netgroups = true;
+  const size_t a = add(c);
+  EXPECT_EQ(
+      host(a).add_addresses({x1_addr, x2_addr, "127.1.0.1:" + std::to_string(host(y).port())}), 3u);
+  ASSERT_TRUE(wait_for([&] { return host(a).peers().size() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // many ticks: no third dial
+  EXPECT_EQ(host(a).peers().size(), 2u);
+  EXPECT_TRUE(has_peer(a, host(y).id()));
+  EXPECT_NE(has_peer(a, host(x1).id()), has_peer(a, host(x2).id()));
+  // Seeds are dialled whatever their netgroup.
+  NetConfig cs = config({x1_addr, x2_addr});
+  cs.limit_local_netgroups = true;
+  const size_t s = add(cs);
+  EXPECT_TRUE(wait_for([&] { return has_peer(s, host(x1).id()) && has_peer(s, host(x2).id()); }));
+}
+
+TEST_F(HostTest, AHostNameIsNotDialledIntoANetgroupInUse) {
+  const size_t x1 = add(config()), x2 = add(config());  // both on 127.0.0.1
+  NetConfig c = config();
+  c.limit_local_netgroups = true;
+  const size_t a = add(c);
+  host(a).add_addresses({addr(host(x1))});
+  ASSERT_TRUE(wait_for([&] { return has_peer(a, host(x1).id()); }));
+  // "localhost" resolves into 127.0.0.0/16, where a already has its outbound peer x1.
+  host(a).add_addresses({"localhost:" + std::to_string(host(x2).port())});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(has_peer(a, host(x2).id()));
+  // Once x1 is gone the netgroup is free, and the name is dialled.
+  host(x1).stop();
+  EXPECT_TRUE(wait_for([&] { return has_peer(a, host(x2).id()); }));
+}
+
 TEST_F(HostTest, InboundCountIsCapped) {
   NetConfig ca = config();
   ca.max_inbound = 1;
@@ -339,11 +416,20 @@ TEST_F(HostTest, StartRefusesBadConfigAndBusyPort) {
   auto h = Host::start(io_, c, crypto::SigningKey::generate(), r);
   ASSERT_FALSE(h.ok());
   EXPECT_NE(h.status().message().find("seed"), std::string::npos) << h.status().message();
-  c = config();
-  c.max_write_queue_bytes = 1000;
-  h = Host::start(io_, c, crypto::SigningKey::generate(), r);
-  ASSERT_FALSE(h.ok());
-  EXPECT_NE(h.status().message().find("max_write_queue_bytes"), std::string::npos);
+  const std::vector<std::pair<std::function<void(NetConfig&)>, std::string>> bad = {
+      {[](NetConfig& b) { b.max_write_queue_bytes = 1000; }, "max_write_queue_bytes"},
+      {[](NetConfig& b) { b.max_inbound_per_netgroup = 0; },
+       "max_inbound_per_netgroup must be at least 1"},
+      {[](NetConfig& b) { b.rekey_interval_messages = 0; },
+       "rekey_interval_messages must be at least 1"},
+  };
+  for (const auto& [mutate, message] : bad) {
+    c = config();
+    mutate(c);
+    h = Host::start(io_, c, crypto::SigningKey::generate(), r);
+    ASSERT_FALSE(h.ok()) << message;
+    EXPECT_NE(h.status().message().find(message), std::string::npos) << h.status().message();
+  }
   const size_t a = add(config());
   c = config();
   c.listen_port = host(a).port();

@@ -1,4 +1,7 @@
 // The host's pure parts: token bucket, seen cache, address book, ban list.
+#include <algorithm>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "net/addr_book.h"
@@ -141,6 +144,124 @@ TEST(AddrBook, PeerEntriesCappedGoodOnesKept) {
   EXPECT_FALSE(b.contains({"a", 1}));
   EXPECT_TRUE(b.add({"s", 1}, AddrSource::kSeed));  // seeds are never refused
   EXPECT_EQ(b.size(), 3u);
+}
+
+TEST(AddrBook, OneDialPerNetgroupAndNoneInANetgroupInUse) {
+  AddrBook b(100, 100, 1000);
+  std::mt19937_64 rng(4);
+  const Endpoint a1{"1.2.3.4", 1}, a2{"1.2.9.9", 1}, other{"5.6.7.8", 1};
+  b.add(a1, AddrSource::kPeer);
+  b.add(a2, AddrSource::kPeer);
+  b.add(other, AddrSource::kNode);
+  for (int i = 0; i < 20; ++i) {
+    const auto due = b.due(0, 5, rng);
+    ASSERT_EQ(due.size(), 2u);  // one of 1.2.0.0/16, and 5.6.7.8
+    EXPECT_EQ(due[0], other);   // node entries before peer ones
+    EXPECT_TRUE(due[1] == a1 || due[1] == a2);
+  }
+  // 1.2.0.0/16 already has an outbound peer: neither of its addresses.
+  const auto due = b.due(0, 5, rng, {"1.2.0.0/16"});
+  EXPECT_EQ(due, std::vector<Endpoint>{other});
+  // A node entry's netgroup counts for the peer entries after it.
+  b.add({"1.2.7.7", 1}, AddrSource::kNode);
+  auto due2 = b.due(0, 5, rng);
+  std::sort(due2.begin(), due2.end());
+  EXPECT_EQ(due2, (std::vector<Endpoint>{{"1.2.7.7", 1}, other}));
+}
+
+TEST(AddrBook, SeedsAreDueWhateverTheirNetgroup) {
+  AddrBook b(100, 100, 1000);
+  std::mt19937_64 rng(5);
+  const Endpoint s1{"1.2.3.4", 1}, s2{"1.2.3.5", 1}, peer{"1.2.3.6", 1};
+  b.add(s1, AddrSource::kSeed);
+  b.add(s2, AddrSource::kSeed);
+  b.add(peer, AddrSource::kPeer);
+  auto due = b.due(0, 5, rng, {"1.2.0.0/16"});
+  std::sort(due.begin(), due.end());
+  EXPECT_EQ(due, (std::vector<Endpoint>{s1, s2}));  // the peer entry shares their netgroup
+}
+
+TEST(AddrBook, LocalAddressesAndHostNamesAreNotLimited) {
+  AddrBook b(100, 100, 1000);
+  std::mt19937_64 rng(6);
+  for (uint16_t p = 1; p <= 4; ++p) {
+    b.add({"127.0.0.1", p}, AddrSource::kPeer);
+    b.add({"192.168.1.1", p}, AddrSource::kPeer);
+    b.add({"node" + std::to_string(p) + ".example", p}, AddrSource::kPeer);
+  }
+  EXPECT_EQ(b.due(0, 20, rng, {"local", "name"}).size(), 12u);
+  // Unless local netgroups are limited (tests): 127.0.0.0/16 and 192.168.0.0/16 give one each.
+  AddrBook limited(100, 100, 1000, /*limit_local=*/true);
+  for (uint16_t p = 1; p <= 4; ++p) {
+    limited.add({"127.0.0.1", p}, AddrSource::kPeer);
+    limited.add({"192.168.1.1", p}, AddrSource::kPeer);
+  }
+  EXPECT_EQ(limited.due(0, 20, rng).size(), 2u);
+}
+
+TEST(AddrBook, AFloodedNetgroupIsNotChosenMoreOftenThanAnother) {
+  // 1000 addresses offered in 9.9.0.0/16 (256 kept: 4096 / 16) and one in each of 9 other
+  // netgroups. Picking an address at random would pick the flooded netgroup 97% of the time;
+  // picking a netgroup first, 10%.
+  AddrBook b(4096, 100, 1000);
+  size_t kept = 0;
+  for (int i = 0; i < 1000; ++i) {
+    kept += b.add({"9.9." + std::to_string(i / 200) + "." + std::to_string(i % 200), 1},
+                  AddrSource::kPeer)
+                ? 1
+                : 0;
+  }
+  EXPECT_EQ(kept, 256u);
+  for (int g = 1; g <= 9; ++g)
+    b.add({"20." + std::to_string(g) + ".0.1", 1}, AddrSource::kPeer);
+  std::mt19937_64 rng(7);
+  int flooded = 0;
+  const int kRounds = 2000;
+  for (int i = 0; i < kRounds; ++i) {
+    const auto due = b.due(0, 1, rng);
+    ASSERT_EQ(due.size(), 1u);
+    flooded += b.group_of(due[0]).key == "9.9.0.0/16" ? 1 : 0;
+  }
+  EXPECT_GT(flooded, kRounds * 5 / 100);
+  EXPECT_LT(flooded, kRounds * 15 / 100);
+  // An ADDR answer takes one address of each netgroup in turn.
+  const auto sample = b.sample(10, rng);
+  ASSERT_EQ(sample.size(), 10u);
+  std::set<std::string> groups;
+  for (const auto& e : sample)
+    groups.insert(b.group_of(e).key);
+  EXPECT_EQ(groups.size(), 10u);
+  EXPECT_EQ(b.sample(5000, rng).size(), 265u);  // everything, when asked for more
+}
+
+TEST(AddrBook, OneNetgroupHoldsAtMostASixteenthOfThePeerEntries) {
+  AddrBook b(64, 100, 1000);  // 4 per netgroup
+  for (int i = 1; i <= 4; ++i)
+    EXPECT_TRUE(b.add({"9.9.0." + std::to_string(i), 1}, AddrSource::kPeer));
+  EXPECT_FALSE(b.add({"9.9.0.5", 1}, AddrSource::kPeer));  // full of never-failed entries
+  EXPECT_TRUE(b.add({"9.8.0.5", 1}, AddrSource::kPeer));   // another netgroup
+  b.failed({"9.9.0.2", 1}, 0);
+  EXPECT_TRUE(b.add({"9.9.0.5", 1}, AddrSource::kPeer));  // replaces the failed one
+  EXPECT_FALSE(b.contains({"9.9.0.2", 1}));
+  EXPECT_TRUE(b.add({"9.9.0.6", 1}, AddrSource::kNode));  // node entries are not capped
+  EXPECT_TRUE(b.add({"9.9.0.1", 1}, AddrSource::kNode));  // an upgrade frees a peer slot
+  EXPECT_TRUE(b.add({"9.9.0.7", 1}, AddrSource::kPeer));
+  EXPECT_FALSE(b.add({"9.9.0.8", 1}, AddrSource::kPeer));
+  EXPECT_TRUE(b.add({"10.0.0.1", 1}, AddrSource::kPeer));  // local: not capped per netgroup
+  EXPECT_TRUE(b.add({"10.0.0.2", 1}, AddrSource::kPeer));
+}
+
+TEST(AddrBook, ASkippedDialIsDueAgainWithoutAFailure) {
+  AddrBook b(10, 100, 1000);
+  std::mt19937_64 rng(8);
+  const Endpoint e{"seed.example", 1};
+  b.add(e, AddrSource::kPeer);
+  b.attempt(e);
+  EXPECT_TRUE(b.due(0, 5, rng).empty());
+  b.skipped(e, 1000);
+  EXPECT_EQ(b.failures(e), 0);
+  EXPECT_TRUE(b.due(1099, 5, rng).empty());
+  EXPECT_EQ(b.due(1100, 5, rng).size(), 1u);
 }
 
 TEST(BanList, ExpiresAndExtends) {

@@ -34,8 +34,23 @@ class RawPeer {
     if (fd_ >= 0) ::close(fd_);
   }
 
+  // Connections start from this loopback address (e.g. "127.1.0.1": another netgroup when the
+  // host limits local netgroups); the default is the kernel's choice, 127.0.0.1.
+  void set_source(const std::string& ip) { source_ = ip; }
+  // Rekey each direction after this many transport messages (default: the protocol's interval,
+  // as a host does; 0: never). Set it before the handshake.
+  void set_rekey_interval(uint64_t messages) { rekey_interval_ = messages; }
+
   bool connect(uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (!source_.empty()) {
+      sockaddr_in s{};
+      s.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, source_.c_str(), &s.sin_addr) != 1 ||
+          ::bind(fd_, reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) {
+        return false;
+      }
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -76,6 +91,7 @@ class RawPeer {
     auto ts = hs->split();
     if (!ts.ok()) return ts.status();
     transport_.emplace(std::move(*ts));
+    transport_->set_rekey_interval(rekey_interval_);
     return hello;
   }
 
@@ -180,6 +196,7 @@ class RawPeer {
     auto ts = hs->split();
     if (!ts.ok()) return ts.status();
     transport_.emplace(std::move(*ts));
+    transport_->set_rekey_interval(rekey_interval_);
     return hello;
   }
   // Closes the connection (FIN).
@@ -206,6 +223,8 @@ class RawPeer {
 
   util::ByteArray<32> network_id_;
   crypto::SigningKey key_;
+  std::string source_;
+  uint64_t rekey_interval_ = kRekeyIntervalMessages;
   int fd_ = -1;
   util::Bytes rx_;
   std::optional<crypto::noise::TransportState> transport_;

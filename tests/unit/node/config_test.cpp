@@ -39,6 +39,7 @@ listen = "[::]:17645"
 seeds = ["127.0.0.1:17646", "[::1]:17647"]
 max_outbound = 4
 max_inbound = 9
+max_inbound_per_netgroup = 3
 ban_seconds = 60
 )",
                         "test");
@@ -56,7 +57,18 @@ ban_seconds = 60
   EXPECT_EQ(c->p2p_seeds[1], (HostPort{"::1", 17647}));
   EXPECT_EQ(c->p2p_max_outbound, 4u);
   EXPECT_EQ(c->p2p_max_inbound, 9u);
+  EXPECT_EQ(c->p2p_max_inbound_per_netgroup, 3u);
   EXPECT_EQ(c->p2p_ban_seconds, 60u);
+}
+
+TEST(Config, InboundPerNetgroupMustBePositive) {
+  EXPECT_EQ(parse_config("", "test")->p2p_max_inbound_per_netgroup, 8u);
+  for (const char* bad : {"0", "10001", "\"8\""}) {
+    auto c = parse_config(std::string("[p2p]\nmax_inbound_per_netgroup = ") + bad + "\n", "test");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("p2p.max_inbound_per_netgroup"), std::string::npos)
+        << c.status().message();
+  }
 }
 
 TEST(Config, BadSeedIsNamed) {
