@@ -28,6 +28,10 @@ util::Bytes& encode_scratch() {
 constexpr size_t kInitialRx = 16 * 1024;  // buffered transports (TLS, WebSocket)
 constexpr size_t kMinReadRoom = 4 * 1024;
 constexpr size_t kScratch = 64 * 1024;  // per I/O thread, reactor path
+// Reads of one readiness event (fairness between the connections of an I/O thread), and of a
+// takeover drain (enough for any socket receive buffer: 16 MiB).
+constexpr int kReadRounds = 16;
+constexpr int kDrainRounds = 256;
 
 // QoS 0 messages accepted from the packets being processed on this I/O thread (see
 // connection.h), and the connection they came from.
@@ -142,7 +146,7 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n) {
   const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
   std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
   rx_len_ -= used;
-  if (closing_ || auth_pending_) return;  // resume_reading() continues after the auth check
+  if (closing_ || paused_) return;  // resume_reading() continues after the pause
   read();
 }
 
@@ -153,8 +157,14 @@ void Connection::on_readable(const boost::system::error_code& ec) {
     read_failed(ec);
     return;
   }
+  read_available(kReadRounds);
+  if (closing_ || paused_) return;  // resume_reading() continues after the pause
+  read();
+}
+
+void Connection::read_available(int max_rounds) {
   thread_local std::vector<uint8_t> scratch(kScratch);
-  for (int rounds = 0; rounds < 16 && !closing_; ++rounds) {
+  for (int rounds = 0; rounds < max_rounds && !closing_; ++rounds) {
     boost::system::error_code rec;
     const size_t n = transport_->read_now(asio::buffer(scratch), rec);
     if (rec == asio::error::would_block || rec == asio::error::try_again) break;
@@ -181,10 +191,19 @@ void Connection::on_readable(const boost::system::error_code& ec) {
       }
     }
     if (rx_len_ == 0 && rx_.capacity() > 0) util::Bytes().swap(rx_);
-    if (n < scratch.size() || auth_pending_) break;  // drained, or paused for the auth check
+    if (n < scratch.size() || paused_) break;  // drained, or paused
   }
-  if (closing_ || auth_pending_) return;  // resume_reading() continues after the auth check
-  read();
+}
+
+void Connection::drain_input(std::function<void()> done) {
+  asio::post(transport_->executor(), [self = shared_from_this(), done = std::move(done)] {
+    // Only the reactor path can read now: a buffered transport's read is outstanding, and its
+    // buffer holds at most an incomplete packet (process() ran on everything it delivered).
+    if (!self->closing_ && !self->paused_ && self->transport_->reactor_reads()) {
+      self->read_available(kDrainRounds);
+    }
+    done();
+  });
 }
 
 size_t Connection::process(util::ByteSpan data) {
@@ -192,7 +211,7 @@ size_t Connection::process(util::ByteSpan data) {
   const size_t max_packet = env_.broker.config().max_packet_size;
   DecodeOptions opts;
   opts.sender = Sender::kClient;
-  while (!closing_ && !auth_pending_ && off < data.size()) {
+  while (!closing_ && !paused_ && off < data.size()) {
     const util::ByteSpan avail = data.subspan(off);
     const FrameProbe f = probe_frame(avail, max_packet);
     if (f.status == FrameStatus::kNeedMore) {
@@ -348,14 +367,14 @@ void Connection::handle_connect(Connect& c) {
   if (env_.auth_pool != nullptr && c.password) {
     // Password hashes (Argon2id, PBKDF2) are slow by design: check them on the auth pool so an
     // I/O thread never stalls; reading pauses until the answer is back on this strand.
-    auth_pending_ = true;
+    paused_ = true;
     auto connect = std::make_shared<Connect>(std::move(c));
     boost::asio::post(*env_.auth_pool, [self = shared_from_this(), connect] {
       auto why = std::make_shared<std::string>();
       const ReasonCode auth =
           self->env_.access.authenticate(self->client_, connect->password, *why);
       asio::post(self->transport_->executor(), [self, connect, auth, why] {
-        self->auth_pending_ = false;
+        self->paused_ = false;
         if (self->closing_) return;
         self->continue_connect(*connect, auth, *why);
         self->resume_reading();
@@ -369,20 +388,18 @@ void Connection::handle_connect(Connect& c) {
 }
 
 void Connection::resume_reading() {
-  if (closing_) return;
+  if (closing_ || paused_) return;
   if (rx_len_ > 0) {
     const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
     std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
     rx_len_ -= used;
-    if (closing_ || auth_pending_) return;
+    if (closing_ || paused_) return;
   }
   read();
 }
 
 void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string& why) {
   const BrokerConfig& cfg = env_.broker.config();
-  const bool assigned = assigned_id_;
-  const std::optional<uint16_t> server_keep_alive = server_keep_alive_;
   if (auth != ReasonCode::kSuccess) {
     bump(env_.broker.stats().auth_failures);
     refuse_connect(auth, why.empty() ? "not authorized" : why);
@@ -434,13 +451,38 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
     m->tier = env_.broker.tier_for(m->topic, m->properties).value_or(cfg.default_tier);
     will_ = std::move(m);
   }
-  LinkParams link;
-  link.version = version_;
+  OpenRequest req;
+  req.link.version = version_;
   if (version_ == Version::kV5) {
-    link.receive_maximum = c.properties.receive_maximum.value_or(65535);
-    link.max_packet_size = c.properties.maximum_packet_size.value_or(0);
-    link.topic_alias_maximum = c.properties.topic_alias_maximum.value_or(0);
+    req.link.receive_maximum = c.properties.receive_maximum.value_or(65535);
+    req.link.max_packet_size = c.properties.maximum_packet_size.value_or(0);
+    req.link.topic_alias_maximum = c.properties.topic_alias_maximum.value_or(0);
   }
+  req.requested_expiry = c.properties.session_expiry_interval;
+  req.clean_start = c.clean_start;
+  // Takeover: the connection still attached to the session first processes what its client sent
+  // before this CONNECT (a DISCONNECT may end the session or change its expiry, a close ends the
+  // connection); this connection reads nothing until it is accepted.
+  std::shared_ptr<PacketSink> previous = env_.broker.attached_connection(client_.client_id);
+  if (!previous) {
+    accept_connect(req);
+    return;
+  }
+  assert(previous.get() != static_cast<PacketSink*>(this));
+  paused_ = true;
+  previous->drain_input([self = shared_from_this(), req] {
+    asio::post(self->transport_->executor(), [self, req] {
+      self->paused_ = false;
+      if (self->closing_) return;  // e.g. the connect timeout
+      self->accept_connect(req);
+      self->resume_reading();
+    });
+  });
+}
+
+void Connection::accept_connect(const OpenRequest& req) {
+  const BrokerConfig& cfg = env_.broker.config();
+  const uint32_t expiry = session_expiry_;
   connected_ = true;
   env_.broker.stats().clients_connected.fetch_add(1);
   arm_timer(keep_alive_ == 0 ? milliseconds(0) : milliseconds(keep_alive_ * 1500));
@@ -449,8 +491,8 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
     ack.session_present = present;
     if (version_ == Version::kV5) {
       Properties& p = ack.properties;
-      if (assigned) p.assigned_client_identifier = client_.client_id;
-      p.server_keep_alive = server_keep_alive;
+      if (assigned_id_) p.assigned_client_identifier = client_.client_id;
+      p.server_keep_alive = server_keep_alive_;
       p.receive_maximum = cfg.receive_maximum;
       // Absent means the protocol's own limit (as mosquitto does without max_packet_size).
       if (cfg.max_packet_size < kMaxPacketSize) {
@@ -458,13 +500,14 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
       }
       p.topic_alias_maximum = cfg.topic_alias_maximum;
       if (!cfg.retain_available) p.retain_available = 0;
-      if (c.properties.session_expiry_interval && expiry != *c.properties.session_expiry_interval)
+      if (req.requested_expiry && expiry != *req.requested_expiry)
         p.session_expiry_interval = expiry;
     }
     send_packet(ack);
   };
-  auto opened = env_.broker.open_session(client_.client_id, c.clean_start, expiry,
-                                         shared_from_this(), link, send_connack, client_.username);
+  auto opened =
+      env_.broker.open_session(client_.client_id, req.clean_start, expiry, shared_from_this(),
+                               req.link, send_connack, client_.username);
   session_ = std::move(opened.session);
   util::log::debug("mqtt client connected", {{"client", client_.client_id},
                                              {"ip", client_.ip},

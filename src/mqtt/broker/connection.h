@@ -3,22 +3,34 @@
 // tier checks, QoS 1/2 acknowledgements, SUBSCRIBE/UNSUBSCRIBE, PING, DISCONNECT, keep alive and
 // connect timeout) and is the PacketSink its Session writes to. Its timeouts are entries of the
 // server's Deadlines (one sweep for all connections, no timer per connection).
+// Session takeover: when the client id's session is still attached to an older connection, the
+// new connection pauses reading and asks the old one (on the old one's strand) to drain the input
+// it has received but not read (drain_input: e.g. a DISCONNECT with a new session expiry, or the
+// close); only then does it open the session, so Session Present and the old connection's end
+// follow the order in which the client sent them, whichever I/O thread is faster. Plain TCP
+// drains what the socket holds. TLS and WebSocket connections are not drained: their stream
+// always has a read outstanding (no second read can run beside it) and their own buffer never
+// holds a whole unprocessed packet, so there a takeover can still overtake unread input.
 //
 // Thread-safety: the read side and all protocol state run on the transport's strand. The write
 // side (send, pending_bytes, kick) may be called from any thread: out_mu_ guards the pending
-// output buffer, and a single write at a time is issued from the strand.
+// output buffer, and a single write at a time is issued from the strand. drain_input may be
+// called from any thread too (it posts to the strand).
 // Accepted QoS 0 PUBLISHes are not routed one by one: they wait in the I/O thread's batch
 // (thread-local, owned by the connection whose packets are being processed) and go to
 // Broker::publish_qos0 together when process() has handled what one read brought, or earlier
 // before any other packet, a QoS 1/2 PUBLISH, close() or finish(), or when the batch is full.
-// Invariants: at most one async read and one async write are outstanding; once closing_, no
-// packet is processed; finish() runs exactly once and releases the session and the admission slot;
-// the thread's QoS 0 batch is empty whenever process() is not running (so per publisher, messages
-// are routed in the order they arrived, and all of them before the connection's will).
+// Invariants: at most one async read and one async write are outstanding (a drain reads only
+// synchronously, on the strand, and leaves the outstanding readiness wait as it is); once
+// closing_, no packet is processed; while paused_, no packet is processed and no read is issued;
+// finish() runs exactly once and releases the session and the admission slot; the thread's QoS 0
+// batch is empty whenever process() is not running (so per publisher, messages are routed in the
+// order they arrived, and all of them before the connection's will).
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +93,7 @@ class Connection final : public PacketSink,
   size_t pending_bytes() const override { return pending_.load(std::memory_order_relaxed); }
   void send(util::ByteSpan head, util::ByteSpan tail) override;
   void kick(ReasonCode reason) override;
+  void drain_input(std::function<void()> done) override;
   // net::ReadListener (reactor path): the socket is readable.
   void on_readable(const boost::system::error_code& ec) override;
   // Deadlines::OnDue for this connection (the sweeping thread, the Deadlines lock held): posts
@@ -90,12 +103,23 @@ class Connection final : public PacketSink,
  private:
   void read();
   void on_read(const boost::system::error_code& ec, size_t n);
+  // Reactor path: reads and processes what the socket holds, at most `max_rounds` reads (ends
+  // early on a short read, when closing or when paused). Issues no new wait.
+  void read_available(int max_rounds);
   // Processes whole packets at the start of `data`; returns the bytes consumed.
   size_t process(util::ByteSpan data);
   void read_failed(const boost::system::error_code& ec);
   void handle(Packet& packet);
   void handle_connect(Connect& c);
   void continue_connect(Connect& c, ReasonCode auth, const std::string& why);
+  // What opening the session needs from the CONNECT (kept while a takeover drain runs).
+  struct OpenRequest {
+    LinkParams link;
+    std::optional<uint32_t> requested_expiry;  // the CONNECT's Session Expiry Interval
+    bool clean_start = false;
+  };
+  // The CONNECT is accepted: opens (or takes over) the session and sends the CONNACK.
+  void accept_connect(const OpenRequest& req);
   void resume_reading();
   void handle_publish(Publish& p);
   // Routes the QoS 0 messages this connection has in the thread's batch (no-op when none).
@@ -134,7 +158,9 @@ class Connection final : public PacketSink,
   bool closing_ = false;
   bool finished_ = false;
   bool publish_will_ = true;
-  bool auth_pending_ = false;  // a password check runs on the auth pool; reading is paused
+  // Reading is paused: a password check runs on the auth pool, or the previous connection of the
+  // client id drains its input before the takeover (accept_connect runs after).
+  bool paused_ = false;
   bool assigned_id_ = false;
   bool write_scheduled_ = false;  // out_mu_
   bool dead_ = false;             // out_mu_: no more output accepted

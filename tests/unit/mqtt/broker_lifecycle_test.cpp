@@ -70,6 +70,20 @@ TEST_F(BrokerRoutingTest, TakeoverKicksTheOldConnectionWithSessionTakenOver) {
   EXPECT_NE(third.session, again.session);
 }
 
+// What a new connection drains before it takes the session over (Connection::continue_connect).
+TEST_F(BrokerRoutingTest, AttachedConnectionIsTheSessionsCurrentConnection) {
+  EXPECT_EQ(broker().attached_connection("c"), nullptr);  // no session
+  Client c = connect("c", false, 3600);
+  EXPECT_EQ(broker().attached_connection("c"), c.sink);
+  Client again = connect("c", false, 3600);
+  EXPECT_EQ(broker().attached_connection("c"), again.sink);
+  disconnect(c);  // the taken-over connection closing late changes nothing
+  EXPECT_EQ(broker().attached_connection("c"), again.sink);
+  disconnect(again);
+  EXPECT_EQ(broker().session_count(), 1u);
+  EXPECT_EQ(broker().attached_connection("c"), nullptr);  // offline
+}
+
 TEST_F(BrokerRoutingTest, SessionWithExpiryZeroEndsWithItsConnection) {
   Client c = connect("c", false, 0);
   subscribe(c, "t", opts(1));
