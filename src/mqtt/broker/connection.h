@@ -3,6 +3,10 @@
 // tier checks, QoS 1/2 acknowledgements, SUBSCRIBE/UNSUBSCRIBE, PING, DISCONNECT, keep alive and
 // connect timeout) and is the PacketSink its Session writes to. Its timeouts are entries of the
 // server's Deadlines (one sweep for all connections, no timer per connection).
+// Implemented in parts: connection.cpp (life cycle, close, timeouts), connection_read.cpp
+// (handshake, read loop, drain, dispatch), connection_connect.cpp (CONNECT, takeover, CONNACK),
+// connection_publish.cpp (PUBLISH in, QoS 0 batch, acknowledgements), connection_subscribe.cpp
+// (SUBSCRIBE, UNSUBSCRIBE) and connection_write.cpp (the write queue).
 // Session takeover: when the client id's session is still attached to an older connection, the
 // new connection pauses reading and asks the old one (on the old one's strand) to drain the input
 // it has received but not read (drain_input: e.g. a DISCONNECT with a new session expiry, or the
@@ -101,6 +105,7 @@ class Connection final : public PacketSink,
   void deadline_passed();
 
  private:
+  // Read side (connection_read.cpp).
   void read();
   void on_read(const boost::system::error_code& ec, size_t n);
   // Reactor path: reads and processes what the socket holds, at most `max_rounds` reads (ends
@@ -109,7 +114,11 @@ class Connection final : public PacketSink,
   // Processes whole packets at the start of `data`; returns the bytes consumed.
   size_t process(util::ByteSpan data);
   void read_failed(const boost::system::error_code& ec);
+  // Processes what rx_ holds and reads on, after a pause.
+  void resume_reading();
   void handle(Packet& packet);
+
+  // CONNECT (connection_connect.cpp).
   void handle_connect(Connect& c);
   void continue_connect(Connect& c, ReasonCode auth, const std::string& why);
   // What opening the session needs from the CONNECT (kept while a takeover drain runs).
@@ -120,25 +129,33 @@ class Connection final : public PacketSink,
   };
   // The CONNECT is accepted: opens (or takes over) the session and sends the CONNACK.
   void accept_connect(const OpenRequest& req);
-  void resume_reading();
+  void refuse_connect(ReasonCode reason, std::string_view why);
+
+  // PUBLISH and its acknowledgements (connection_publish.cpp).
   void handle_publish(Publish& p);
   // Routes the QoS 0 messages this connection has in the thread's batch (no-op when none).
   void flush_qos0();
+  void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
+  void handle_pubrel(const Pubrel& r);
+
+  // SUBSCRIBE, UNSUBSCRIBE (connection_subscribe.cpp).
   void handle_subscribe(const Subscribe& s);
   void handle_unsubscribe(const Unsubscribe& u);
-  void handle_pubrel(const Pubrel& r);
-  void handle_disconnect(const Disconnect& d);
 
+  // Write side (connection_write.cpp).
   void send_packet(const Packet& packet);
   void do_write();
+
+  // Life cycle and timeouts (connection.cpp).
+  void handle_disconnect(const Disconnect& d);
   // Ends the connection. v5 and connected: a DISCONNECT with `reason` is sent first.
   void close(ReasonCode reason, std::string_view why, bool publish_will = true);
-  void refuse_connect(ReasonCode reason, std::string_view why);
   void finish();
   // Sets the connection's deadline (0: none); on_timer() runs on the strand once it passed.
   void arm_timer(std::chrono::milliseconds after);
   void on_timer();
-  void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
+  // "0x8e": a reason code for the logs.
+  static std::string reason_hex(ReasonCode r);
 
   // Members are ordered to leave no padding: sizeof(Connection) is an idle client's largest
   // allocation (broker_idle_memory_test.cpp checks it).
