@@ -135,6 +135,10 @@ class Connection final : public PacketSink,
   void handle_publish(Publish& p);
   // Routes the QoS 0 messages this connection has in the thread's batch (no-op when none).
   void flush_qos0();
+  // A message this client sent (PUBLISH or will), created now: its Message Expiry Interval
+  // becomes expiry_at_ms and leaves the properties (the caller drops its own per-hop ones).
+  std::shared_ptr<Message> message_from_client(std::string topic, SharedBytes payload, uint8_t qos,
+                                               bool retain, Properties properties) const;
   void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
   void handle_pubrel(const Pubrel& r);
 

@@ -139,19 +139,10 @@ void Connection::continue_connect(Connect& c, ReasonCode auth, const std::string
       refuse_connect(ReasonCode::kNotAuthorized, "will topic not authorized");
       return;
     }
-    auto m = std::make_shared<Message>();
-    m->topic = std::move(w.topic);
-    m->payload = std::move(w.payload);
-    m->qos = w.qos;
-    m->retain = w.retain;
-    m->created_ms = env_.broker.clock().now_unix_ms();
-    m->origin_client = client_.client_id;
     will_delay_ = w.properties.will_delay_interval.value_or(0);
-    if (w.properties.message_expiry_interval)
-      m->expiry_at_ms = m->created_ms + int64_t{*w.properties.message_expiry_interval} * 1000;
-    m->properties = std::move(w.properties);
+    auto m = message_from_client(std::move(w.topic), std::move(w.payload), w.qos, w.retain,
+                                 std::move(w.properties));
     m->properties.will_delay_interval.reset();
-    m->properties.message_expiry_interval.reset();
     m->tier = env_.broker.tier_for(m->topic, m->properties).value_or(cfg.default_tier);
     will_ = std::move(m);
   }

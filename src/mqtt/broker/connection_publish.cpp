@@ -44,6 +44,23 @@ void Connection::flush_qos0() {
   b.owner = nullptr;
 }
 
+std::shared_ptr<Message> Connection::message_from_client(std::string topic, SharedBytes payload,
+                                                         uint8_t qos, bool retain,
+                                                         Properties properties) const {
+  auto m = std::make_shared<Message>();
+  m->topic = std::move(topic);
+  m->payload = std::move(payload);
+  m->qos = qos;
+  m->retain = retain;
+  m->created_ms = env_.broker.clock().now_unix_ms();
+  m->origin_client = client_.client_id;
+  if (properties.message_expiry_interval)
+    m->expiry_at_ms = m->created_ms + int64_t{*properties.message_expiry_interval} * 1000;
+  m->properties = std::move(properties);
+  m->properties.message_expiry_interval.reset();
+  return m;
+}
+
 void Connection::ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason) {
   if (qos == 1) {
     send_packet(Puback{packet_id, reason, {}});
@@ -111,19 +128,10 @@ void Connection::handle_publish(Publish& p) {
     ack_publish(2, p.packet_id, ReasonCode::kSuccess);  // retransmission: already routed once
     return;
   }
-  auto m = std::make_shared<Message>();
-  m->topic = std::move(p.topic);
-  m->payload = std::move(p.payload);
-  m->qos = p.qos;
-  m->retain = p.retain;
-  m->created_ms = env_.broker.clock().now_unix_ms();
-  m->origin_client = client_.client_id;
+  auto m = message_from_client(std::move(p.topic), std::move(p.payload), p.qos, p.retain,
+                               std::move(p.properties));
   m->tier = *tier;
-  if (p.properties.message_expiry_interval)
-    m->expiry_at_ms = m->created_ms + int64_t{*p.properties.message_expiry_interval} * 1000;
-  m->properties = std::move(p.properties);
   m->properties.topic_alias.reset();
-  m->properties.message_expiry_interval.reset();
   m->properties.subscription_identifiers.clear();
   if (p.qos == 0) {
     Qos0Batch& b = qos0_batch();
