@@ -166,6 +166,12 @@ void Broker::release(const std::string& ip) {
   --connections_;
 }
 
+std::shared_ptr<PacketSink> Broker::attached_connection(const std::string& client_id) const {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(client_id);
+  return it == sessions_.end() ? nullptr : it->second->sink();
+}
+
 Broker::Opened Broker::open_session(const std::string& client_id, bool clean_start,
                                     uint32_t expiry_interval, std::shared_ptr<PacketSink> sink,
                                     const LinkParams& link,

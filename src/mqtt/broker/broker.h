@@ -86,6 +86,12 @@ class Broker {
   bool admit(const std::string& ip);
   void release(const std::string& ip);
 
+  // The connection attached to the session of `client_id`, or null (no session, or offline).
+  // Before opening a session, a new connection of that client id lets it drain the input it has
+  // already received (PacketSink::drain_input): a DISCONNECT the client sent on its old
+  // connection before connecting again then counts, whichever I/O thread gets to it first.
+  std::shared_ptr<PacketSink> attached_connection(const std::string& client_id) const;
+
   // CONNECT accepted: finds or creates the session of `client_id` (clean_start discards an
   // existing one), takes it over from a previous connection (which is kicked with 0x8E), cancels
   // a pending delayed will of that client, and attaches `sink`.

@@ -3,22 +3,38 @@
 // tier checks, QoS 1/2 acknowledgements, SUBSCRIBE/UNSUBSCRIBE, PING, DISCONNECT, keep alive and
 // connect timeout) and is the PacketSink its Session writes to. Its timeouts are entries of the
 // server's Deadlines (one sweep for all connections, no timer per connection).
+// Implemented in parts: connection.cpp (life cycle, close, timeouts), connection_read.cpp
+// (handshake, read loop, drain, dispatch), connection_connect.cpp (CONNECT, takeover, CONNACK),
+// connection_publish.cpp (PUBLISH in, QoS 0 batch, acknowledgements), connection_subscribe.cpp
+// (SUBSCRIBE, UNSUBSCRIBE) and connection_write.cpp (the write queue).
+// Session takeover: when the client id's session is still attached to an older connection, the
+// new connection pauses reading and asks the old one (on the old one's strand) to drain the input
+// it has received but not read (drain_input: e.g. a DISCONNECT with a new session expiry, or the
+// close); only then does it open the session, so Session Present and the old connection's end
+// follow the order in which the client sent them, whichever I/O thread is faster. Plain TCP
+// drains what the socket holds. TLS and WebSocket connections are not drained: their stream
+// always has a read outstanding (no second read can run beside it) and their own buffer never
+// holds a whole unprocessed packet, so there a takeover can still overtake unread input.
 //
 // Thread-safety: the read side and all protocol state run on the transport's strand. The write
 // side (send, pending_bytes, kick) may be called from any thread: out_mu_ guards the pending
-// output buffer, and a single write at a time is issued from the strand.
+// output buffer, and a single write at a time is issued from the strand. drain_input may be
+// called from any thread too (it posts to the strand).
 // Accepted QoS 0 PUBLISHes are not routed one by one: they wait in the I/O thread's batch
 // (thread-local, owned by the connection whose packets are being processed) and go to
 // Broker::publish_qos0 together when process() has handled what one read brought, or earlier
 // before any other packet, a QoS 1/2 PUBLISH, close() or finish(), or when the batch is full.
-// Invariants: at most one async read and one async write are outstanding; once closing_, no
-// packet is processed; finish() runs exactly once and releases the session and the admission slot;
-// the thread's QoS 0 batch is empty whenever process() is not running (so per publisher, messages
-// are routed in the order they arrived, and all of them before the connection's will).
+// Invariants: at most one async read and one async write are outstanding (a drain reads only
+// synchronously, on the strand, and leaves the outstanding readiness wait as it is); once
+// closing_, no packet is processed; while paused_, no packet is processed and no read is issued;
+// finish() runs exactly once and releases the session and the admission slot; the thread's QoS 0
+// batch is empty whenever process() is not running (so per publisher, messages are routed in the
+// order they arrived, and all of them before the connection's will).
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +97,7 @@ class Connection final : public PacketSink,
   size_t pending_bytes() const override { return pending_.load(std::memory_order_relaxed); }
   void send(util::ByteSpan head, util::ByteSpan tail) override;
   void kick(ReasonCode reason) override;
+  void drain_input(std::function<void()> done) override;
   // net::ReadListener (reactor path): the socket is readable.
   void on_readable(const boost::system::error_code& ec) override;
   // Deadlines::OnDue for this connection (the sweeping thread, the Deadlines lock held): posts
@@ -88,33 +105,61 @@ class Connection final : public PacketSink,
   void deadline_passed();
 
  private:
+  // Read side (connection_read.cpp).
   void read();
   void on_read(const boost::system::error_code& ec, size_t n);
+  // Reactor path: reads and processes what the socket holds, at most `max_rounds` reads (ends
+  // early on a short read, when closing or when paused). Issues no new wait.
+  void read_available(int max_rounds);
   // Processes whole packets at the start of `data`; returns the bytes consumed.
   size_t process(util::ByteSpan data);
   void read_failed(const boost::system::error_code& ec);
+  // Processes what rx_ holds and reads on, after a pause.
+  void resume_reading();
   void handle(Packet& packet);
+
+  // CONNECT (connection_connect.cpp).
   void handle_connect(Connect& c);
   void continue_connect(Connect& c, ReasonCode auth, const std::string& why);
-  void resume_reading();
+  // What opening the session needs from the CONNECT (kept while a takeover drain runs).
+  struct OpenRequest {
+    LinkParams link;
+    std::optional<uint32_t> requested_expiry;  // the CONNECT's Session Expiry Interval
+    bool clean_start = false;
+  };
+  // The CONNECT is accepted: opens (or takes over) the session and sends the CONNACK.
+  void accept_connect(const OpenRequest& req);
+  void refuse_connect(ReasonCode reason, std::string_view why);
+
+  // PUBLISH and its acknowledgements (connection_publish.cpp).
   void handle_publish(Publish& p);
   // Routes the QoS 0 messages this connection has in the thread's batch (no-op when none).
   void flush_qos0();
+  // A message this client sent (PUBLISH or will), created now: its Message Expiry Interval
+  // becomes expiry_at_ms and leaves the properties (the caller drops its own per-hop ones).
+  std::shared_ptr<Message> message_from_client(std::string topic, SharedBytes payload, uint8_t qos,
+                                               bool retain, Properties properties) const;
+  void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
+  void handle_pubrel(const Pubrel& r);
+
+  // SUBSCRIBE, UNSUBSCRIBE (connection_subscribe.cpp).
   void handle_subscribe(const Subscribe& s);
   void handle_unsubscribe(const Unsubscribe& u);
-  void handle_pubrel(const Pubrel& r);
-  void handle_disconnect(const Disconnect& d);
 
+  // Write side (connection_write.cpp).
   void send_packet(const Packet& packet);
   void do_write();
+
+  // Life cycle and timeouts (connection.cpp).
+  void handle_disconnect(const Disconnect& d);
   // Ends the connection. v5 and connected: a DISCONNECT with `reason` is sent first.
   void close(ReasonCode reason, std::string_view why, bool publish_will = true);
-  void refuse_connect(ReasonCode reason, std::string_view why);
   void finish();
   // Sets the connection's deadline (0: none); on_timer() runs on the strand once it passed.
   void arm_timer(std::chrono::milliseconds after);
   void on_timer();
-  void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
+  // "0x8e": a reason code for the logs.
+  static std::string reason_hex(ReasonCode r);
 
   // Members are ordered to leave no padding: sizeof(Connection) is an idle client's largest
   // allocation (broker_idle_memory_test.cpp checks it).
@@ -134,7 +179,9 @@ class Connection final : public PacketSink,
   bool closing_ = false;
   bool finished_ = false;
   bool publish_will_ = true;
-  bool auth_pending_ = false;  // a password check runs on the auth pool; reading is paused
+  // Reading is paused: a password check runs on the auth pool, or the previous connection of the
+  // client id drains its input before the takeover (accept_connect runs after).
+  bool paused_ = false;
   bool assigned_id_ = false;
   bool write_scheduled_ = false;  // out_mu_
   bool dead_ = false;             // out_mu_: no more output accepted

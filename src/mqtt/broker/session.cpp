@@ -135,6 +135,11 @@ bool Session::online() const {
   return sink_ != nullptr;
 }
 
+std::shared_ptr<PacketSink> Session::sink() const {
+  std::lock_guard lock(mu_);
+  return sink_;
+}
+
 bool Session::attached_to(const PacketSink* sink) const {
   std::lock_guard lock(mu_);
   return sink_.get() == sink;

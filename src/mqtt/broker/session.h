@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,12 @@ class PacketSink {
   virtual void send(util::ByteSpan head, util::ByteSpan tail) = 0;
   // The server ends the connection (5.0: DISCONNECT with `reason` first), e.g. session takeover.
   virtual void kick(ReasonCode reason) = 0;
+  // Before a new connection of the same client id takes this session over: processes the input
+  // the connection has received but not yet read (complete packets already in the socket's
+  // receive buffer or its own read buffer, e.g. a DISCONNECT that changes the session expiry or
+  // a close), then runs `done` once, on any thread (not at all if the I/O stops first). The
+  // default has no such input and runs `done` at once.
+  virtual void drain_input(std::function<void()> done) { done(); }
 };
 
 // Outcome of an acknowledgement (PUBACK, PUBREC, PUBCOMP) from the client.
@@ -100,6 +107,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<PacketSink> release_sink();
   bool online() const;
   bool attached_to(const PacketSink* sink) const;
+  // The attached connection (null if none).
+  std::shared_ptr<PacketSink> sink() const;
 
   // Delivers one message: written at once when online and the limits allow, else queued (QoS > 0,
   // or QoS 0 for offline sessions when configured), else dropped and counted.

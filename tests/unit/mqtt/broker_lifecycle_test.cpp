@@ -70,6 +70,20 @@ TEST_F(BrokerRoutingTest, TakeoverKicksTheOldConnectionWithSessionTakenOver) {
   EXPECT_NE(third.session, again.session);
 }
 
+// What a new connection drains before it takes the session over (Connection::continue_connect).
+TEST_F(BrokerRoutingTest, AttachedConnectionIsTheSessionsCurrentConnection) {
+  EXPECT_EQ(broker().attached_connection("c"), nullptr);  // no session
+  Client c = connect("c", false, 3600);
+  EXPECT_EQ(broker().attached_connection("c"), c.sink);
+  Client again = connect("c", false, 3600);
+  EXPECT_EQ(broker().attached_connection("c"), again.sink);
+  disconnect(c);  // the taken-over connection closing late changes nothing
+  EXPECT_EQ(broker().attached_connection("c"), again.sink);
+  disconnect(again);
+  EXPECT_EQ(broker().session_count(), 1u);
+  EXPECT_EQ(broker().attached_connection("c"), nullptr);  // offline
+}
+
 TEST_F(BrokerRoutingTest, SessionWithExpiryZeroEndsWithItsConnection) {
   Client c = connect("c", false, 0);
   subscribe(c, "t", opts(1));
@@ -91,16 +105,13 @@ TEST_F(BrokerRoutingTest, HousekeepingExpiresOfflineSessions) {
   Client forever = connect("forever", false, 0xFFFFFFFF);
   disconnect(c);
   disconnect(forever);
-  ASSERT_TRUE(clock_.advance_ms(9'999));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(9'999));
   EXPECT_EQ(broker().session_count(), 2u);
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(1));
   EXPECT_EQ(broker().session_count(), 1u);
   EXPECT_EQ(broker().subscription_count(), 0u);
   // 0xFFFFFFFF means the session does not expire (MQTT 5 §3.1.2.11.2).
-  ASSERT_TRUE(clock_.advance_ms(int64_t{20} * 365 * 24 * 3600 * 1000));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(int64_t{20} * 365 * 24 * 3600 * 1000));
   EXPECT_EQ(broker().session_count(), 1u);
   Client back = connect("c", false, 10);
   EXPECT_FALSE(back.session_present);
@@ -108,8 +119,7 @@ TEST_F(BrokerRoutingTest, HousekeepingExpiresOfflineSessions) {
 
 TEST_F(BrokerRoutingTest, OnlineSessionsDoNotExpire) {
   Client c = connect("c", false, 1);
-  ASSERT_TRUE(clock_.advance_ms(60'000));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(60'000));
   EXPECT_EQ(broker().session_count(), 1u);
   EXPECT_TRUE(c.session->online());
 }
@@ -117,39 +127,32 @@ TEST_F(BrokerRoutingTest, OnlineSessionsDoNotExpire) {
 // ---- wills ----
 
 TEST_F(BrokerRoutingTest, WillWithoutDelayIsPublishedAtOnce) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 60);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 0);
+  disconnect(c, will_of("c", "gone"), 0);
   EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
 }
 
 TEST_F(BrokerRoutingTest, DelayedWillIsPublishedAfterTheDelay) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 60);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
+  disconnect(c, will_of("c", "gone"), 5);
   EXPECT_TRUE(watcher.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(4'999));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(4'999));
   EXPECT_TRUE(watcher.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(1));
   EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(10'000));
   EXPECT_TRUE(watcher.take().empty());  // once only
 }
 
 TEST_F(BrokerRoutingTest, ReconnectBeforeTheDelayCancelsTheWill) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 60);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
+  disconnect(c, will_of("c", "gone"), 5);
   ASSERT_TRUE(clock_.advance_ms(3'000));
   Client back = connect("c", false, 60);
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(10'000));
   EXPECT_TRUE(watcher.take().empty());  // MQTT-3.1.3-9
 }
 
@@ -170,10 +173,9 @@ TEST_F(BrokerRoutingTest, ExpiredSessionIsNotResumedBeforeHousekeepingRuns) {
 }
 
 TEST_F(BrokerRoutingTest, DueWillIsPublishedNotCancelledByALateReconnect) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 60);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 5);
+  disconnect(c, will_of("c", "gone"), 5);
   ASSERT_TRUE(clock_.advance_ms(5'000));
   Client back = connect("c", false, 60);  // after the delay, before housekeeping noticed
   EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
@@ -182,28 +184,23 @@ TEST_F(BrokerRoutingTest, DueWillIsPublishedNotCancelledByALateReconnect) {
 }
 
 TEST_F(BrokerRoutingTest, WillDelayIsCappedBySessionExpiry) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 3);
-  disconnect(c, message("will/c", "gone", 1, false, "c"), 10);
-  ASSERT_TRUE(clock_.advance_ms(2'999));
-  broker().housekeeping();
+  disconnect(c, will_of("c", "gone"), 10);
+  ASSERT_TRUE(housekeeping_after_ms(2'999));
   EXPECT_TRUE(watcher.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(1));
   // The session ended at 3 s: its will goes then (MQTT 5 §3.1.3.2.2), exactly once.
   EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"gone"});
   EXPECT_EQ(broker().session_count(), 1u);  // only the watcher
 }
 
 TEST_F(BrokerRoutingTest, TakenOverConnectionsDelayedWillIsCancelled) {
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 60);
   Client again = connect("c", false, 60);  // takes over; the old connection closes late
-  disconnect(c, message("will/c", "delayed", 1, false, "c"), 5);
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
+  disconnect(c, will_of("c", "delayed"), 5);
+  ASSERT_TRUE(housekeeping_after_ms(10'000));
   EXPECT_TRUE(watcher.take().empty());
   EXPECT_TRUE(again.session->online());
 }
@@ -211,13 +208,11 @@ TEST_F(BrokerRoutingTest, TakenOverConnectionsDelayedWillIsCancelled) {
 TEST_F(BrokerRoutingTest, TakeoverThatContinuesTheSessionCancelsAWillWithoutDelay) {
   // The new connection was opened before the (zero) will delay, which starts when the old
   // connection closes, had elapsed: MQTT-3.1.2-8; mosquitto 07-will-takeover expects no will.
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 60);
   Client again = connect("c", false, 60);
-  disconnect(c, message("will/c", "now", 1, false, "c"), 0);
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
+  disconnect(c, will_of("c", "now"), 0);
+  ASSERT_TRUE(housekeeping_after_ms(10'000));
   EXPECT_TRUE(watcher.take().empty());
   EXPECT_TRUE(again.session->online());
 }
@@ -225,19 +220,17 @@ TEST_F(BrokerRoutingTest, TakeoverThatContinuesTheSessionCancelsAWillWithoutDela
 TEST_F(BrokerRoutingTest, TakeoverThatEndsTheSessionPublishesTheWillAtOnce) {
   // The session ends (MQTT-3.1.2-8 "or the Session ends"), delay or not: by a Clean Start of
   // the new connection, or because the old session had expiry 0.
-  Client watcher = connect("watcher");
-  subscribe(watcher, "will/#", opts(1));
+  Client watcher = will_watcher();
   Client c = connect("c", false, 60);
   Client fresh = connect("c", /*clean_start=*/true, 60);
-  disconnect(c, message("will/c", "clean-start", 1, false, "c"), 5);
+  disconnect(c, will_of("c", "clean-start"), 5);
   EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"clean-start"});
 
   Client d = connect("d", false, 0);
   Client d2 = connect("d", false, 60);
-  disconnect(d, message("will/d", "expiry-0", 1, false, "d"), 0);
+  disconnect(d, will_of("d", "expiry-0"), 0);
   EXPECT_EQ(watcher.payloads(), std::vector<std::string>{"expiry-0"});
-  ASSERT_TRUE(clock_.advance_ms(10'000));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(10'000));
   EXPECT_TRUE(watcher.take().empty());  // once only
   EXPECT_TRUE(fresh.session->online());
   EXPECT_TRUE(d2.session->online());
@@ -262,11 +255,9 @@ TEST_F(BrokerRoutingTest, HousekeepingPublishesSysTopicsEveryInterval) {
   EXPECT_EQ(values["$SYS/broker/subscriptions/count"], "2");
   EXPECT_TRUE(values.count("$SYS/broker/uptime"));
 
-  ASSERT_TRUE(clock_.advance_ms(9'999));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(9'999));
   EXPECT_TRUE(sys.take().empty());
-  ASSERT_TRUE(clock_.advance_ms(1));
-  broker().housekeeping();
+  ASSERT_TRUE(housekeeping_after_ms(1));
   EXPECT_FALSE(sys.take().empty());
 
   // They are retained: a late subscriber gets the current values at once.

@@ -102,6 +102,22 @@ class BrokerRoutingTest : public ::testing::Test {
                bool retain = false, const std::string& origin = "publisher") {
     broker().publish(message(topic, payload, qos, retain, origin));
   }
+  // The clock moves `ms` on, then one housekeeping pass runs; false if the clock cannot move.
+  [[nodiscard]] bool housekeeping_after_ms(int64_t ms) {
+    if (!clock_.advance_ms(ms)) return false;
+    broker().housekeeping();
+    return true;
+  }
+  // The will of client `id`: QoS 1 to will/<id>.
+  MessagePtr will_of(const std::string& id, const std::string& payload) {
+    return message("will/" + id, payload, 1, false, id);
+  }
+  // A client "watcher" subscribed to every will ("will/#", QoS 1).
+  Client will_watcher() {
+    Client w = connect("watcher");
+    subscribe(w, "will/#", opts(1));
+    return w;
+  }
 
   BrokerConfig config_;
   util::ManualClock clock_;

@@ -65,6 +65,13 @@ class Completions {
     std::unique_lock lk(mu_);
     return cv_.wait_for(lk, timeout, [&] { return n_ >= n; });
   }
+  // A callback that expects success and counts itself.
+  GroupCommitter::Callback expect_ok() {
+    return [this](util::Status st, uint64_t) {
+      EXPECT_TRUE(st.ok()) << st.to_string();
+      add();
+    };
+  }
 
  private:
   std::mutex mu_;
@@ -72,13 +79,67 @@ class Completions {
   size_t n_ = 0;
 };
 
-TEST(GroupCommitter, AppliesCommitsInSubmitOrderWithSeqsInThatOrder) {
+// What most tests commit to: a message log in a fresh directory and an in-memory store.
+struct LogAndStore {
   TempDir dir;
-  auto log = open_log(dir.sub("log"));
+  std::unique_ptr<MessageLog> log = open_log(dir.sub("log"));
   MemoryStore kv;
+};
+
+GroupCommitter::Options options(std::chrono::microseconds window,
+                                GroupCommitter::SyncRule rule = GroupCommitter::SyncRule::kSpaced) {
   GroupCommitter::Options o;
-  o.window = std::chrono::microseconds(200);
-  GroupCommitter gc(kv, log.get(), o);
+  o.window = window;
+  o.rule = rule;
+  return o;
+}
+
+GroupCommitter::Commit commit_of(std::vector<Record> records, bool durable,
+                                 GroupCommitter::Callback done = nullptr) {
+  GroupCommitter::Commit c;
+  c.records = std::move(records);
+  c.durable = durable;
+  c.done = std::move(done);
+  return c;
+}
+
+// The status and first seq each commit's callback got, by commit index; wait() waits for all.
+class Outcomes {
+ public:
+  explicit Outcomes(size_t n) : status_(n), first_(n) {}
+  GroupCommitter::Callback callback(size_t i) {
+    return [this, i](util::Status st, uint64_t first) {
+      status_[i] = std::move(st);
+      first_[i] = first;
+      done_.add();
+    };
+  }
+  bool wait() { return done_.wait_for(status_.size()); }
+  // Read only after wait() returned true (its mutex orders the callbacks' writes before).
+  const util::Status& status(size_t i) const { return status_[i]; }
+  uint64_t first(size_t i) const { return first_[i]; }
+
+ private:
+  std::vector<util::Status> status_;
+  std::vector<uint64_t> first_;
+  Completions done_;
+};
+
+// The log holds exactly `want` from seq 1 on, each with its seq.
+void expect_log_holds(const MessageLog& log, const std::vector<Record>& want) {
+  for (size_t k = 0; k < want.size(); ++k) {
+    auto r = log.read(k + 1);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    Record expect = want[k];
+    expect.seq = k + 1;
+    EXPECT_EQ(*r, expect) << "seq " << k + 1;
+  }
+  EXPECT_EQ(log.next_seq(), want.size() + 1);
+}
+
+TEST(GroupCommitter, AppliesCommitsInSubmitOrderWithSeqsInThatOrder) {
+  LogAndStore t;
+  GroupCommitter gc(t.kv, t.log.get(), options(std::chrono::microseconds(200)));
   std::vector<std::pair<size_t, uint64_t>> order;  // callback order: (commit index, first seq)
   std::mutex mu;
   Completions done;
@@ -112,11 +173,11 @@ TEST(GroupCommitter, AppliesCommitsInSubmitOrderWithSeqsInThatOrder) {
   }
   // Later batches won over earlier ones (FIFO application): key k<j> holds the last i with i%10==j.
   for (size_t j = 0; j < 10; ++j)
-    EXPECT_EQ(get(kv, "k" + std::to_string(j)), std::to_string(290 + j));
+    EXPECT_EQ(get(t.kv, "k" + std::to_string(j)), std::to_string(290 + j));
   // The log holds exactly the records, in order.
-  EXPECT_EQ(log->synced_seq(), next_index + 1);
+  EXPECT_EQ(t.log->synced_seq(), next_index + 1);
   for (uint64_t s = 1; s <= next_index; ++s) {
-    auto r = log->read(s);
+    auto r = t.log->read(s);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->topic, "t/" + std::to_string(s - 1));
   }
@@ -157,12 +218,8 @@ TEST(GroupCommitter, DurableCallbackComesAfterTheLogSyncAndTheSyncedBatch) {
 }
 
 TEST(GroupCommitter, ManyDurableSubmitsShareFewSyncs) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter::Options o;
-  o.window = std::chrono::milliseconds(5);
-  GroupCommitter gc(kv, log.get(), o);
+  LogAndStore s;
+  GroupCommitter gc(s.kv, s.log.get(), options(std::chrono::milliseconds(5)));
   Completions done;
   constexpr int kThreads = 8;
   constexpr int kPerThread = 400;
@@ -170,14 +227,8 @@ TEST(GroupCommitter, ManyDurableSubmitsShareFewSyncs) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        GroupCommitter::Commit c;
-        c.records.push_back(make_record(static_cast<uint64_t>(t * kPerThread + i)));
-        c.durable = true;
-        c.done = [&](util::Status st, uint64_t) {
-          EXPECT_TRUE(st.ok());
-          done.add();
-        };
-        gc.submit(std::move(c));
+        gc.submit(commit_of({make_record(static_cast<uint64_t>(t * kPerThread + i))}, true,
+                            done.expect_ok()));
       }
     });
   }
@@ -190,16 +241,12 @@ TEST(GroupCommitter, ManyDurableSubmitsShareFewSyncs) {
   // 3,200 durable commits; without grouping that would be 3,200 fsyncs.
   EXPECT_LT(stats.log_syncs, static_cast<uint64_t>(kThreads * kPerThread / 10))
       << "syncs: " << stats.log_syncs << " rounds: " << stats.rounds;
-  EXPECT_EQ(log->synced_seq(), static_cast<uint64_t>(kThreads * kPerThread + 1));
+  EXPECT_EQ(s.log->synced_seq(), static_cast<uint64_t>(kThreads * kPerThread + 1));
 }
 
 TEST(GroupCommitter, ConcurrentSubmittersKeepTheirOwnOrderAndSeqsStayDense) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter::Options o;
-  o.window = std::chrono::microseconds(300);
-  GroupCommitter gc(kv, log.get(), o);
+  LogAndStore s;
+  GroupCommitter gc(s.kv, s.log.get(), options(std::chrono::microseconds(300)));
   constexpr int kThreads = 6;
   constexpr int kPerThread = 500;
   std::vector<std::vector<uint64_t>> seqs(kThreads);
@@ -239,7 +286,7 @@ TEST(GroupCommitter, ConcurrentSubmittersKeepTheirOwnOrderAndSeqsStayDense) {
       }
       EXPECT_FALSE(seen[seqs[t][i]]);
       seen[seqs[t][i]] = true;
-      auto r = log->read(seqs[t][i]);
+      auto r = s.log->read(seqs[t][i]);
       ASSERT_TRUE(r.ok());
       EXPECT_EQ(r->client_id, "thread-" + std::to_string(t));
       EXPECT_EQ(r->topic, "t/" + std::to_string(i));
@@ -282,52 +329,38 @@ TEST(GroupCommitter, StopDrainsNonDurableCommitsWithoutCallbacks) {
 }
 
 TEST(GroupCommitter, InvalidRecordFailsOnlyItsCommitAndItsBatchIsNotWritten) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter gc(kv, log.get());
-  Completions done;
-  std::vector<util::Status> results(3);
-  std::vector<uint64_t> firsts(3);
+  LogAndStore s;
+  GroupCommitter gc(s.kv, s.log.get());
+  Outcomes out(3);
   for (int i = 0; i < 3; ++i) {
-    GroupCommitter::Commit c;
-    c.records.push_back(make_record(static_cast<uint64_t>(i)));
-    c.records.push_back(make_record(static_cast<uint64_t>(i) + 10));
+    GroupCommitter::Commit c = commit_of(
+        {make_record(static_cast<uint64_t>(i)), make_record(static_cast<uint64_t>(i) + 10)}, true,
+        out.callback(i));
     if (i == 1) c.records[1].qos = 7;
     c.batch.put(util::as_bytes("key" + std::to_string(i)), util::as_bytes("v"));
-    c.durable = true;
-    c.done = [&, i](util::Status st, uint64_t first) {
-      results[i] = st;
-      firsts[i] = first;
-      done.add();
-    };
     gc.submit(std::move(c));
   }
-  ASSERT_TRUE(done.wait_for(3));
+  ASSERT_TRUE(out.wait());
   gc.stop();
-  EXPECT_TRUE(results[0].ok());
-  EXPECT_EQ(results[1].code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(results[1].message().find("qos 7"), std::string::npos);
-  EXPECT_TRUE(results[2].ok());
-  EXPECT_EQ(firsts[0], 1u);
-  EXPECT_EQ(firsts[1], 0u);
-  EXPECT_EQ(firsts[2], 3u);  // none of commit 1's records were appended
-  EXPECT_TRUE(get(kv, "key0"));
-  EXPECT_FALSE(get(kv, "key1"));
-  EXPECT_TRUE(get(kv, "key2"));
+  EXPECT_TRUE(out.status(0).ok());
+  EXPECT_EQ(out.status(1).code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status(1).message().find("qos 7"), std::string::npos);
+  EXPECT_TRUE(out.status(2).ok());
+  EXPECT_EQ(out.first(0), 1u);
+  EXPECT_EQ(out.first(1), 0u);
+  EXPECT_EQ(out.first(2), 3u);  // none of commit 1's records were appended
+  EXPECT_TRUE(get(s.kv, "key0"));
+  EXPECT_FALSE(get(s.kv, "key1"));
+  EXPECT_TRUE(get(s.kv, "key2"));
 }
 
 // A record given as a view (shared_record + shared_owner) is appended after the commit's own
 // records and validated with them (an invalid one fails the whole commit). submit() copies it, so
 // the owner is released before submit() returns.
 TEST(GroupCommitter, SharedRecordIsAppendedAfterOwnRecordsAndItsOwnerReleased) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter gc(kv, log.get());
-  Completions done;
-  std::vector<util::Status> results(3);
-  std::vector<uint64_t> firsts(3);
+  LogAndStore s;
+  GroupCommitter gc(s.kv, s.log.get());
+  Outcomes out(3);
   std::vector<std::weak_ptr<const Record>> owners;
   for (int i = 0; i < 3; ++i) {
     auto owned = std::make_shared<const Record>([&] {
@@ -336,46 +369,31 @@ TEST(GroupCommitter, SharedRecordIsAppendedAfterOwnRecordsAndItsOwnerReleased) {
       return r;
     }());
     owners.push_back(owned);
-    GroupCommitter::Commit c;
-    c.records.push_back(make_record(static_cast<uint64_t>(i)));
+    GroupCommitter::Commit c =
+        commit_of({make_record(static_cast<uint64_t>(i))}, false, out.callback(i));
     c.shared_record = msglog::RecordView::of(*owned);
     c.shared_owner = std::move(owned);
-    c.done = [&, i](util::Status st, uint64_t first) {
-      results[i] = st;
-      firsts[i] = first;
-      done.add();
-    };
     gc.submit(std::move(c));
     EXPECT_TRUE(owners.back().expired());
   }
-  ASSERT_TRUE(done.wait_for(3));
+  ASSERT_TRUE(out.wait());
   gc.stop();
-  EXPECT_TRUE(results[0].ok());
-  EXPECT_EQ(results[1].code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(results[2].ok());
-  EXPECT_EQ(firsts[0], 1u);
-  EXPECT_EQ(firsts[2], 3u);  // nothing of commit 1 was appended
+  EXPECT_TRUE(out.status(0).ok());
+  EXPECT_EQ(out.status(1).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(out.status(2).ok());
+  EXPECT_EQ(out.first(0), 1u);
+  EXPECT_EQ(out.first(2), 3u);  // nothing of commit 1 was appended
   // Expected contents built independently: each commit's own record, then its shared one.
-  const std::vector<Record> want = {make_record(0), make_record(100), make_record(2),
-                                    make_record(102)};
-  for (size_t k = 0; k < want.size(); ++k) {
-    auto r = log->read(k + 1);
-    ASSERT_TRUE(r.ok()) << r.status().to_string();
-    Record expect = want[k];
-    expect.seq = k + 1;
-    EXPECT_EQ(*r, expect) << "seq " << k + 1;
-  }
-  EXPECT_EQ(log->next_seq(), 5u);
+  ASSERT_NO_FATAL_FAILURE(expect_log_holds(
+      *s.log, {make_record(0), make_record(100), make_record(2), make_record(102)}));
 }
 
 // Records given as a span of views (record_views) are appended after the commit's own and shared
 // records, in the span's order; submit() copies them, so the viewed records may be changed or
 // freed as soon as it returns.
 TEST(GroupCommitter, RecordViewsAreAppendedInOrderAndCopiedAtSubmit) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter gc(kv, log.get());
+  LogAndStore s;
+  GroupCommitter gc(s.kv, s.log.get());
   Completions done;
   {
     auto viewed = std::make_unique<std::vector<Record>>();
@@ -396,29 +414,18 @@ TEST(GroupCommitter, RecordViewsAreAppendedInOrderAndCopiedAtSubmit) {
     for (Record& r : *viewed)
       r.payload.assign(64, 0xEE);
     viewed.reset();
-    GroupCommitter::Commit after;
-    after.records.push_back(make_record(20));
-    after.done = [&](util::Status st, uint64_t first) {
+    gc.submit(commit_of({make_record(20)}, false, [&](util::Status st, uint64_t first) {
       EXPECT_TRUE(st.ok());
       EXPECT_EQ(first, 7u);
       done.add();
-    };
-    gc.submit(std::move(after));
+    }));
   }
   ASSERT_TRUE(done.wait_for(1));
   gc.stop();
-  const std::vector<Record> want = {make_record(1),  make_record(5),  make_record(10),
-                                    make_record(11), make_record(12), make_record(13),
-                                    make_record(20)};
-  for (size_t k = 0; k < want.size(); ++k) {
-    auto r = log->read(k + 1);
-    ASSERT_TRUE(r.ok()) << r.status().to_string();
-    Record expect = want[k];
-    expect.seq = k + 1;
-    EXPECT_EQ(*r, expect) << "seq " << k + 1;
-  }
-  EXPECT_EQ(log->next_seq(), 8u);
-  EXPECT_EQ(get(kv, "k"), "v");
+  ASSERT_NO_FATAL_FAILURE(
+      expect_log_holds(*s.log, {make_record(1), make_record(5), make_record(10), make_record(11),
+                                make_record(12), make_record(13), make_record(20)}));
+  EXPECT_EQ(get(s.kv, "k"), "v");
 }
 
 TEST(GroupCommitter, RecordsWithoutALogFailClearly) {
@@ -434,13 +441,8 @@ TEST(GroupCommitter, RecordsWithoutALogFailClearly) {
     done.add();
   };
   gc.submit(std::move(c));
-  GroupCommitter::Commit kv_only;
+  GroupCommitter::Commit kv_only = commit_of({}, true, done.expect_ok());
   kv_only.batch.put(util::as_bytes("x"), util::as_bytes("y"));
-  kv_only.durable = true;
-  kv_only.done = [&](util::Status st, uint64_t) {
-    EXPECT_TRUE(st.ok());
-    done.add();
-  };
   gc.submit(std::move(kv_only));
   ASSERT_TRUE(done.wait_for(2));
   EXPECT_EQ(result.code(), StatusCode::kFailedPrecondition);
@@ -477,40 +479,21 @@ TEST(GroupCommitter, KvWriteErrorsReachTheCallbacksOfCommitsWithBatches) {
   FailingWrites kv;
   kv.fail_ = true;
   GroupCommitter gc(kv, log.get());
-  Completions done;
-  util::Status with_batch, without_batch;
-  GroupCommitter::Commit a;
-  a.records.push_back(make_record(1));
+  Outcomes out(2);  // 0: with a batch, 1: without
+  GroupCommitter::Commit a = commit_of({make_record(1)}, true, out.callback(0));
   a.batch.put(util::as_bytes("a"), util::as_bytes("1"));
-  a.durable = true;
-  a.done = [&](util::Status st, uint64_t) {
-    with_batch = st;
-    done.add();
-  };
-  GroupCommitter::Commit b;
-  b.records.push_back(make_record(2));
-  b.durable = true;
-  b.done = [&](util::Status st, uint64_t) {
-    without_batch = st;
-    done.add();
-  };
   gc.submit(std::move(a));
-  gc.submit(std::move(b));
-  ASSERT_TRUE(done.wait_for(2));
+  gc.submit(commit_of({make_record(2)}, true, out.callback(1)));
+  ASSERT_TRUE(out.wait());
   gc.stop();
-  EXPECT_EQ(with_batch.code(), StatusCode::kIoError);
-  EXPECT_NE(with_batch.message().find("No space left"), std::string::npos);
-  EXPECT_TRUE(without_batch.ok());  // its record is synced; it asked for nothing else
+  EXPECT_EQ(out.status(0).code(), StatusCode::kIoError);
+  EXPECT_NE(out.status(0).message().find("No space left"), std::string::npos);
+  EXPECT_TRUE(out.status(1).ok());  // its record is synced; it asked for nothing else
   EXPECT_GE(gc.stats().failed_commits, 1u);
 }
 
 TEST(GroupCommitter, LogWriteErrorsReachEveryDurableCallback) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter::Options o;
-  o.window = std::chrono::milliseconds(20);
-  o.rule = GroupCommitter::SyncRule::kFixedDelay;
+  LogAndStore s;
   // A file size limit makes the log's write fail with EFBIG (as a full disk would).
   struct rlimit old {};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -518,26 +501,20 @@ TEST(GroupCommitter, LogWriteErrorsReachEveryDurableCallback) {
   struct rlimit lim = old;
   lim.rlim_cur = 1000;
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
-  std::vector<util::Status> results(20);
+  Outcomes out(20);
   {
-    GroupCommitter gc(kv, log.get(), o);
-    Completions done;
-    for (int i = 0; i < 20; ++i) {
-      GroupCommitter::Commit c;
-      c.records.push_back(make_record(static_cast<uint64_t>(i)));
-      c.durable = true;
-      c.done = [&, i](util::Status st, uint64_t) {
-        results[i] = st;
-        done.add();
-      };
-      gc.submit(std::move(c));
-    }
-    EXPECT_TRUE(done.wait_for(20));
+    GroupCommitter gc(
+        s.kv, s.log.get(),
+        options(std::chrono::milliseconds(20), GroupCommitter::SyncRule::kFixedDelay));
+    for (int i = 0; i < 20; ++i)
+      gc.submit(commit_of({make_record(static_cast<uint64_t>(i))}, true, out.callback(i)));
+    EXPECT_TRUE(out.wait());
   }
   ::setrlimit(RLIMIT_FSIZE, &old);
   std::signal(SIGXFSZ, old_handler);
   int failed = 0;
-  for (const util::Status& st : results) {
+  for (size_t i = 0; i < 20; ++i) {
+    const util::Status& st = out.status(i);
     if (!st.ok()) {
       ++failed;
       EXPECT_EQ(st.code(), StatusCode::kIoError) << st.to_string();
@@ -548,51 +525,34 @@ TEST(GroupCommitter, LogWriteErrorsReachEveryDurableCallback) {
 }
 
 TEST(GroupCommitter, FixedDelayRuleWaitsTheWindowBeforeSyncing) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter::Options o;
-  o.window = std::chrono::milliseconds(30);
-  o.rule = GroupCommitter::SyncRule::kFixedDelay;
-  GroupCommitter gc(kv, log.get(), o);
+  LogAndStore s;
+  GroupCommitter gc(s.kv, s.log.get(),
+                    options(std::chrono::milliseconds(30), GroupCommitter::SyncRule::kFixedDelay));
   Completions done;
   const auto start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point finished;
-  GroupCommitter::Commit c;
-  c.records.push_back(make_record(1));
-  c.durable = true;
-  c.done = [&](util::Status st, uint64_t) {
+  gc.submit(commit_of({make_record(1)}, true, [&](util::Status st, uint64_t) {
     EXPECT_TRUE(st.ok());
     finished = std::chrono::steady_clock::now();
     done.add();
-  };
-  gc.submit(std::move(c));
+  }));
   ASSERT_TRUE(done.wait_for(1));
   EXPECT_GE(finished - start, std::chrono::milliseconds(30));
 }
 
 TEST(GroupCommitter, CallbackExceptionsDoNotStopTheCommitter) {
-  TempDir dir;
-  auto log = open_log(dir.sub("log"));
-  MemoryStore kv;
-  GroupCommitter gc(kv, log.get());
+  LogAndStore s;
+  GroupCommitter gc(s.kv, s.log.get());
   Completions done;
-  GroupCommitter::Commit a;
-  a.durable = true;
-  a.done = [&](util::Status, uint64_t) {
+  gc.submit(commit_of({}, true, [&](util::Status, uint64_t) {
     done.add();
     throw std::runtime_error("callback bug");
-  };
-  gc.submit(std::move(a));
-  GroupCommitter::Commit b;
-  b.records.push_back(make_record(1));
-  b.durable = true;
-  b.done = [&](util::Status st, uint64_t first) {
+  }));
+  gc.submit(commit_of({make_record(1)}, true, [&](util::Status st, uint64_t first) {
     EXPECT_TRUE(st.ok());
     EXPECT_EQ(first, 1u);
     done.add();
-  };
-  gc.submit(std::move(b));
+  }));
   ASSERT_TRUE(done.wait_for(2));
 }
 
