@@ -98,11 +98,24 @@ def imetd(tmp_path):
             d.proc.wait()
 
 
+_handed_out = set()
+
+
 def free_port():
+    """A loopback TCP port nothing listens on, never one this process handed out before.
+
+    The kernel may give the same ephemeral port to two binds in a row once the first socket is
+    closed, so a test that asks for several ports for one daemon could get a duplicate (CI saw
+    ws_listen == wss_listen); remembering what was handed out rules that out."""
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no unused loopback port found")
 
 
 def run_imetd(*args, timeout=30, env_extra=None):
