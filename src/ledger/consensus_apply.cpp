@@ -30,8 +30,16 @@ util::Status count_misses(StateOverlay& state, const RoundSchedule& prev, const 
   // the cap bounds the work a certificate with a huge attempt number can cause.
   const uint64_t attempts =
       std::min<uint64_t>(cert.attempt, uint64_t{prev.size()} * p.max_missed_slots);
+  // As producer_of(state, prev, h - 1, i) for each i, reading the delegate records once: only a
+  // jail changes who is unjailed (a re-jail moves jailed_height), so the list is rebuilt after one.
+  std::vector<const Address*> unjailed;
+  bool stale = true;
   for (uint32_t i = 0; i < attempts; ++i) {
-    IMET_ASSIGN_OR_RETURN(Address who, producer_of(state, prev, h - 1, i));
+    if (stale) {
+      IMET_ASSIGN_OR_RETURN(unjailed, unjailed_witnesses(state, prev, h - 1));
+      stale = false;
+    }
+    const Address who = producer_among(prev, unjailed, h - 1, i);
     if (who == prev.last_producer) continue;  // it produced the block that was decided
     IMET_ASSIGN_OR_RETURN(std::optional<Delegate> d,
                           get_record<Delegate>(state, keys::delegate(who)));
@@ -39,6 +47,7 @@ util::Status count_misses(StateOverlay& state, const RoundSchedule& prev, const 
     d->missed++;
     if (d->missed >= p.max_missed_slots) {
       jail(state, who, *d, h, round, p);
+      stale = true;
     } else {
       put_record(state, keys::delegate(who), *d);
     }

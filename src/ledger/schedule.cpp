@@ -136,8 +136,9 @@ util::Result<RoundSchedule> next_schedule(const StateReader& state, const ChainT
   return next;
 }
 
-util::Result<Address> producer_of(const StateReader& state, const RoundSchedule& s, uint64_t height,
-                                  uint32_t attempt) {
+util::Result<std::vector<const Address*>> unjailed_witnesses(const StateReader& state,
+                                                             const RoundSchedule& s,
+                                                             uint64_t height) {
   if (s.witnesses.empty()) return util::corruption("the witness schedule is empty");
   if (height < s.start_height || height >= s.end_height()) {
     return util::invalid_argument("height " + std::to_string(height) + " is outside round " +
@@ -151,9 +152,20 @@ util::Result<Address> producer_of(const StateReader& state, const RoundSchedule&
                           get_record<Delegate>(state, keys::delegate(a)));
     if (!d || !jailed_at(*d, height, s.round)) active.push_back(&a);
   }
+  return active;
+}
+
+Address producer_among(const RoundSchedule& s, std::span<const Address* const> unjailed,
+                       uint64_t height, uint32_t attempt) {
   const uint64_t pos = height - s.start_height + attempt;
-  if (active.empty()) return s.witnesses[pos % s.witnesses.size()];
-  return *active[pos % active.size()];
+  if (unjailed.empty()) return s.witnesses[pos % s.witnesses.size()];
+  return *unjailed[pos % unjailed.size()];
+}
+
+util::Result<Address> producer_of(const StateReader& state, const RoundSchedule& s, uint64_t height,
+                                  uint32_t attempt) {
+  IMET_ASSIGN_OR_RETURN(std::vector<const Address*> unjailed, unjailed_witnesses(state, s, height));
+  return producer_among(s, unjailed, height, attempt);
 }
 
 }  // namespace imet::ledger

@@ -26,6 +26,7 @@
 // 1 <= witnesses.size() <= n_max, no duplicates, and start_height >= 1.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "ledger/block.h"
@@ -111,5 +112,15 @@ util::Result<RoundSchedule> next_schedule(const StateReader& state, const ChainT
 // The producer of (height, attempt) under schedule `s` (height inside s's round).
 util::Result<Address> producer_of(const StateReader& state, const RoundSchedule& s, uint64_t height,
                                   uint32_t attempt);
+
+// producer_of in two steps, for callers that ask about many attempts of one height: the witnesses
+// of `s` not jailed at `height` (pointers into s.witnesses, in schedule order; reads every
+// witness's delegate record), then the producer of `attempt` among them. The list stays right
+// as long as no witness's jailed_height or jailed_until_round changes.
+util::Result<std::vector<const Address*>> unjailed_witnesses(const StateReader& state,
+                                                             const RoundSchedule& s,
+                                                             uint64_t height);
+Address producer_among(const RoundSchedule& s, std::span<const Address* const> unjailed,
+                       uint64_t height, uint32_t attempt);
 
 }  // namespace imet::ledger

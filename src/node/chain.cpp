@@ -144,10 +144,17 @@ util::Result<ledger::RoundSchedule> Chain::next_schedule() const {
 }
 
 util::Result<std::optional<ledger::Address>> Chain::producer(uint32_t attempt) const {
-  IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule s, next_schedule());
-  IMET_ASSIGN_OR_RETURN(ledger::Address a,
-                        ledger::producer_of(store_.state(), s, tip_.height + 1, attempt));
-  return std::optional<ledger::Address>(a);
+  ProducerCache& c = producers_;
+  if (!c.valid || c.tip_hash != tip_.hash) {
+    c.valid = false;
+    IMET_ASSIGN_OR_RETURN(c.schedule, next_schedule());
+    IMET_ASSIGN_OR_RETURN(c.unjailed,
+                          ledger::unjailed_witnesses(store_.state(), c.schedule, tip_.height + 1));
+    c.tip_hash = tip_.hash;
+    c.valid = true;
+  }
+  return std::optional<ledger::Address>(
+      ledger::producer_among(c.schedule, c.unjailed, tip_.height + 1, attempt));
 }
 
 util::Result<std::optional<ledger::FinalityCertificate>> Chain::certificate(uint64_t height) const {

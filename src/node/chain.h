@@ -10,7 +10,7 @@
 // Thread-safety: not thread-safe; the node calls it from one strand (the simulation from its one
 // thread). Invariants: the in-memory tip equals the store's tip after every successful call; a
 // failed call commits nothing; cached validations are all of blocks on the current tip (the cache
-// is cleared whenever the tip moves).
+// is cleared whenever the tip moves); the cached producer answers are those of the current tip.
 #pragma once
 
 #include <deque>
@@ -180,6 +180,17 @@ class Chain final : public consensus::ChainView {
   std::deque<ledger::Hash> rejection_order_;  // oldest first; bounds rejections_
   uint64_t executions_ = 0;
   mutable uint64_t signature_checks_ = 0;
+  // producer()'s answers for one tip: the schedule at tip + 1 and its unjailed witnesses (pointers
+  // into schedule.witnesses), so that asking about several attempts, several times, reads the
+  // delegate records once per tip. Valid while `tip_hash` is tip_.hash (state only changes with
+  // the tip).
+  struct ProducerCache {
+    bool valid = false;
+    ledger::Hash tip_hash{};
+    ledger::RoundSchedule schedule;
+    std::vector<const ledger::Address*> unjailed;
+  };
+  mutable ProducerCache producers_;
 };
 
 }  // namespace imet::node

@@ -454,6 +454,44 @@ TEST_F(ConsensusStateTest, MissedSlotsJailAWitnessWhichStopsProducingAndSitsOutE
   }
 }
 
+TEST_F(ConsensusStateTest, OneCertificateCountsEveryMissedAttemptAndJailsAsItGoes) {
+  init(6, [](ChainParams& p) {
+    p.n_min = 6;
+    p.n_max = 6;
+    p.max_missed_slots = 1;  // one miss jails
+    p.jail_rounds = 2;
+  });
+  step();  // height 1, decided at attempt 0
+  // Height 2 is decided at attempt 3: the producers of attempts 0..2 missed, and the block at
+  // height 3 (carrying that certificate) counts all three, jailing each of them.
+  std::vector<Address> missed;
+  for (uint32_t a = 0; a < 3; ++a)
+    missed.push_back(producer(a));
+  const Address decided_by = producer(3);
+  step({}, 3, 3);
+  step();
+  for (const Address& m : missed) {
+    const Delegate d = delegate(m);
+    EXPECT_EQ(d.jailed_height, tip.height) << crypto::encode_address(m);
+    EXPECT_EQ(d.missed, 0u);
+  }
+  EXPECT_EQ(delegate(decided_by).jailed_height, 0u);
+  // From the next height on, the three are skipped: the six attempts go round the other three.
+  std::set<Address> producers;
+  for (uint32_t a = 0; a < 6; ++a)
+    producers.insert(producer(a));
+  EXPECT_EQ(producers.size(), 3u);
+  for (const Address& m : missed)
+    EXPECT_EQ(producers.count(m), 0u);
+  // The two-step form answers as producer_of.
+  const RoundSchedule s = upcoming();
+  auto unjailed = unjailed_witnesses(state, s, tip.height + 1);
+  ASSERT_TRUE(unjailed.ok());
+  EXPECT_EQ(unjailed->size(), 3u);
+  for (uint32_t a = 0; a < 6; ++a)
+    EXPECT_EQ(producer_among(s, *unjailed, tip.height + 1, a), producer(a));
+}
+
 TEST_F(ConsensusStateTest, ProducingResetsTheMissCounter) {
   init(4, [](ChainParams& p) { p.max_missed_slots = 3; });
   const Address w = schedule().witnesses[0];
