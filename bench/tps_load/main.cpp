@@ -7,15 +7,20 @@
 //   3. signs every transfer of the run before it starts (signing is not part of the measurement);
 //   4. submits them open loop at --rate per second for --seconds, one thread per node, each
 //      sending its share every --batch-ms as one POST /v1/txs batch (a sender always uses the same
-//      node, so its nonces arrive in order);
+//      node, so its nonces arrive in order). A transfer the node refuses (e.g. busy: mempool_full,
+//      per transaction or the whole batch as HTTP 503) is counted as refused and not retried (the
+//      offer is turned away, as a client would be); since its nonce was not used, the sender's
+//      later transfers are signed again with nonces one lower, so a refusal leaves no nonce gap;
 //   5. an observer polls one node's final height every 5 ms, reads each new final block and
 //      records when each transfer became final there;
 //   6. reports finalized transfers per second over the steady window (after --warmup seconds),
 //      submit-to-final latency percentiles (ms and slots) of transfers sent in that window, the
 //      refusals, and the CPU time the imetd processes used per finalized transfer.
-// Thread-safety: the submitter threads own disjoint slices of the transfer table; the table's
-// send times are read by the observer only through atomics. Invariants: every transfer is signed
-// before the clock starts; a transfer counts as final only when it is in a final block.
+// Thread-safety: the submitter threads own disjoint slices of the transfer table (and the senders
+// of those transfers); the table's send times are read by the observer only through atomics, and
+// the id index (by_id, to which re-signed transfers are added) under its mutex. Invariants: every
+// transfer is signed before the clock starts; a transfer counts as final only when it is in a final
+// block.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -100,7 +105,8 @@ json get_json(const wallet::NodeClient& c, const std::string& path) {
   return j;
 }
 
-// POSTs a batch; returns the results array.
+// POSTs a batch; returns the results array. A batch the node refuses as a whole because it is busy
+// (HTTP 503, mempool_full) is answered as one mempool_full refusal per transaction.
 json post_batch(const wallet::NodeClient& c, const std::vector<const std::string*>& hexes) {
   std::string body;
   size_t n = 16;
@@ -115,7 +121,15 @@ json post_batch(const wallet::NodeClient& c, const std::vector<const std::string
     body += '"';
   }
   body += "]}";
-  std::string reply = check(c.post("/v1/txs", body), c.url() + "/v1/txs");
+  util::Result<std::string> posted = c.post("/v1/txs", body);
+  if (!posted.ok() && posted.status().code() == util::StatusCode::kUnavailable &&
+      posted.status().message().rfind("mempool_full", 0) == 0) {
+    json busy = json::array();
+    for (size_t i = 0; i < hexes.size(); ++i)
+      busy.push_back({{"error", {{"code", "mempool_full"}, {"status", 503}}}});
+    return busy;
+  }
+  std::string reply = check(std::move(posted), c.url() + "/v1/txs");
   json j = json::parse(reply, nullptr, false);
   if (j.is_discarded() || !j.contains("results")) die("unexpected batch reply: " + reply);
   return j["results"];
@@ -329,6 +343,7 @@ int main(int argc, char** argv) {
     std::printf("signed %zu transfers in %.1f s\n", total,
                 std::chrono::duration<double>(Clock::now() - t).count());
   }
+  std::mutex by_id_mu;  // guards by_id: the submitters add re-signed transfers
   std::unordered_map<std::string, size_t> by_id;
   by_id.reserve(total * 2);
   for (size_t k = 0; k < total; ++k)
@@ -342,6 +357,11 @@ int main(int argc, char** argv) {
   const auto t0 = Clock::now();
   std::atomic<bool> submitting{true};
   std::atomic<size_t> refused{0};
+  std::atomic<size_t> resigned{0};
+  // Per sender: how many of its transfers were refused so far, i.e. how far its later nonces move
+  // down. Each element is used by the one submitter thread that owns the sender.
+  std::vector<uint64_t> shift(o.senders, 0);
+  const ledger::Address sink = crypto::address_bytes_of(nodes[0].key.public_key());
   std::mutex refusal_mu;
   std::map<std::string, size_t> refusals;
   std::vector<std::thread> submitters;
@@ -362,13 +382,25 @@ int main(int argc, char** argv) {
           std::vector<const std::string*> ptrs;
           const int64_t now = since(t0);
           for (size_t k = sent; k < due; ++k) {
-            ptrs.push_back(&table[mine[k]].hex);
-            table[mine[k]].sent_ns.store(now);
+            const size_t t = mine[k];
+            const size_t s = t % o.senders;
+            if (shift[s] > 0) {  // an earlier transfer of this sender was refused: fill its nonce
+              ledger::Transaction tx =
+                  transfer(chain_id, senders[s], t / o.senders - shift[s], fee, expiry, sink, 1);
+              table[t].hex = util::to_hex(codec::encode(tx));
+              table[t].id = tx.id();
+              resigned.fetch_add(1);
+              std::lock_guard lock(by_id_mu);
+              by_id[util::to_hex(table[t].id)] = t;
+            }
+            ptrs.push_back(&table[t].hex);
+            table[t].sent_ns.store(now);
           }
           json res = post_batch(nodes[ni].client, ptrs);
           for (size_t k = 0; k < res.size() && sent + k < due; ++k) {
             if (res[k].contains("error")) {
               table[mine[sent + k]].refused.store(true);
+              ++shift[mine[sent + k] % o.senders];
               refused.fetch_add(1);
               std::lock_guard lock(refusal_mu);
               ++refusals[res[k]["error"].value("code", "?")];
@@ -402,6 +434,7 @@ int main(int argc, char** argv) {
       for (; h < top; ++h) {
         json b = get_json(observer, "/v1/blocks/" + std::to_string(h + 1));
         size_t n = 0;
+        std::lock_guard lock(by_id_mu);
         for (const json& tx : b.at("txs")) {
           auto it = by_id.find(tx.at("id").get<std::string>());
           if (it == by_id.end()) continue;
@@ -453,10 +486,11 @@ int main(int argc, char** argv) {
       o.rate, o.seconds, submit_s, total, refused.load());
   for (const auto& [code, n] : refusals)
     std::printf("  refused %-24s %zu\n", code.c_str(), n);
+  const size_t accepted = total - refused.load();
   std::printf(
-      "finalized %zu of %zu (%zu never final within %.0f s after the run); largest block "
-      "%zu transfers\n",
-      all_final, total, never_final, o.drain, max_block);
+      "finalized %zu of %zu sent, %zu accepted (%zu accepted but never final within %.0f s after "
+      "the run); %zu re-signed after a refusal; largest block %zu transfers\n",
+      all_final, total, accepted, never_final, o.drain, resigned.load(), max_block);
   std::printf("steady window %.0f-%.0f s: %.0f finalized transfers/s (%.0f%% of offered)\n",
               o.warmup, o.seconds, tps, 100.0 * tps / o.rate);
   std::printf(
@@ -478,6 +512,9 @@ int main(int argc, char** argv) {
               {"senders", o.senders},
               {"sent", total},
               {"refused", refused.load()},
+              {"refusals", refusals},
+              {"accepted", accepted},
+              {"resigned", resigned.load()},
               {"finalized", all_final},
               {"never_final", never_final},
               {"finalized_per_s", tps},
