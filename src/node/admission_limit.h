@@ -20,8 +20,11 @@ namespace imet::node {
 class AdmissionLimit {
  public:
   struct Options {
-    // k: the backlog allowed, in slots of the finalized rate. 0 turns the limit off.
-    uint32_t slots = 4;
+    // k: the backlog allowed, in slots of the finalized rate. 0 turns the limit off. At saturation
+    // a transaction waits about k slots (Little's law) before its block, so k is the latency an
+    // overloaded network settles at; 2 kept the 4-node testnet's goodput with the lowest latency
+    // of 2, 3 and 4 (docs/benchmarks.md, "Consensus").
+    uint32_t slots = 2;
     // The limit never goes below this many transactions.
     size_t floor = 2000;
     // Time constant of the moving average, in slots: a change of rate is half absorbed after

@@ -74,7 +74,7 @@ TEST(Config, InboundPerNetgroupMustBePositive) {
 TEST(Config, MempoolAdmission) {
   auto def = parse_config("", "test");
   ASSERT_TRUE(def.ok());
-  EXPECT_EQ(def->mempool_admission.slots, 4u);
+  EXPECT_EQ(def->mempool_admission.slots, 2u);
   EXPECT_EQ(def->mempool_admission.floor, 2000u);
   auto c = parse_config("[mempool]\nadmission_slots = 0\nadmission_floor = 500\n", "test");
   ASSERT_TRUE(c.ok()) << c.status().message();
