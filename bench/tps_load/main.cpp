@@ -7,15 +7,20 @@
 //   3. signs every transfer of the run before it starts (signing is not part of the measurement);
 //   4. submits them open loop at --rate per second for --seconds, one thread per node, each
 //      sending its share every --batch-ms as one POST /v1/txs batch (a sender always uses the same
-//      node, so its nonces arrive in order);
+//      node, so its nonces arrive in order). An offer the node refuses (e.g. busy: mempool_full,
+//      per transaction or the whole batch as HTTP 503) is counted as refused; its nonce was not
+//      used, so the sender's next offer sends the transfer with that nonce again (the same signed
+//      bytes: a client trying again at its next opportunity) and a refusal leaves no nonce gap.
+//      The transfers at the end of a sender's nonce range that were never needed are not sent;
 //   5. an observer polls one node's final height every 5 ms, reads each new final block and
 //      records when each transfer became final there;
 //   6. reports finalized transfers per second over the steady window (after --warmup seconds),
 //      submit-to-final latency percentiles (ms and slots) of transfers sent in that window, the
 //      refusals, and the CPU time the imetd processes used per finalized transfer.
-// Thread-safety: the submitter threads own disjoint slices of the transfer table; the table's
-// send times are read by the observer only through atomics. Invariants: every transfer is signed
-// before the clock starts; a transfer counts as final only when it is in a final block.
+// Thread-safety: the submitter threads own disjoint slices of the transfer table (all transfers of
+// their senders); the table's send times are read by the observer only through atomics. Invariants:
+// every transfer is signed before the clock starts; a transfer counts as final only when it is in a
+// final block.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -86,7 +91,7 @@ struct Transfer {
   ledger::Hash id{};
   std::atomic<int64_t> sent_ns{-1};   // since the run's start; -1: not sent
   std::atomic<int64_t> final_ns{-1};  // when the observer saw it final
-  std::atomic<bool> refused{false};
+  std::atomic<bool> accepted{false};  // the node took it (pending), at send time sent_ns
 };
 
 int64_t since(Clock::time_point t0) {
@@ -100,7 +105,8 @@ json get_json(const wallet::NodeClient& c, const std::string& path) {
   return j;
 }
 
-// POSTs a batch; returns the results array.
+// POSTs a batch; returns the results array. A batch the node refuses as a whole because it is busy
+// (HTTP 503, mempool_full) is answered as one mempool_full refusal per transaction.
 json post_batch(const wallet::NodeClient& c, const std::vector<const std::string*>& hexes) {
   std::string body;
   size_t n = 16;
@@ -115,7 +121,15 @@ json post_batch(const wallet::NodeClient& c, const std::vector<const std::string
     body += '"';
   }
   body += "]}";
-  std::string reply = check(c.post("/v1/txs", body), c.url() + "/v1/txs");
+  util::Result<std::string> posted = c.post("/v1/txs", body);
+  if (!posted.ok() && posted.status().code() == util::StatusCode::kUnavailable &&
+      posted.status().message().rfind("mempool_full", 0) == 0) {
+    json busy = json::array();
+    for (size_t i = 0; i < hexes.size(); ++i)
+      busy.push_back({{"error", {{"code", "mempool_full"}, {"status", 503}}}});
+    return busy;
+  }
+  std::string reply = check(std::move(posted), c.url() + "/v1/txs");
   json j = json::parse(reply, nullptr, false);
   if (j.is_discarded() || !j.contains("results")) die("unexpected batch reply: " + reply);
   return j["results"];
@@ -341,7 +355,11 @@ int main(int argc, char** argv) {
   const double self0 = self_cpu_s();
   const auto t0 = Clock::now();
   std::atomic<bool> submitting{true};
-  std::atomic<size_t> refused{0};
+  std::atomic<size_t> refused{0};  // offers refused
+  std::atomic<size_t> retried{0};  // offers that sent a transfer refused before
+  // Per sender: how many of its offers were refused so far, i.e. how far behind its offers its
+  // nonces are. Each element is used by the one submitter thread that owns the sender.
+  std::vector<uint64_t> shift(o.senders, 0);
   std::mutex refusal_mu;
   std::map<std::string, size_t> refusals;
   std::vector<std::thread> submitters;
@@ -361,17 +379,29 @@ int main(int argc, char** argv) {
         if (due > sent) {
           std::vector<const std::string*> ptrs;
           const int64_t now = since(t0);
+          std::vector<size_t> entry;  // the transfer each offer sends
           for (size_t k = sent; k < due; ++k) {
-            ptrs.push_back(&table[mine[k]].hex);
-            table[mine[k]].sent_ns.store(now);
+            // Offer k of sender s would carry nonce k / S; the sender is shift[s] behind.
+            const size_t t = mine[k];
+            const size_t s = t % o.senders;
+            const size_t e = t - shift[s] * o.senders;
+            if (shift[s] > 0 && table[e].sent_ns.load() >= 0) retried.fetch_add(1);
+            entry.push_back(e);
+            ptrs.push_back(&table[e].hex);
+            table[e].sent_ns.store(now);
           }
           json res = post_batch(nodes[ni].client, ptrs);
-          for (size_t k = 0; k < res.size() && sent + k < due; ++k) {
-            if (res[k].contains("error")) {
-              table[mine[sent + k]].refused.store(true);
+          for (size_t k = 0; k < res.size() && k < entry.size(); ++k) {
+            const std::string code =
+                res[k].contains("error") ? res[k]["error"].value("code", "?") : "";
+            // "duplicate": already pending (a same-batch gap filled later): it was accepted.
+            if (code.empty() || code == "duplicate") {
+              table[entry[k]].accepted.store(true);
+            } else {
+              ++shift[entry[k] % o.senders];
               refused.fetch_add(1);
               std::lock_guard lock(refusal_mu);
-              ++refusals[res[k]["error"].value("code", "?")];
+              ++refusals[code];
             }
           }
           sent = due;
@@ -433,7 +463,7 @@ int main(int argc, char** argv) {
   for (const Transfer& t : table) {
     const int64_t s = t.sent_ns.load(), f = t.final_ns.load();
     if (f >= w0 && f < w1) ++final_in_window;
-    if (f < 0 && !t.refused.load()) ++never_final;
+    if (f < 0 && t.accepted.load()) ++never_final;
     if (s >= w0 && s < w1 && f >= 0) lat_ms.push_back(static_cast<double>(f - s) / 1e6);
   }
   const double window_s = o.seconds - o.warmup;
@@ -449,14 +479,16 @@ int main(int argc, char** argv) {
     max_block = std::max(max_block, b.txs);
 
   std::printf(
-      "offered %.0f transfers/s for %.1f s (submitting took %.1f s): %zu sent, %zu refused\n",
-      o.rate, o.seconds, submit_s, total, refused.load());
+      "offered %.0f transfers/s for %.1f s (submitting took %.1f s): %zu offered, %zu refused "
+      "(%zu of the offers resent a refused transfer)\n",
+      o.rate, o.seconds, submit_s, total, refused.load(), retried.load());
   for (const auto& [code, n] : refusals)
     std::printf("  refused %-24s %zu\n", code.c_str(), n);
+  const size_t accepted = total - refused.load();
   std::printf(
-      "finalized %zu of %zu (%zu never final within %.0f s after the run); largest block "
-      "%zu transfers\n",
-      all_final, total, never_final, o.drain, max_block);
+      "finalized %zu of %zu accepted (%zu accepted but never final within %.0f s after the run); "
+      "largest block %zu transfers\n",
+      all_final, accepted, never_final, o.drain, max_block);
   std::printf("steady window %.0f-%.0f s: %.0f finalized transfers/s (%.0f%% of offered)\n",
               o.warmup, o.seconds, tps, 100.0 * tps / o.rate);
   std::printf(
@@ -478,6 +510,9 @@ int main(int argc, char** argv) {
               {"senders", o.senders},
               {"sent", total},
               {"refused", refused.load()},
+              {"refusals", refusals},
+              {"accepted", accepted},
+              {"retried", retried.load()},
               {"finalized", all_final},
               {"never_final", never_final},
               {"finalized_per_s", tps},
@@ -486,6 +521,11 @@ int main(int argc, char** argv) {
               {"imetd_cpu_s", node_cpu},
               {"loader_cpu_s", self1 - self0},
               {"largest_block", max_block}};
+    // Every final block the observer saw: [height, transfers of this run, seen at (ms)].
+    json seen = json::array();
+    for (const BlockSeen& b : blocks)
+      seen.push_back({b.height, b.txs, b.seen_ns / 1'000'000});
+    j["blocks"] = seen;
     std::ofstream(o.json_out) << j.dump(2) << "\n";
   }
   return never_final == 0 ? 0 : 3;

@@ -70,6 +70,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->result(r.status);
     res->set(http::field::server, "imetd");
     res->set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers)
+      res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = r.body;
     res->prepare_payload();

@@ -1,5 +1,6 @@
 #include "ledger/mempool.h"
 
+#include <algorithm>
 #include <queue>
 
 namespace imet::ledger {
@@ -94,7 +95,7 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
   // A busy pool admits no gaps: a transaction whose predecessor is neither executed nor pending
   // could wait there until it expires (its predecessor having been refused as full, say), holding
   // room that executable ones need.
-  if (tx.nonce > *nonce && size() * 100 >= limits_.max_txs * kGapFreePct) {
+  if (tx.nonce > *nonce && size() >= gap_free_from()) {
     auto qit = by_sender_.find(sender);
     if (qit == by_sender_.end() || qit->second.count(tx.nonce - 1) == 0) {
       return err(Reject::kNonceTooHigh,
@@ -131,8 +132,10 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
     // Never evict the sender's own entries: an earlier nonce would leave the new one unreachable,
     // and the entry being replaced is accounted for above.
     if (!low || low->first == sender ||
-        priority(by_sender_.at(low->first).at(low->second)) >= priority(entry)) {
-      return err(Reject::kMempoolFull, "the mempool is full; pay a higher fee per byte");
+        !outbids(priority(entry), priority(by_sender_.at(low->first).at(low->second)))) {
+      return err(Reject::kMempoolFull, "the mempool is full; pay at least " +
+                                           std::to_string(limits_.replace_bump_pct) +
+                                           " % more per byte than the lowest pending transaction");
     }
     erase(low->first, low->second);
   }
@@ -154,7 +157,22 @@ bool Mempool::refuses_as_full(const Transaction& tx) const {
   if (!low) return false;
   if (low->first == sender) return true;
   const Entry& e = by_sender_.at(low->first).at(low->second);
-  return priority(e) >= static_cast<double>(tx.fee) / static_cast<double>(codec::encoded_size(tx));
+  return !outbids(static_cast<double>(tx.fee) / static_cast<double>(codec::encoded_size(tx)),
+                  priority(e));
+}
+
+size_t Mempool::gap_free_from() const {
+  const size_t half = limits_.max_txs * kGapFreePct / 100;
+  return std::min(gap_free_from_, half == 0 ? size_t{1} : half);
+}
+
+bool Mempool::replaces_pending(const Transaction& tx) const {
+  auto q = by_sender_.find(tx.sender_address());
+  return q != by_sender_.end() && q->second.count(tx.nonce) > 0;
+}
+
+bool Mempool::outbids(double mine, double theirs) const {
+  return mine > theirs && mine * 100.0 >= theirs * (100.0 + limits_.replace_bump_pct);
 }
 
 std::vector<Transaction> Mempool::select(const StateReader& state, size_t max) const {

@@ -4,8 +4,11 @@
 // select() returns the ready ones (contiguous nonces from the sender's state nonce) in priority
 // order: highest fee per byte first across senders, nonce order within a sender.
 // Replacement: a pending (sender, nonce) is replaced only by a fee at least 10 % higher. When
-// full, a new transaction evicts the lowest-priority pending one if it pays more per byte. From
-// half full on, a transaction whose previous nonce is neither executed nor pending is refused.
+// full, a new transaction evicts the lowest-priority pending one only if it pays at least
+// replace_bump_pct (10 %) more per byte: at an equal fee rate the new one is refused, never an
+// accepted one evicted (a transfer accepted and then lost is the worst outcome for a client). From
+// half full on (or from the owner's gap_free_from(), if lower), a transaction whose previous
+// nonce is neither executed nor pending is refused.
 // Thread-safety: not thread-safe; one owner (the node serialises access).
 // Invariants: at most one transaction per (sender, nonce); size() <= limits.max_txs and
 // bytes() <= limits.max_bytes; every pending transaction passed check_stateless(); every sender
@@ -14,6 +17,7 @@
 // the state only for senders new to the pool.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 
@@ -35,6 +39,12 @@ class Mempool {
   // From this fill level (% of max_txs) on, a transaction is admitted only without a nonce gap.
   static constexpr size_t kGapFreePct = 50;
   const Limits& limits() const { return limits_; }
+  // Lowers the size from which nonce gaps are refused (never above kGapFreePct % of max_txs): the
+  // node sets it from its admission limit (node/admission_limit.h), which is far below max_txs.
+  void set_gap_free_from(size_t pending) { gap_free_from_ = pending; }
+  size_t gap_free_from() const;
+  // Whether `tx` would replace a pending transaction (same sender and nonce) rather than add one.
+  bool replaces_pending(const Transaction& tx) const;
 
   // `height`: the height of the next block. `state`: the current state (for sender nonces).
   // `signature_checked`: the caller already verified the signature (e.g. in parallel for a
@@ -70,6 +80,8 @@ class Mempool {
   using Queue = std::map<uint64_t, Entry>;  // by nonce
 
   static double priority(const Entry& e) { return static_cast<double>(e.tx.fee) / e.size; }
+  // Whether fee rate `mine` may evict `theirs`: at least replace_bump_pct % more per byte.
+  bool outbids(double mine, double theirs) const;
   void erase(const Address& sender, uint64_t nonce);
   // The lowest-priority pending entry (tail of its sender's queue, so nonces stay contiguous).
   std::optional<std::pair<Address, uint64_t>> lowest() const;
@@ -82,6 +94,7 @@ class Mempool {
   std::unordered_map<Hash, std::pair<Address, uint64_t>, crypto::DigestHash> by_id_;
   std::map<Address, uint64_t> state_nonce_;  // the keys of by_sender_
   size_t bytes_ = 0;
+  size_t gap_free_from_ = SIZE_MAX;
 };
 
 }  // namespace imet::ledger

@@ -1,6 +1,7 @@
 #include "node/api_routes.h"
 
 #include <charconv>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -130,6 +131,21 @@ class Routes {
     return f();
   }
 
+  // The mempool and its admission control (caller holds mu_): the backlog, the limit from which
+  // client transactions are refused as busy (503), the finalized rate it follows, and refusals.
+  json mempool_json() const {
+    const AdmissionLimit& a = chain_.admission();
+    const Chain::AdmissionStats& s = chain_.admission_stats();
+    return {{"pending", chain_.pending_count()},
+            {"admission_limit", a.limit()},
+            {"admission_slots", a.options().slots},
+            {"admission_floor", a.options().floor},
+            {"finalized_per_s", std::round(a.rate_per_s() * 10) / 10},
+            {"max_txs", chain_.pending_limit()},
+            {"refused_busy", s.refused_busy},
+            {"refused_full", s.refused_full}};
+  }
+
   HttpResponse status() const {
     std::lock_guard lock(mu_);
     const store::TipRecord& t = chain_.tip();
@@ -183,6 +199,7 @@ class Routes {
                        {"head", head},
                        {"final", head},
                        {"pending_txs", chain_.pending_count()},
+                       {"mempool", mempool_json()},
                        {"epoch", p.pod.epoch_of(t.height)},
                        {"epoch_blocks", p.pod.epoch_blocks},
                        {"min_fees", fees},
@@ -294,9 +311,12 @@ class Routes {
     const ledger::Hash id = tx->id();
     AdmissionResult r = admit(chain_, mu_, {std::move(tx).value()});
     if (r.results[0]) {
-      // A full mempool is the node's state, not the request's fault: 503, worth retrying.
+      // A full mempool or a backlog at the admission limit is the node's state, not the
+      // request's fault: 503, worth retrying (after Retry-After seconds).
       const bool busy = r.results[0]->reason == ledger::Reject::kMempoolFull;
-      return reply(busy ? 503 : 400, {{"error", reject_json(*r.results[0])}});
+      HttpResponse res = reply(busy ? 503 : 400, {{"error", reject_json(*r.results[0])}});
+      if (busy) res.headers.emplace_back("Retry-After", std::to_string(retry_after(r)));
+      return res;
     }
     if (consensus_) consensus_->on_local_txs(std::move(r.added));
     return reply(202, {{"id", util::to_hex(id)}, {"status", "pending"}});
@@ -332,18 +352,38 @@ class Routes {
       where.push_back(i);
     }
     AdmissionResult r = admit(chain_, mu_, std::move(txs));
-    size_t accepted = 0;
+    size_t accepted = 0, busy = 0;
     for (size_t k = 0; k < where.size(); ++k) {
       json& out = results[where[k]];
       if (r.results[k]) {
         out["error"] = reject_json(*r.results[k]);
+        if (r.results[k]->reason == ledger::Reject::kMempoolFull) ++busy;
       } else {
         out["status"] = "pending";
         ++accepted;
       }
     }
     if (consensus_) consensus_->on_local_txs(std::move(r.added));
-    return reply(200, {{"accepted", accepted}, {"results", results}});
+    // Answered per transaction (200), except when the node is busy for every one of them: then
+    // the request as a whole is refused (503), and can be sent again as it is.
+    json body = {{"accepted", accepted}, {"results", results}};
+    const bool all_busy = busy > 0 && busy == list.size();
+    if (all_busy) {
+      body["error"] = {{"code", ledger::reject_name(ledger::Reject::kMempoolFull)},
+                       {"reason", static_cast<int>(ledger::Reject::kMempoolFull)},
+                       {"message", r.results[0]->message}};
+    }
+    HttpResponse res = reply(all_busy ? 503 : 200, body);
+    if (busy > 0) res.headers.emplace_back("Retry-After", std::to_string(retry_after(r)));
+    return res;
+  }
+
+  // Seconds a client refused as busy should wait: the admission limit's estimate, or one slot
+  // (at least 1 s) when the hard cap refused.
+  uint32_t retry_after(const AdmissionResult& r) const {
+    if (r.retry_after_s > 0) return r.retry_after_s;
+    std::lock_guard lock(mu_);
+    return chain_.admission().retry_after_s(chain_.pending_count());
   }
 
   HttpResponse tx(std::string_view arg) const {

@@ -57,6 +57,7 @@ Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord ti
       store_(kv, options.state_cache_entries),
       tip_(tip),
       mempool_(config_, options.mempool_limits.value_or(ledger::Mempool::Limits{})),
+      admission_(options.admission, config_.params.slot_ms, mempool_.limits().max_txs),
       certs_(options.certificate_checker ? *options.certificate_checker
                                          : ledger::direct_signature_checker()) {
   if (options.serial_verifier) {
@@ -64,6 +65,7 @@ Chain::Chain(store::KvStore& kv, ledger::ChainConfig config, store::TipRecord ti
   } else {
     inner_verifier_ = std::make_unique<ParallelVerifier>();
   }
+  mempool_.set_gap_free_from(admission_.limit() / 2);
 }
 
 util::Result<std::unique_ptr<Chain>> Chain::open(store::KvStore& kv,
@@ -214,8 +216,12 @@ util::Status Chain::commit_prepared(const ledger::Block& block,
   tip_cert_msg_ = cert.vote_of(config_.chain_id, 0).signing_bytes();
   for (const ledger::Hash& id : prepared.tx_ids)
     verified_.erase(id);
+  admission_.on_final_block(block.txs.size(), block.header.time_ms);
   prepared_.clear();  // every cached execution was on the old tip (`prepared` dies here)
   mempool_.on_block(store_.state(), tip_.height + 1);
+  // Above half the admission limit the backlog is real: a nonce gap there would hold room that
+  // executable transactions need (ledger/mempool.h).
+  mempool_.set_gap_free_from(admission_.limit() / 2);
   return {};
 }
 

@@ -24,6 +24,7 @@
 #include "consensus/chain_view.h"
 #include "ledger/mempool.h"
 #include "ledger/smt/tree.h"
+#include "node/admission_limit.h"
 #include "node/parallel_verifier.h"
 #include "store/chain_store.h"
 
@@ -54,6 +55,13 @@ class Chain final : public consensus::ChainView {
     size_t state_cache_entries = store::ChainStore::kCacheEntries;
     // Mempool limits (default: ledger::Mempool::Limits{}).
     std::optional<ledger::Mempool::Limits> mempool_limits = std::nullopt;
+    // Admission control for client transactions (node/admission_limit.h, node/tx_admission.h).
+    AdmissionLimit::Options admission = {};
+  };
+  // Admission figures for /v1/status: refusals since start.
+  struct AdmissionStats {
+    uint64_t refused_busy = 0;  // client transactions refused over the admission limit
+    uint64_t refused_full = 0;  // transactions refused by the mempool's hard cap (any origin)
   };
 
   // Opens the chain in `kv`, initialising it from `genesis` on first use. A database holding
@@ -92,6 +100,15 @@ class Chain final : public consensus::ChainView {
   size_t pending_limit() const { return mempool_.limits().max_txs; }
   // The mempool would refuse `tx` as full before looking at its signature.
   bool refuses_as_full(const ledger::Transaction& tx) const { return mempool_.refuses_as_full(tx); }
+  // Admission control for new client transactions: with `pending_count() + extra` pending, is
+  // `tx` refused as busy? A replacement of a pending transaction (same sender and nonce) never is:
+  // it does not grow the backlog, and it is how a client unsticks a transaction.
+  bool over_admission_limit(const ledger::Transaction& tx, size_t extra) const {
+    return admission_.refuses(pending_count() + extra) && !mempool_.replaces_pending(tx);
+  }
+  const AdmissionLimit& admission() const { return admission_; }
+  AdmissionStats& admission_stats() { return admission_stats_; }
+  const AdmissionStats& admission_stats() const { return admission_stats_; }
   // Why `tx_id` was refused or dropped, if it was recently.
   std::optional<Rejection> rejection(const ledger::Hash& tx_id) const;
   // Dev chain: builds the next block from the mempool at `time_ms` (must be after the tip's
@@ -167,6 +184,8 @@ class Chain final : public consensus::ChainView {
   store::ChainStore store_;
   store::TipRecord tip_;
   ledger::Mempool mempool_;
+  AdmissionLimit admission_;  // fed by commit_prepared() with every final block
+  AdmissionStats admission_stats_;
   std::unique_ptr<ledger::SignatureVerifier> inner_verifier_;
   const ledger::SignatureChecker& certs_;
   TipCertChecker tip_checker_{*this};

@@ -259,6 +259,13 @@ util::Status read_p2p(Reader& r, const toml::table& t, NodeConfig& c) {
   return {};
 }
 
+// [mempool]: admission_slots (0 = off), admission_floor.
+util::Status read_mempool(Reader& r, const toml::table& t, NodeConfig& c) {
+  IMET_TRY(r.integer(t, "mempool.", "admission_slots", c.mempool_admission.slots, 0, 1000));
+  IMET_TRY(r.integer(t, "mempool.", "admission_floor", c.mempool_admission.floor, 1, 10'000'000));
+  return {};
+}
+
 util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
   IMET_TRY(r.string(root, "", "data_dir", c.data_dir));
   IMET_TRY(r.boolean(root, "", "dev", c.dev));
@@ -286,6 +293,8 @@ util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
   if (http) IMET_TRY(r.host_port(*http, "http.", "listen", c.http));
   IMET_ASSIGN_OR_RETURN(const toml::table* p2p, r.table("p2p"));
   if (p2p) IMET_TRY(read_p2p(r, *p2p, c));
+  IMET_ASSIGN_OR_RETURN(const toml::table* mempool, r.table("mempool"));
+  if (mempool) IMET_TRY(read_mempool(r, *mempool, c));
   return r.check_unknown();
 }
 

@@ -13,6 +13,7 @@
 
 #include "mqtt/broker/config.h"
 #include "mqtt/net/tls_options.h"
+#include "node/admission_limit.h"
 #include "util/log.h"
 #include "util/result.h"
 
@@ -67,6 +68,10 @@ struct NodeConfig {
   std::optional<HostPort> mqtt_wss_listen;
   std::string mqtt_ws_path = "/mqtt";
   mqtt::net::TlsOptions mqtt_tls;
+  // [mempool] admission control (docs/configuration.md, docs/running-a-network.md): client
+  // transactions are refused as busy (HTTP 503) while more than admission_slots slots of the
+  // finalized rate (at least admission_floor transactions) are pending. Not part of genesis.
+  AdmissionLimit::Options mempool_admission;
 
   // Resolves defaults that depend on other settings (data dir, log file).
   void finalize();

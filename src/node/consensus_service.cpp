@@ -370,7 +370,7 @@ void ConsensusService::handle_txs(const net::PeerId& from, const util::Bytes& pa
     host_->penalize(from, kPenaltyMalformed, "malformed transactions: " + msg.status().message());
     return;
   }
-  AdmissionResult r = admit(chain_, chain_mu_, std::move(msg->txs));
+  AdmissionResult r = admit(chain_, chain_mu_, std::move(msg->txs), Origin::kPeer);
   for (const ledger::TxResult& e : r.results) {
     if (e && e->reason == ledger::Reject::kBadSignature) {
       host_->penalize(from, kPenaltyInvalid, "transaction with a bad signature");

@@ -241,7 +241,8 @@ util::Status Node::open_chain() {
   auto genesis = ledger::parse_genesis_json(*text);
   if (!genesis.ok()) return genesis.status().with_context("'" + cfg.genesis_file + "'");
   ctx_->genesis_hash = genesis->hash();
-  IMET_ASSIGN_OR_RETURN(ctx_->chain, Chain::open(*ctx_->db, *genesis));
+  IMET_ASSIGN_OR_RETURN(ctx_->chain,
+                        Chain::open(*ctx_->db, *genesis, {.admission = cfg.mempool_admission}));
   const store::TipRecord& tip = ctx_->chain->tip();
   log::info("chain loaded", {{"chain_id", genesis->chain_id},
                              {"height", tip.height},

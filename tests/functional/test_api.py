@@ -127,3 +127,59 @@ def test_batch_submission_answers_each_transaction(tmp_path, imetd, imet):
     code, body = call(port, "/v1/txs", json.dumps({"txs": ["00"] * 4097}))
     assert code == 400 and body["error"]["code"] == "too_many"
     assert d.stop() == 0
+
+
+def call_with_headers(port, path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body.encode(),
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), json.loads(e.read())
+
+
+def test_a_busy_node_answers_503_with_retry_after(tmp_path, imetd, imet):
+    # Admission limit of 2 pending transactions ([mempool] in the config file): the third is
+    # refused as busy before its signature is looked at, and /v1/status shows it.
+    cfg = tmp_path / "imetd.toml"
+    cfg.write_text("[mempool]\nadmission_slots = 1\nadmission_floor = 2\n")
+    port = free_port()
+    d = imetd("--dev", "--config", str(cfg), "--data-dir", str(tmp_path / "n"), "--http",
+              f"127.0.0.1:{port}", "--mqtt", f"127.0.0.1:{free_port()}", "--p2p",
+              f"127.0.0.1:{free_port()}")
+    d.wait_for("HTTP API listening")
+    r = imet("keys", "import", "dev", str(tmp_path / "n" / "node_key.json"))
+    assert r.returncode == 0, r.stderr
+    code, status = call(port, "/v1/status")
+    assert status["mempool"]["admission_slots"] == 1
+    assert status["mempool"]["admission_floor"] == 2
+    r = imet("keys", "new", "dave", "--json", passphrase="pw")
+    dave = json.loads(r.stdout)["address"]
+    nonce, refused_single = 0, False
+    # A block can drain the mempool between two requests (one per 1 s slot): try a few times.
+    for _ in range(5):
+        code, status = call(port, "/v1/status")
+        nonce = call(port, f"/v1/accounts/{status['node']}")[1]["nonce"]
+        expiry = status["height"] + 100
+        txs = [sign_transfer(imet, dave, "1", nonce + k, expiry) for k in range(4)]
+        code, headers, body = call_with_headers(
+            port, "/v1/txs", json.dumps({"txs": [t["tx"] for t in txs[:3]]}))
+        if body["accepted"] != 2:
+            wait_final(port, txs[0]["id"])
+            continue
+        assert code == 200 and headers.get("Retry-After") == "1", (code, headers, body)
+        assert body["results"][2]["error"]["code"] == "mempool_full"
+        assert "busy" in body["results"][2]["error"]["message"]
+        code, headers, body = call_with_headers(port, "/v1/txs", json.dumps({"tx": txs[2]["tx"]}))
+        if code == 503:
+            assert headers.get("Retry-After") == "1", headers
+            assert body["error"]["code"] == "mempool_full" and body["error"]["reason"] == 33
+            refused_single = True
+            break
+        wait_final(port, txs[2]["id"])
+    assert refused_single, "never saw a 503"
+    code, status = call(port, "/v1/status")
+    assert status["mempool"]["refused_busy"] >= 2
+    assert status["mempool"]["admission_limit"] >= 2
+    assert d.stop() == 0

@@ -122,6 +122,41 @@ TEST_F(MempoolTest, ABusyPoolAdmitsNoNonceGaps) {
   EXPECT_EQ(pool.size(), 4u);
 }
 
+TEST_F(MempoolTest, AtAnEqualFeeRateTheNewTransactionIsRefusedNotAnAcceptedOneEvicted) {
+  Mempool pool(chain(),
+               {.max_txs = 1, .max_bytes = 1 << 20, .max_per_account = 64, .replace_bump_pct = 10});
+  // alice#0 carries a memo: the same fee buys it a slightly lower fee per byte than carol's.
+  Transaction longer = at(alice, 0, imet(1));
+  std::get<Transfer>(longer.body).memo = util::Bytes(8, 7);
+  longer.sign(alice);
+  ASSERT_FALSE(pool.add(longer, state_, 1));
+  Transaction shorter = at(carol, 0, imet(1));
+  EXPECT_TRUE(pool.refuses_as_full(shorter));
+  expect_reject(pool.add(shorter, state_, 1), Reject::kMempoolFull);
+  EXPECT_TRUE(pool.contains(longer.id())) << "an accepted transaction was evicted";
+  // Paying at least replace_bump_pct (10 %) more per byte does evict it.
+  Transaction richer = at(carol, 0, imet(1) + imet(1) / 5);
+  EXPECT_FALSE(pool.refuses_as_full(richer));
+  EXPECT_FALSE(pool.add(richer, state_, 1));
+  EXPECT_FALSE(pool.contains(longer.id()));
+}
+
+TEST_F(MempoolTest, TheOwnerCanLowerTheGapFreeThreshold) {
+  Mempool pool(
+      chain(),
+      {.max_txs = 100, .max_bytes = 1 << 20, .max_per_account = 64, .replace_bump_pct = 10});
+  EXPECT_EQ(pool.gap_free_from(), 50u);
+  pool.set_gap_free_from(1);
+  EXPECT_EQ(pool.gap_free_from(), 1u);
+  ASSERT_FALSE(pool.add(at(alice, 1, imet(1)), state_, 1));  // empty: a gap is fine
+  expect_reject(pool.add(at(bob, 1, imet(1)), state_, 1), Reject::kNonceTooHigh);
+  ASSERT_FALSE(pool.add(at(bob, 0, imet(1)), state_, 1));
+  pool.set_gap_free_from(1000);  // never above half of max_txs
+  EXPECT_EQ(pool.gap_free_from(), 50u);
+  EXPECT_TRUE(pool.replaces_pending(at(bob, 0, imet(5))));
+  EXPECT_FALSE(pool.replaces_pending(at(bob, 1, imet(5))));
+}
+
 TEST_F(MempoolTest, RefusedReplacementKeepsTheOriginal) {
   // Room for exactly the original's bytes: a larger replacement cannot fit and must not evict it.
   Transaction original = at(alice, 0, imet(1));

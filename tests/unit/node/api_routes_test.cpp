@@ -230,5 +230,67 @@ TEST_F(ApiRoutesTest, EpochsShowThePoolUntilPaid) {
   EXPECT_EQ(get("/v1/epochs/x").first, 400u);
 }
 
+// Backpressure (node/tx_admission.h): a client submission refused as busy gets 503 with
+// Retry-After; a batch is answered per transaction, and 503 only when every one was refused as
+// busy; /v1/status shows the admission limit and the refusals.
+TEST_F(ApiRoutesTest, BusyNodeAnswers503WithRetryAfter) {
+  store::MemoryStore small_db;
+  auto small = Chain::open(small_db,
+                           ledger::make_dev_genesis(crypto::address_bytes_of(producer.public_key()),
+                                                    1000, "t"),
+                           {.admission = {.slots = 4, .floor = 2}})
+                   .value();
+  api::HttpHandler h = make_api_routes(*small, mu, producer.public_key());
+  auto tx = [&](uint64_t n) {
+    ledger::Transaction t = make(ledger::Transfer{{}, 1, {}}, producer);
+    t.nonce = n;
+    t.sign(producer);
+    return util::to_hex(codec::encode(t));
+  };
+  auto retry_after = [](const api::HttpResponse& r) -> std::string {
+    for (const auto& [name, value] : r.headers)
+      if (name == "Retry-After") return value;
+    return "";
+  };
+  api::HttpResponse one = h({"POST", "/v1/txs", json{{"tx", tx(0)}}.dump()});
+  EXPECT_EQ(one.status, 202u) << one.body;
+  EXPECT_EQ(retry_after(one), "");
+  // A batch that fits only partly: 200, per transaction, with Retry-After for the refused one.
+  api::HttpResponse part = h({"POST", "/v1/txs", json{{"txs", {tx(1), tx(2)}}}.dump()});
+  EXPECT_EQ(part.status, 200u) << part.body;
+  json pj = json::parse(part.body);
+  EXPECT_EQ(pj["accepted"], 1);
+  EXPECT_EQ(pj["results"][0]["status"], "pending");
+  EXPECT_EQ(pj["results"][1]["error"]["code"], "mempool_full");
+  EXPECT_FALSE(pj.contains("error"));
+  EXPECT_EQ(retry_after(part), "1");
+  // A single submission over the limit: 503 + Retry-After, the reason in the error.
+  api::HttpResponse busy = h({"POST", "/v1/txs", json{{"tx", tx(2)}}.dump()});
+  EXPECT_EQ(busy.status, 503u) << busy.body;
+  EXPECT_EQ(retry_after(busy), "1");
+  json bj = json::parse(busy.body);
+  EXPECT_EQ(bj["error"]["code"], "mempool_full");
+  EXPECT_NE(bj["error"]["message"].get<std::string>().find("busy"), std::string::npos);
+  // A batch refused entirely: 503, still answered per transaction.
+  api::HttpResponse all = h({"POST", "/v1/txs", json{{"txs", {tx(2), tx(3)}}}.dump()});
+  EXPECT_EQ(all.status, 503u) << all.body;
+  EXPECT_EQ(retry_after(all), "1");
+  json aj = json::parse(all.body);
+  EXPECT_EQ(aj["accepted"], 0);
+  EXPECT_EQ(aj["error"]["code"], "mempool_full");
+  ASSERT_EQ(aj["results"].size(), 2u);
+  EXPECT_EQ(aj["results"][1]["error"]["code"], "mempool_full");
+  // Other refusals keep their status: a malformed transaction is the request's fault.
+  EXPECT_EQ(h({"POST", "/v1/txs", json{{"tx", "00"}}.dump()}).status, 400u);
+  json st = json::parse(h({"GET", "/v1/status", ""}).body);
+  EXPECT_EQ(st["pending_txs"], 2);
+  EXPECT_EQ(st["mempool"]["pending"], 2);
+  EXPECT_EQ(st["mempool"]["admission_limit"], 2);
+  EXPECT_EQ(st["mempool"]["admission_slots"], 4);
+  EXPECT_EQ(st["mempool"]["refused_busy"], 4);
+  EXPECT_EQ(st["mempool"]["refused_full"], 0);
+  EXPECT_EQ(st["mempool"]["max_txs"], 50'000);
+}
+
 }  // namespace
 }  // namespace imet::node

@@ -71,6 +71,24 @@ TEST(Config, InboundPerNetgroupMustBePositive) {
   }
 }
 
+TEST(Config, MempoolAdmission) {
+  auto def = parse_config("", "test");
+  ASSERT_TRUE(def.ok());
+  EXPECT_EQ(def->mempool_admission.slots, 2u);
+  EXPECT_EQ(def->mempool_admission.floor, 2000u);
+  auto c = parse_config("[mempool]\nadmission_slots = 0\nadmission_floor = 500\n", "test");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->mempool_admission.slots, 0u);
+  EXPECT_EQ(c->mempool_admission.floor, 500u);
+  for (const char* bad : {"admission_slots = -1", "admission_slots = 1001", "admission_floor = 0",
+                          "admission_slot = 3"}) {
+    auto b = parse_config(std::string("[mempool]\n") + bad + "\n", "test");
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("mempool.admission"), std::string::npos)
+        << b.status().message();
+  }
+}
+
 TEST(Config, BadSeedIsNamed) {
   auto c = parse_config("[p2p]\nseeds = [\"nohost\"]\n", "test");
   ASSERT_FALSE(c.ok());

@@ -78,6 +78,82 @@ TEST_F(TxAdmissionTest, AFullMempoolRefusesBeforeVerifyingSignatures) {
   EXPECT_EQ(small->pending_count(), 2u);
 }
 
+TEST_F(TxAdmissionTest, OverTheAdmissionLimitClientsAreRefusedBeforeVerifyingSignatures) {
+  store::MemoryStore small_db;
+  auto small = Chain::open(small_db, genesis, {.admission = {.slots = 4, .floor = 3}}).value();
+  ASSERT_EQ(small->admission().limit(), 3u);  // a fresh chain: the floor
+  // Under the limit: admitted. A batch takes only the room there is, in order.
+  ledger::Transaction forged = pay(3);
+  forged.signature[0] ^= 1;
+  AdmissionResult r = admit(*small, mu, {pay(0), pay(1), pay(2), forged});
+  ASSERT_EQ(r.results.size(), 4u);
+  EXPECT_FALSE(r.results[0]);
+  EXPECT_FALSE(r.results[1]);
+  EXPECT_FALSE(r.results[2]);
+  ASSERT_TRUE(r.results[3]);
+  // The forgery is not even looked at: refused as the node's state, not as bad input.
+  EXPECT_EQ(r.results[3]->reason, ledger::Reject::kMempoolFull) << r.results[3]->message;
+  EXPECT_NE(r.results[3]->message.find("busy"), std::string::npos) << r.results[3]->message;
+  EXPECT_NE(r.results[3]->message.find("admission limit of 3"), std::string::npos);
+  EXPECT_EQ(r.refused_busy, 1u);
+  EXPECT_GE(r.retry_after_s, 1u);
+  EXPECT_EQ(r.added.size(), 3u);
+  EXPECT_EQ(small->pending_count(), 3u);
+  EXPECT_EQ(small->admission_stats().refused_busy, 1u);
+  EXPECT_EQ(small->admission_stats().refused_full, 0u);
+  // Nothing was remembered as verified or rejected for the refused one: it can come back.
+  EXPECT_FALSE(small->knows(forged.id()));
+  // At the limit, a valid transaction is refused too; an already pending one is a duplicate.
+  AdmissionResult again = admit(*small, mu, {pay(3), pay(0)});
+  ASSERT_TRUE(again.results[0]);
+  EXPECT_EQ(again.results[0]->reason, ledger::Reject::kMempoolFull);
+  ASSERT_TRUE(again.results[1]);
+  EXPECT_EQ(again.results[1]->reason, ledger::Reject::kDuplicate);
+  EXPECT_EQ(small->admission_stats().refused_busy, 2u);
+}
+
+TEST_F(TxAdmissionTest, ReplacementsAndPeerTransactionsAreNotSubjectToTheAdmissionLimit) {
+  store::MemoryStore small_db;
+  auto small = Chain::open(small_db, genesis, {.admission = {.slots = 4, .floor = 1}}).value();
+  ASSERT_FALSE(admit(*small, mu, {pay(0)}).results[0]);
+  // A fee bump of a pending transaction does not grow the backlog.
+  ledger::Transaction bump = pay(0);
+  bump.fee = ledger::imet(2);
+  bump.sign(producer);
+  EXPECT_FALSE(admit(*small, mu, {bump}).results[0]);
+  EXPECT_EQ(small->pending_count(), 1u);
+  // A client's new transaction is refused; the same from a peer (already admitted by another
+  // node, which applied its own limit) is taken, after its signature is verified.
+  ASSERT_TRUE(admit(*small, mu, {pay(1)}).results[0]);
+  ledger::Transaction forged = pay(2);
+  forged.signature[0] ^= 1;
+  AdmissionResult r = admit(*small, mu, {pay(1), forged}, Origin::kPeer);
+  EXPECT_FALSE(r.results[0]);
+  ASSERT_TRUE(r.results[1]);
+  EXPECT_EQ(r.results[1]->reason, ledger::Reject::kBadSignature);
+  EXPECT_EQ(small->pending_count(), 2u);
+}
+
+TEST_F(TxAdmissionTest, TheAdmissionLimitFollowsFinalBlocks) {
+  store::MemoryStore small_db;
+  auto small = Chain::open(small_db, genesis, {.admission = {.slots = 4, .floor = 1}}).value();
+  const uint64_t slot = genesis.params.slot_ms;
+  // The first final block sets the reference time.
+  ASSERT_TRUE(small->produce(producer, genesis.genesis_time_ms + slot).ok());
+  EXPECT_EQ(small->admission().limit(), 1u);
+  std::vector<ledger::Transaction> txs;
+  for (uint64_t n = 0; n < 8; ++n)
+    txs.push_back(pay(n));
+  ASSERT_EQ(admit(*small, mu, txs, Origin::kPeer).added.size(), 8u);
+  auto block = small->produce(producer, genesis.genesis_time_ms + 2 * slot);
+  ASSERT_TRUE(block.ok()) << block.status().to_string();
+  ASSERT_EQ(block->txs.size(), 8u);
+  // 8 transactions finalized one slot later: the rate is positive, the limit above the floor.
+  EXPECT_GT(small->admission().rate_per_ms(), 0);
+  EXPECT_GT(small->admission().limit(), 1u);
+  EXPECT_LE(small->admission().limit(), 4u * 8u);
+}
+
 TEST_F(TxAdmissionTest, AlreadyPendingTransactionsAreNotAddedOrRelayedAgain) {
   ASSERT_TRUE(admit(*chain, mu, {pay(0), pay(1)}).added.size() == 2);
   AdmissionResult again = admit(*chain, mu, {pay(1), pay(0), pay(2)});
