@@ -115,15 +115,6 @@ WirePtr Simulation::wire_of(const ConsensusMessage& msg) {
     fail("a sent message does not decode: " + decoded.status().to_string());
     return nullptr;
   }
-  // Its signatures are verified on the memo's worker thread while the message is in flight.
-  MemoChecker& memo = MemoChecker::instance();
-  if (const auto* v = decoded->vote()) {
-    memo.prefetch(v->voter, v->signing_bytes(), v->signature);
-  } else if (const auto* p = decoded->proposal()) {
-    memo.prefetch(p->proposer, p->signing_bytes(), p->signature);
-    const ledger::BlockHeader& h = p->block.header;
-    memo.prefetch(h.producer, h.signing_bytes(), h.signature);
-  }
   return std::make_shared<const Wire>(Wire{std::move(bytes), std::move(*decoded)});
 }
 

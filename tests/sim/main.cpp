@@ -1,7 +1,7 @@
 // imet-sim: runs the deterministic consensus simulation (tests/sim/simulation.h) over a range of
 // seeds and prints one line per seed and, at the end, the simulated-to-wall-time ratio.
 //   imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] [--dec on|off] [--node-resends]
-//            [--replay-check] [--digest] [--verbose] [--verify-thread on|off]
+//            [--replay-check] [--digest] [--verbose]
 // --slot-ms sets the genesis slot (default 1,000; delays and timeouts scale with it, so the work
 // per block barely changes and the simulated-to-wall ratio grows with it).
 // --long runs a longer chaos phase (300 slots) with more faults. --dec on makes every seed a DEC
@@ -9,17 +9,13 @@
 // N <= 21) and fails a seed whose N_active never changed; --dec off makes none.
 // --node-resends sends the engines' re-sends directly to peers only, as the node does today,
 // instead of flooding them (docs/consensus.md, "Simulation", Findings).
-// --replay-check runs every seed twice, the second time with the verify thread switched the other
-// way, and fails unless both runs give the same digest (final heights and hashes, event and
-// message counts). --digest prints each seed's digest (to check that
-// an optimization left the behaviour unchanged). --verify-thread (default on with more than one
-// core) verifies the signatures of sent messages on a second thread while the simulation goes on
-// (memo_checker.h); the runs are the same either way. Exit status 0 iff every seed passed.
+// --replay-check runs every seed twice and fails unless both runs give the same digest (final
+// heights and hashes, event and message counts). --digest prints each seed's digest (to check that
+// an optimization left the behaviour unchanged). Exit status 0 iff every seed passed.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "simulation.h"
 
@@ -43,8 +39,7 @@ bool parse_range(const std::string& s, uint64_t& a, uint64_t& b) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] "
-               "[--dec on|off] [--node-resends] [--replay-check] [--digest] [--verbose] "
-               "[--verify-thread on|off]\n",
+               "[--dec on|off] [--node-resends] [--replay-check] [--digest] [--verbose]\n",
                why);
   return 2;
 }
@@ -56,7 +51,6 @@ int main(int argc, char** argv) {
   imet::sim::SimOptions base;
   bool replay = false;
   bool digest = false;
-  bool verify_thread = std::thread::hardware_concurrency() > 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seeds" && i + 1 < argc) {
@@ -81,17 +75,12 @@ int main(int argc, char** argv) {
       replay = true;
     } else if (arg == "--digest") {
       digest = true;
-    } else if (arg == "--verify-thread" && i + 1 < argc) {
-      const std::string v = argv[++i];
-      if (v != "on" && v != "off") return usage("--verify-thread takes on or off");
-      verify_thread = v == "on";
     } else if (arg == "--verbose") {
       base.verbose = true;
     } else {
       return usage(("unknown argument '" + arg + "'").c_str());
     }
   }
-  imet::sim::set_verify_thread(verify_thread);
   const auto start = std::chrono::steady_clock::now();
   uint64_t sim_ms = 0, failed = 0, dec_seeds = 0, resized = 0, sparse = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
@@ -112,10 +101,7 @@ int main(int argc, char** argv) {
     resized += r.stats.resizes > 0 ? 1 : 0;
     sparse += r.stats.mesh ? 0 : 1;
     if (ok && replay) {
-      // The second run with the verify thread the other way round: it must not change a run.
-      imet::sim::set_verify_thread(!verify_thread);
       imet::sim::SimResult again = imet::sim::run_simulation(o);
-      imet::sim::set_verify_thread(verify_thread);
       if (!again.ok || again.digest() != r.digest()) {
         ok = false;
         note = "replay differs: first " + r.digest() + " / second " + again.digest() + " " +
@@ -159,11 +145,5 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(dec_seeds), static_cast<unsigned long long>(resized),
       static_cast<unsigned long long>(failed), static_cast<double>(sim_ms) / 1000, wall,
       wall > 0 ? static_cast<double>(sim_ms) / 1000 / wall : 0.0);
-  const imet::sim::VerifyFigures v = imet::sim::verify_figures();
-  std::printf(
-      "signatures: %llu verified, %llu of them ahead of time on the verify thread (%llu "
-      "waited for)\n",
-      static_cast<unsigned long long>(v.verified), static_cast<unsigned long long>(v.ahead),
-      static_cast<unsigned long long>(v.waited));
   return failed == 0 ? 0 : 1;
 }

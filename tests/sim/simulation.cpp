@@ -329,19 +329,7 @@ std::string SimResult::digest() const {
          " sim_ms=" + std::to_string(s.sim_ms);
 }
 
-void set_verify_thread(bool on) {
-  MemoChecker::instance().set_worker(on);
-}
-
-VerifyFigures verify_figures() {
-  const MemoChecker& m = MemoChecker::instance();
-  return {m.misses() + m.prefetched(), m.prefetched(), m.waited()};
-}
-
 SimResult run_simulation(const SimOptions& options) {
-  // Keys come from the seed, so no answer carries over to another run; forgetting them keeps runs
-  // independent (a replay check verifies everything again).
-  MemoChecker::instance().clear();
   detail::Simulation sim(options);
   return sim.run();
 }

@@ -14,8 +14,7 @@
 // on every node; N_active of every round within [N_min, N_max] and the same on every node; no
 // honest node's message is judged invalid (that would get it banned); after the chaos phase ends
 // (heal) every honest node finalizes new blocks within a bounded number of slots.
-// Thread-safety: run_simulation() runs on the calling thread (with set_verify_thread(true), the
-// signature memo's worker verifies signatures beside it); concurrent runs would share the
+// Thread-safety: run_simulation() is single-threaded; concurrent runs would share the
 // process-wide signature memo (not thread-safe), so run one at a time.
 #pragma once
 
@@ -86,18 +85,5 @@ struct SimResult {
 };
 
 SimResult run_simulation(const SimOptions& options);
-
-// Whether the signatures of sent messages are verified ahead of time on a second thread
-// (memo_checker.h); runs are the same either way. Off until called. Call between runs only.
-void set_verify_thread(bool on);
-
-// Process-wide signature figures since start: distinct signatures verified, how many of them on
-// the verify thread ahead of time, and how often the simulation had to wait for it.
-struct VerifyFigures {
-  uint64_t verified = 0;
-  uint64_t ahead = 0;
-  uint64_t waited = 0;
-};
-VerifyFigures verify_figures();
 
 }  // namespace imet::sim
