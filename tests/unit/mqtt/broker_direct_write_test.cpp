@@ -190,7 +190,14 @@ class DirectWriteTest : public ::testing::Test {
 
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
-  Broker broker_{BrokerConfig{}, util::SystemClock::instance()};
+  // The QoS 1 subscriber's queue must hold every message the test sends (at the default of
+  // 10,000 the broker would rightly drop the oldest queued QoS 0 messages to make room).
+  static BrokerConfig config() {
+    BrokerConfig c;
+    c.max_queued_messages = 1'000'000;
+    return c;
+  }
+  Broker broker_{config(), util::SystemClock::instance()};
   AllowAll access_;
   std::unique_ptr<MqttServer> server_;
   uint16_t port_ = 0;
