@@ -2,14 +2,14 @@
 // appended to the pending output; one writer at a time takes all that is pending: the strand's
 // do_write (async_write), or, inside an OutputScope on an I/O thread and for plain TCP, that
 // thread itself when the scope ends (a direct non-blocking ::send; what the socket does not take
-// goes on through do_write). The buffers are released when the output is drained (an idle
-// connection holds none).
+// goes on through do_write). The buffers are released when the output is drained and no
+// acknowledgement waits in them (an idle connection holds none).
 // Thread-safety: send() may be called from any thread (sessions deliver from every I/O thread and
 // the committer); out_mu_ guards out_ (the pending buffer and the acknowledgements waiting for
-// ack_durable), write_scheduled_, write_deferred_,
-// finish_after_write_ and dead_; do_write and its completion run on the strand; flush_deferred
-// runs on the I/O thread whose scope took the output, holding out_mu_ across the ::send so that
-// neither another writer nor finish()'s close of the socket can run meanwhile.
+// ack_durable), write_scheduled_, write_deferred_, finish_after_write_ and dead_; do_write and
+// its completion run on the strand; flush_deferred runs on the I/O thread whose scope took the
+// output, holding out_mu_ across the ::send so that neither another writer nor finish()'s close
+// of the socket can run meanwhile.
 // Invariants: at most one writer (write_scheduled_): an outstanding async write, a posted
 // do_write, or one thread's deferred flush (write_deferred_); out_->writing is touched only by the
 // async write; once dead_, nothing more is queued or written; pending_ counts the bytes queued or
