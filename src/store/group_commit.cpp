@@ -36,7 +36,7 @@ GroupCommitter::~GroupCommitter() {
   stop();
 }
 
-void GroupCommitter::submit(Commit&& commit) {
+bool GroupCommitter::enqueue(Commit&& commit) {
   const size_t bytes = commit_bytes(commit);
   // Copied into the pending arena under the lock; released here, on the caller's thread, after it.
   const std::vector<msglog::Record> own = std::move(commit.records);
@@ -54,7 +54,7 @@ void GroupCommitter::submit(Commit&& commit) {
                                               "applied"),
                     0);
       }
-      return;
+      return false;
     }
     const bool was_empty = pending_.empty();
     if (was_empty) {
@@ -77,7 +77,7 @@ void GroupCommitter::submit(Commit&& commit) {
     pending_.push_back(std::move(commit));
     wake = wake && committer_waiting_;
   }
-  if (wake) cv_.notify_one();
+  return wake;
 }
 
 void GroupCommitter::Records::add(const msglog::RecordView& r) {

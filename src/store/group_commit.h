@@ -24,6 +24,8 @@
 // shared_owner are released on the caller's thread, and the committer frees nothing per record),
 // moves the rest of the commit into a vector and wakes the committer only when it sleeps (no
 // allocation per commit once the vectors have grown, no syscall unless the committer must wake).
+// enqueue() + wake() split submit() in two for a caller that has work to finish first; whoever
+// gets true from enqueue() must call wake() (other submitters rely on it meanwhile).
 // Callbacks run on the committer thread, in submit order: keep them short (e.g. post to the
 // connection's strand) and do not call stop() from one. While a GroupCommitter runs, it is the
 // message log's only writer: nobody else may call the log's writer methods (readers are fine). The
@@ -109,7 +111,16 @@ class GroupCommitter {
 
   // Queues a commit. After stop(), the callback is called at once (on the caller's thread) with
   // kFailedPrecondition.
-  void submit(Commit&& commit);
+  void submit(Commit&& commit) {
+    if (enqueue(std::move(commit))) wake();
+  }
+  // submit() in two steps: queues the commit (its place in the order is fixed now) and returns
+  // whether the committer must be woken, which the caller then does with wake() once it has done
+  // what should not wait behind the wake-up (the broker delivers a QoS 1 message in between: the
+  // futex wake-up, and the committer it may schedule on this CPU, no longer delay the delivery).
+  // Until wake() the committer may sleep on (at most until its next timed wake-up); call it soon.
+  bool enqueue(Commit&& commit);
+  void wake() { cv_.notify_one(); }
   // Drains pending commits, syncs the log and joins the thread. Idempotent.
   void stop();
   Stats stats() const;

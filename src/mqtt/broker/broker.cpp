@@ -441,18 +441,22 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
     // before delivering, so a subscriber's acknowledgement (which deletes its persisted copy
     // through the same committer) is always ordered after the copy's write. If the commit fails
     // or the node dies first, the publisher has no PUBACK and sends again: a duplicate, which
-    // QoS 1 allows, never a loss.
-    persist_->submit(std::move(extra), std::move(logged), true,
-                     [message, done = std::move(done)](util::Status status) {
-                       if (!status.ok()) {
-                         util::log::error("mqtt message not stored; not acknowledged",
-                                          {{"topic", message->topic}, {"error", status.message()}});
-                       }
-                       if (done) done(status);
-                     });
+    // QoS 1 allows, never a loss. The committer is woken only after the deliveries: its wake-up
+    // (a futex call, and the committer thread it may schedule on this CPU) does not delay them,
+    // and the commit's place in the order was fixed when it was queued.
+    const bool wake = persist_->enqueue(
+        std::move(extra), std::move(logged), true,
+        [message, done = std::move(done)](util::Status status) {
+          if (!status.ok()) {
+            util::log::error("mqtt message not stored; not acknowledged",
+                             {{"topic", message->topic}, {"error", status.message()}});
+          }
+          if (done) done(status);
+        });
     for (Out& o : outs)
       o.session->deliver(message, std::move(o.delivery), o.qid);
     outs.clear();
+    if (wake) persist_->wake();
     return;
   }
   // QoS 2 (exactly once): delivered only once durable, so a publisher's resend after a crash can

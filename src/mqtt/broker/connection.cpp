@@ -103,6 +103,9 @@ void Connection::close(ReasonCode reason, std::string_view why, bool publish_wil
   {
     std::lock_guard lock(out_mu_);
     flushing = write_scheduled_;
+    // The writer must be the strand, whose write completion calls finish(): a deferred flush
+    // (OutputScope) hands the output over to do_write instead of writing it itself.
+    finish_after_write_ = flushing;
   }
   if (!flushing) {
     finish();

@@ -18,8 +18,20 @@
 //
 // Thread-safety: the read side and all protocol state run on the transport's strand. The write
 // side (send, pending_bytes, kick) may be called from any thread: out_mu_ guards the pending
-// output buffer, and a single write at a time is issued from the strand. drain_input may be
-// called from any thread too (it posts to the strand).
+// output buffer, and a single write at a time is issued, either from the strand (do_write) or,
+// for plain TCP, directly by the I/O thread that queued the output (OutputScope below).
+// drain_input may be called from any thread too (it posts to the strand), and so is on_durable
+// (the committer thread: it adds the commit's outcome to out_->acks under out_mu_ and posts
+// ack_durable to the strand for the first of a batch).
+// Direct writes: while an OutputScope is open on an I/O thread (a read's processing, a PUBACK
+// handler, a write completion), output queued on this thread to a plain-TCP connection with no
+// write in progress is not handed to that connection's strand: the connection is remembered,
+// and when the scope ends the thread writes its pending bytes to the socket itself (::send,
+// non-blocking, under out_mu_; finish() sets dead_ under out_mu_ before closing the socket, so
+// the descriptor cannot be closed or reused meanwhile). What the socket does not take goes to
+// the strand's do_write as before. So a message goes from the publisher's read to the
+// subscriber's socket on one thread, as in mosquitto, without the post, the other thread's
+// wake-up and the write completion of the strand path.
 // Accepted QoS 0 PUBLISHes are not routed one by one: they wait in the I/O thread's batch
 // (thread-local, owned by the connection whose packets are being processed) and go to
 // Broker::publish_qos0 together when process() has handled what one read brought, or earlier
@@ -29,7 +41,11 @@
 // closing_, no packet is processed; while paused_, no packet is processed and no read is issued;
 // finish() runs exactly once and releases the session and the admission slot; the thread's QoS 0
 // batch is empty whenever process() is not running (so per publisher, messages are routed in the
-// order they arrived, and all of them before the connection's will).
+// order they arrived, and all of them before the connection's will). Output: write_scheduled_
+// (out_mu_) means one writer owns the pending bytes, either the strand (a do_write is posted or
+// its write outstanding) or, with write_deferred_, the OutputScope of one thread, which writes
+// them when it ends; every send() appends under out_mu_, so bytes leave in the order they were
+// queued, whichever thread writes them.
 #pragma once
 
 #include <atomic>
@@ -40,6 +56,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -79,6 +96,23 @@ struct ConnectionEnv {
 
 // MqttServer's destructor: marks the server gone and drops its reference to `env`.
 void release_server_env(ConnectionEnv* env);
+
+class Connection;
+
+// Open on an I/O thread while it runs a connection's handler: output queued meanwhile to plain-TCP
+// connections with no write in progress is written directly by this thread when the outermost
+// scope ends (see Connection). Scopes nest; only the outermost flushes. Not for threads outside
+// the io_context (they would write on behalf of the strand without being an I/O thread; their
+// output goes to the strand as before).
+class OutputScope {
+ public:
+  OutputScope();
+  ~OutputScope();
+  OutputScope(const OutputScope&) = delete;
+  OutputScope& operator=(const OutputScope&) = delete;
+  // Whether a scope is open on this thread.
+  static bool active();
+};
 
 class Connection final : public PacketSink,
                          public net::ReadListener,
@@ -140,6 +174,12 @@ class Connection final : public PacketSink,
   std::shared_ptr<Message> message_from_client(std::string topic, SharedBytes payload, uint8_t qos,
                                                bool retain, Properties properties) const;
   void ack_publish(uint8_t qos, uint16_t packet_id, ReasonCode reason);
+  // The commit of an incoming QoS 1/2 message ended (committer thread): its outcome joins
+  // out_->acks, and the first of a batch posts ack_durable() to the strand.
+  void on_durable(uint8_t qos, uint16_t packet_id, bool ok);
+  // Strand: acknowledges (or refuses) every message in out_->acks, in commit order, in one
+  // OutputScope, so the acknowledgements of one commit round leave in one write.
+  void ack_durable();
   void handle_pubrel(const Pubrel& r);
 
   // SUBSCRIBE, UNSUBSCRIBE (connection_subscribe.cpp).
@@ -149,6 +189,10 @@ class Connection final : public PacketSink,
   // Write side (connection_write.cpp).
   void send_packet(const Packet& packet);
   void do_write();
+  // The OutputScope this connection's output was deferred to ends (any I/O thread): writes the
+  // pending bytes directly, and hands what the socket does not take to do_write.
+  void flush_deferred();
+  friend class OutputScope;
 
   // Life cycle and timeouts (connection.cpp).
   void handle_disconnect(const Disconnect& d);
@@ -183,21 +227,36 @@ class Connection final : public PacketSink,
   // client id drains its input before the takeover (accept_connect runs after).
   bool paused_ = false;
   bool assigned_id_ = false;
-  bool write_scheduled_ = false;  // out_mu_
-  bool dead_ = false;             // out_mu_: no more output accepted
+  // out_mu_ (bit-fields: one memory location of their own, all under out_mu_):
+  bool write_scheduled_ : 1 = false;
+  bool dead_ : 1 = false;            // no more output accepted
+  bool write_deferred_ : 1 = false;  // the writer is a thread's OutputScope, not the strand
+  // close() waits for the pending output to be written before finish(): the writer must be the
+  // strand (whose write completion calls finish()), so a deferred flush hands over to it.
+  bool finish_after_write_ : 1 = false;
   ClientInfo client_;
   std::shared_ptr<Session> session_;
   MessagePtr will_;
   std::chrono::steady_clock::time_point last_rx_;
   Lazy<std::unordered_map<uint16_t, std::string>> in_aliases_;
 
-  // Write side. The buffers exist only while output is pending or being written.
+  // Write side. The buffers exist only while output is pending or being written, or while
+  // acknowledgements wait in `acks`.
+  struct DurableAck {
+    uint16_t packet_id = 0;
+    uint8_t qos = 0;
+    bool ok = false;
+  };
   struct OutBuffers {
     util::Bytes pending;  // out_mu_
     util::Bytes writing;  // strand: the buffer of the outstanding write
+    // out_mu_: incoming QoS 1/2 messages whose commit ended, not yet acknowledged (on_durable).
+    std::vector<DurableAck> acks;
   };
   mutable std::mutex out_mu_;
-  std::unique_ptr<OutBuffers> out_;  // out_mu_ (created by send, released when drained)
+  // out_mu_: created by send or on_durable, released when the output is drained and no
+  // acknowledgement waits.
+  std::unique_ptr<OutBuffers> out_;
   std::atomic<size_t> pending_{0};
 };
 

@@ -4,10 +4,13 @@
 // exactly-once bookkeeping of incoming QoS 2.
 // Thread-safety: on the connection's strand. The QoS 0 batch is thread-local, owned by the
 // connection whose packets are being processed; the commit callback of a QoS 1/2 message runs on
-// the committer thread and posts the acknowledgement to the strand.
+// the committer thread and adds the outcome to out_->acks (out_mu_); the first of a batch
+// posts ack_durable() to the strand, which acknowledges all of them in commit order, written by
+// that thread directly (OutputScope): one hop and one write per connection and commit round.
 // Invariants: the thread's QoS 0 batch is empty whenever process() is not running and holds
 // messages of one connection only (owner); incoming_unacked_ counts QoS 1 messages not yet
-// acknowledged and QoS 2 messages awaiting PUBREL.
+// acknowledged and QoS 2 messages awaiting PUBREL; acknowledgements leave in commit order, which
+// is the order the PUBLISHes arrived in (MQTT-4.6.0-2: the committer completes commits in order).
 #include <cassert>
 #include <vector>
 
@@ -151,21 +154,45 @@ void Connection::handle_publish(Publish& p) {
   const uint8_t qos = p.qos;
   const uint16_t id = p.packet_id;
   env_.broker.publish(m, std::move(extra), [self = shared_from_this(), qos, id](util::Status st) {
-    asio::post(self->transport_->executor(), [self, qos, id, ok = st.ok()] {
-      if (self->finished_) return;
-      if (qos == 1 && self->incoming_unacked_ > 0) --self->incoming_unacked_;
-      if (!ok) {
-        if (qos == 2) self->session_->release_incoming_qos2(id);
-        if (self->version_ == Version::kV5) {
-          self->ack_publish(qos, id, ReasonCode::kUnspecifiedError);
-        } else {
-          self->close(ReasonCode::kUnspecifiedError, "message could not be stored");
-        }
-        return;
-      }
-      self->ack_publish(qos, id, ReasonCode::kSuccess);
-    });
+    self->on_durable(qos, id, st.ok());
   });
+}
+
+void Connection::on_durable(uint8_t qos, uint16_t packet_id, bool ok) {
+  bool first;
+  {
+    std::lock_guard lock(out_mu_);
+    if (!out_) out_ = std::make_unique<OutBuffers>();
+    out_->acks.push_back(DurableAck{packet_id, qos, ok});
+    first = out_->acks.size() == 1;
+  }
+  if (first)
+    asio::post(transport_->executor(), [self = shared_from_this()] { self->ack_durable(); });
+}
+
+void Connection::ack_durable() {
+  const OutputScope scope;  // the acknowledgements are written by this thread, in one write
+  thread_local std::vector<DurableAck> batch;
+  batch.clear();
+  {
+    std::lock_guard lock(out_mu_);
+    if (out_) batch.swap(out_->acks);  // out_ stays: the acknowledgements are sent into it
+  }
+  for (const DurableAck& a : batch) {
+    if (finished_) break;
+    if (a.qos == 1 && incoming_unacked_ > 0) --incoming_unacked_;
+    if (!a.ok) {
+      if (a.qos == 2) session_->release_incoming_qos2(a.packet_id);
+      if (version_ == Version::kV5) {
+        ack_publish(a.qos, a.packet_id, ReasonCode::kUnspecifiedError);
+      } else {
+        close(ReasonCode::kUnspecifiedError, "message could not be stored");
+      }
+      continue;
+    }
+    ack_publish(a.qos, a.packet_id, ReasonCode::kSuccess);
+  }
+  batch.clear();
 }
 
 void Connection::handle_pubrel(const Pubrel& r) {

@@ -3,10 +3,12 @@
 // connection's own buffer), the drain a taking-over connection asks for (drain_input), framing
 // and decoding, and the dispatch of each packet to its handler.
 // Thread-safety: all on the connection's strand; drain_input may be called from any thread (it
-// posts). The scratch buffer is per I/O thread and used only within one read_available call.
-// Invariants: rx_ holds only bytes not yet processed (an incomplete packet on the reactor path);
-// at most one read or readiness wait is outstanding (a drain reads synchronously and issues
-// none); nothing is processed while closing_ or paused_, and no read is issued then.
+// posts). Each read's processing runs in an OutputScope: the output it queues (also to other
+// connections) is written by this thread when the read is processed. The scratch buffer is per I/O
+// thread and used only within one read_available call. Invariants: rx_ holds only bytes not yet
+// processed (an incomplete packet on the reactor path); at most one read or readiness wait is
+// outstanding (a drain reads synchronously and issues none); nothing is processed while closing_ or
+// paused_, and no read is issued then.
 #include <algorithm>
 #include <cstring>
 
@@ -81,6 +83,7 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n) {
   last_rx_ = std::chrono::steady_clock::now();
   bump(env_.broker.stats().bytes_received, n);
   rx_len_ += n;
+  const OutputScope scope;  // output of these packets is written by this thread when done
   const size_t used = process(util::ByteSpan(rx_.data(), rx_len_));
   std::memmove(rx_.data(), rx_.data() + used, rx_len_ - used);
   rx_len_ -= used;
@@ -103,6 +106,9 @@ void Connection::on_readable(const boost::system::error_code& ec) {
 void Connection::read_available(int max_rounds) {
   thread_local std::vector<uint8_t> scratch(kScratch);
   for (int rounds = 0; rounds < max_rounds && !closing_; ++rounds) {
+    // The output of each read's packets (deliveries, acknowledgements) is written by this thread
+    // when the read is processed (OutputScope, connection.h).
+    const OutputScope scope;
     boost::system::error_code rec;
     const size_t n = transport_->read_now(asio::buffer(scratch), rec);
     if (rec == asio::error::would_block || rec == asio::error::try_again) break;

@@ -280,8 +280,8 @@ store::msglog::RecordView Persistence::log_record(const Message& m) {
   return r;
 }
 
-void Persistence::submit(store::WriteBatch batch, MessagePtr logged, bool durable,
-                         std::function<void(util::Status)> done) {
+bool Persistence::enqueue(store::WriteBatch batch, MessagePtr logged, bool durable,
+                          std::function<void(util::Status)> done) {
   store::GroupCommitter::Commit c;
   c.batch = std::move(batch);
   if (logged != nullptr) {
@@ -292,7 +292,7 @@ void Persistence::submit(store::WriteBatch batch, MessagePtr logged, bool durabl
   if (done) {
     c.done = [d = std::move(done)](util::Status s, uint64_t) { d(std::move(s)); };
   }
-  committer_.submit(std::move(c));
+  return committer_.enqueue(std::move(c));
 }
 
 void Persistence::submit_logged(store::WriteBatch batch,

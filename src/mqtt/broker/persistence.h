@@ -118,7 +118,14 @@ class Persistence {
   // is appended to the message log (its fields are copied into the committer's pending arena; no
   // Record is built and no reference is kept).
   void submit(store::WriteBatch batch, MessagePtr logged, bool durable,
-              std::function<void(util::Status)> done);
+              std::function<void(util::Status)> done) {
+    if (enqueue(std::move(batch), std::move(logged), durable, std::move(done))) wake();
+  }
+  // submit() in two steps (GroupCommitter::enqueue): queues the commit and returns whether wake()
+  // must follow; the caller calls it soon, after what should not wait behind the wake-up.
+  bool enqueue(store::WriteBatch batch, MessagePtr logged, bool durable,
+               std::function<void(util::Status)> done);
+  void wake() { committer_.wake(); }
   // A non-durable commit without callback whose records are `logged` (views of messages the
   // caller keeps alive until this returns; appended in this order, copied like `logged` above).
   void submit_logged(store::WriteBatch batch, std::span<const store::msglog::RecordView> logged);

@@ -1,9 +1,12 @@
 // TcpTransport implementation.
 #include "mqtt/net/tcp_transport.h"
 
+#include <cerrno>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace imet::mqtt::net {
@@ -58,6 +61,22 @@ void TcpTransport::async_wait_readable(std::shared_ptr<ReadListener> listener) {
 
 size_t TcpTransport::read_now(asio::mutable_buffer buffer, boost::system::error_code& ec) {
   return socket_.read_some(buffer, ec);
+}
+
+size_t TcpTransport::write_now(asio::const_buffer buffer, boost::system::error_code& ec) {
+  // ::send on the descriptor, not socket_.write_some: this may run off the strand, and only the
+  // descriptor (fixed until close(), which the caller excludes) is read from the socket object.
+  ec = {};
+  for (;;) {
+    const ssize_t n =
+        ::send(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    ec = (errno == EAGAIN || errno == EWOULDBLOCK)
+             ? make_error_code(asio::error::would_block)
+             : boost::system::error_code(errno, asio::error::get_system_category());
+    return 0;
+  }
 }
 
 void TcpTransport::close() {

@@ -4,7 +4,8 @@
 // every idle connection keeps pending, small (an any_io_executor is 56 bytes, and a strand
 // executor held through one would be stored in both). The remote address is not kept: it is
 // read from the socket when asked.
-// Thread-safety: as Transport (strand only).
+// Thread-safety: as Transport (strand only, except write_now: any thread, under the caller's
+// guarantee that no other write is outstanding and close() cannot run meanwhile).
 // Invariants: every completion handler runs on strand_ (executor()).
 #pragma once
 
@@ -36,6 +37,8 @@ class TcpTransport final : public Transport {
   bool reactor_reads() const override { return true; }
   void async_wait_readable(std::shared_ptr<ReadListener> listener) override;
   size_t read_now(boost::asio::mutable_buffer buffer, boost::system::error_code& ec) override;
+  bool writes_now() const override { return true; }
+  size_t write_now(boost::asio::const_buffer buffer, boost::system::error_code& ec) override;
   void close() override;
   std::string remote_ip() const override;
   const char* kind() const override { return "tcp"; }

@@ -2,9 +2,11 @@
 // the protocol code in mqtt/broker/connection. Each transport runs on a strand (MqttServer hands
 // them out from a pool, so several connections may share one); every
 // completion handler runs on that strand, so the connection needs no lock for its read side.
-// Thread-safety: call only from the transport's strand (executor()).
-// Invariants: at most one read and one write are outstanding at a time; async_write writes the
-// whole buffer or fails; after close() every pending operation completes with an error.
+// Thread-safety: call only from the transport's strand (executor()), except write_now (see
+// there).
+// Invariants: at most one read and one write are outstanding at a time (a write_now counts as a
+// write while it runs); async_write writes the whole buffer or fails; after close() every pending
+// operation completes with an error.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +50,20 @@ class Transport {
   virtual void async_wait_readable(std::shared_ptr<ReadListener> listener) { (void)listener; }
   // Bytes read (0 with ec = would_block when nothing is pending; eof when the peer closed).
   virtual size_t read_now(boost::asio::mutable_buffer buffer, boost::system::error_code& ec) {
+    (void)buffer;
+    ec = boost::asio::error::operation_not_supported;
+    return 0;
+  }
+  // Direct writes (plain TCP): write_now writes what the socket takes at once, without blocking
+  // and without the strand, so the thread that queued output can write it itself instead of
+  // handing it to the strand (one thread hop and wake-up less per packet). The only call that
+  // may run off the strand; the caller guarantees that no other write (async_write or
+  // write_now) is outstanding and that close() cannot run meanwhile (Connection: both under its
+  // output lock, which finish() takes before closing). Returns the bytes written (may be fewer
+  // than given; 0 with ec = would_block when the socket buffer is full). Transports with their
+  // own framing or encryption (TLS, WebSocket) return false from writes_now.
+  virtual bool writes_now() const { return false; }
+  virtual size_t write_now(boost::asio::const_buffer buffer, boost::system::error_code& ec) {
     (void)buffer;
     ec = boost::asio::error::operation_not_supported;
     return 0;

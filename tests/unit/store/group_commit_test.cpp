@@ -1,7 +1,8 @@
 // GroupCommitter with a real MessageLog and real KvStores (MemoryStore; RocksStore where sync
 // matters): FIFO order and seqs in submit order, callbacks only after the log is synced and the
 // batch written, many durable submits served by few syncs, concurrent submitters, draining on
-// stop, submits after stop, invalid records, and disk errors reaching every affected callback.
+// stop, submits after stop, invalid records, disk errors reaching every affected callback, and
+// enqueue() leaving the wake-up to its caller.
 #include "store/group_commit.h"
 
 #include <atomic>
@@ -538,6 +539,33 @@ TEST(GroupCommitter, FixedDelayRuleWaitsTheWindowBeforeSyncing) {
   }));
   ASSERT_TRUE(done.wait_for(1));
   EXPECT_GE(finished - start, std::chrono::milliseconds(30));
+}
+
+// enqueue() + wake(): the committer, asleep, is not woken by enqueue() (the broker delivers a QoS
+// 1 message in between); enqueue() says it must be woken, later enqueues rely on that wake-up
+// (they return false), and after wake() every queued commit lands in enqueue order.
+TEST(GroupCommitter, EnqueueLeavesTheWakeUpToTheCallerAndKeepsTheOrder) {
+  LogAndStore s;
+  GroupCommitter::Options o = options(std::chrono::microseconds(0));
+  o.maintenance_interval = std::chrono::minutes(10);  // no timed wake-up during the test
+  GroupCommitter gc(s.kv, s.log.get(), o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the committer sleeps
+  Outcomes out(3);
+  const std::vector<Record> recs = {make_record(1), make_record(2), make_record(3)};
+  EXPECT_TRUE(gc.enqueue(commit_of({recs[0]}, true, out.callback(0))));
+  EXPECT_FALSE(gc.enqueue(commit_of({recs[1]}, false, out.callback(1))));
+  EXPECT_FALSE(gc.enqueue(commit_of({recs[2]}, true, out.callback(2))));
+  // Not woken: nothing is applied.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(gc.stats().commits, 0u);
+  gc.wake();
+  ASSERT_TRUE(out.wait());
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(out.status(i).ok()) << out.status(i).to_string();
+    EXPECT_EQ(out.first(i), i + 1);
+  }
+  gc.stop();
+  expect_log_holds(*s.log, recs);
 }
 
 TEST(GroupCommitter, CallbackExceptionsDoNotStopTheCommitter) {
