@@ -527,6 +527,7 @@ void Engine::propose(uint64_t now, Output& out) {
     p.block = std::move(*built);
   }
   p.sign(*key_);
+  checker_.signed_here(p.proposer, p.signing_bytes(), p.signature);
   const ledger::Hash hash = p.block_hash();
   record_signed(SignedStep::kProposed, out);
   const int64_t vr = p.valid_attempt;
@@ -555,6 +556,7 @@ void Engine::sign_vote(ledger::VoteType type, const ledger::Hash& hash, Output& 
   v.attempt = attempt_;
   v.block_hash = hash;
   v.sign(*key_);
+  checker_.signed_here(v.voter, v.signing_bytes(), v.signature);
   (void)votes_.add(v);
   record_signed(type == ledger::VoteType::kPrepare ? SignedStep::kPrepared : SignedStep::kCommitted,
                 out, &v);

@@ -52,6 +52,11 @@ class SignatureChecker {
  public:
   virtual ~SignatureChecker() = default;
   virtual bool verify(const PublicKey& pk, util::ByteSpan msg, const Signature& sig) const = 0;
+  // Told of a signature this process has just made: `sig` over `msg` by the secret key whose
+  // public key is `pk`. Such a signature verifies (Ed25519 signing is deterministic and correct),
+  // so a checker that remembers answers may record it as valid; the default ignores it.
+  virtual void signed_here(const PublicKey& /*pk*/, util::ByteSpan /*msg*/,
+                           const Signature& /*sig*/) const {}
 };
 
 // crypto::verify() on every call.

@@ -1,7 +1,7 @@
 // imet-sim: runs the deterministic consensus simulation (tests/sim/simulation.h) over a range of
 // seeds and prints one line per seed and, at the end, the simulated-to-wall-time ratio.
 //   imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] [--dec on|off] [--node-resends]
-//            [--replay-check] [--digest] [--verbose]
+//            [--replay-check] [--check-signatures] [--digest] [--verbose]
 // --slot-ms sets the genesis slot (default 1,000; delays and timeouts scale with it, so the work
 // per block barely changes and the simulated-to-wall ratio grows with it).
 // --long runs a longer chaos phase (300 slots) with more faults. --dec on makes every seed a DEC
@@ -9,6 +9,9 @@
 // N <= 21) and fails a seed whose N_active never changed; --dec off makes none.
 // --node-resends sends the engines' re-sends directly to peers only, as the node does today,
 // instead of flooding them (docs/consensus.md, "Simulation", Findings).
+// --check-signatures verifies with Ed25519 every signature a simulated engine reports as its own
+// (by default the signature memo records those as valid unverified; tests/sim/memo_checker.h)
+// and aborts if one does not verify.
 // --replay-check runs every seed twice and fails unless both runs give the same digest (final
 // heights and hashes, event and message counts). --digest prints each seed's digest (to check that
 // an optimization left the behaviour unchanged). Exit status 0 iff every seed passed.
@@ -17,6 +20,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "memo_checker.h"
 #include "simulation.h"
 
 namespace {
@@ -39,7 +43,8 @@ bool parse_range(const std::string& s, uint64_t& a, uint64_t& b) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "imet-sim: %s\nusage: imet-sim --seeds A..B [--witnesses N] [--slot-ms MS] [--long] "
-               "[--dec on|off] [--node-resends] [--replay-check] [--digest] [--verbose]\n",
+               "[--dec on|off] [--node-resends] [--replay-check] [--check-signatures] [--digest] "
+               "[--verbose]\n",
                why);
   return 2;
 }
@@ -73,6 +78,8 @@ int main(int argc, char** argv) {
       base.node_resends = true;
     } else if (arg == "--replay-check") {
       replay = true;
+    } else if (arg == "--check-signatures") {
+      imet::sim::MemoChecker::instance().set_check_signed(true);
     } else if (arg == "--digest") {
       digest = true;
     } else if (arg == "--verbose") {

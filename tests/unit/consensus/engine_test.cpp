@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <memory>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,28 @@
 
 namespace imet::consensus {
 namespace {
+
+// Verifies every signature with libsodium and records what the engines report having signed.
+class RecordingChecker final : public SignatureChecker {
+ public:
+  struct Signed {
+    ledger::PublicKey pk;
+    util::Bytes msg;
+    ledger::Signature sig;
+  };
+  bool verify(const ledger::PublicKey& pk, util::ByteSpan msg,
+              const ledger::Signature& sig) const override {
+    return crypto::verify(pk, msg, sig);
+  }
+  void signed_here(const ledger::PublicKey& pk, util::ByteSpan msg,
+                   const ledger::Signature& sig) const override {
+    signed_.push_back({pk, util::Bytes(msg.begin(), msg.end()), sig});
+  }
+  const std::vector<Signed>& signed_log() const { return signed_; }
+
+ private:
+  mutable std::vector<Signed> signed_;
+};
 
 crypto::SigningKey key(uint8_t b) {
   crypto::Seed s{};
@@ -94,6 +117,7 @@ class Net {
     now_ = until;
   }
   uint64_t now() const { return now_; }
+  const RecordingChecker& checker() const { return checker_; }
   size_t index_of(const Peer& p) const {
     for (size_t i = 0; i < peers_.size(); ++i) {
       if (peers_[i].get() == &p) return i;
@@ -132,7 +156,7 @@ class Net {
     }
   }
 
-  DirectChecker checker_;
+  RecordingChecker checker_;
   ledger::Genesis genesis_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::deque<std::pair<size_t, ConsensusMessage>> queue_;
@@ -183,6 +207,33 @@ TEST(Engine, FourWitnessesReachFinalityWithCertificates) {
     const auto& b = net.peer(0).committed[h].block;
     EXPECT_EQ(b.header.slot, 0u);
     EXPECT_EQ(b.header.producer_address(), witnesses[h]);
+  }
+}
+
+// The engine tells its checker of each proposal and vote it signs (the simulation's memo records
+// those as valid without verifying them), with exactly the bytes it signed.
+TEST(Engine, TellsItsCheckerOfEverySignatureItMakes) {
+  Net net(4);
+  net.start(kGenesisMs);
+  net.run_until(kGenesisMs + 4 * kSlot);
+  const auto& log = net.checker().signed_log();
+  // Per height: one proposal, and a PREPARE and a COMMIT from each of the 4 witnesses.
+  ASSERT_GE(log.size(), 4u * (1 + 2 * 4));
+  std::set<ledger::Signature> told;
+  for (const auto& s : log) {
+    EXPECT_TRUE(crypto::verify(s.pk, s.msg, s.sig));
+    bool a_witness = false;
+    for (size_t i = 0; i < net.size(); ++i)
+      a_witness = a_witness || net.peer(i).key.public_key() == s.pk;
+    EXPECT_TRUE(a_witness);
+    told.insert(s.sig);
+  }
+  // Every COMMIT in every certificate was reported by its signer.
+  const Peer& p = net.peer(0);
+  ASSERT_EQ(p.committed.size(), 4u);
+  for (const auto& c : p.committed) {
+    for (const auto& commit : c.cert.commits)
+      EXPECT_TRUE(told.contains(commit.signature));
   }
 }
 
