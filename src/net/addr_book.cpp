@@ -8,13 +8,16 @@ namespace imet::net {
 void AddrBook::count_peer_entry(const Entry& en, int delta) {
   if (en.source != AddrSource::kPeer) return;
   peer_entries_ = delta > 0 ? peer_entries_ + 1 : peer_entries_ - 1;
-  if (!en.group.limited) return;
-  auto it = peer_entries_per_group_.try_emplace(en.group.key, 0).first;
-  it->second = delta > 0 ? it->second + 1 : it->second - 1;
-  if (it->second == 0) peer_entries_per_group_.erase(it);
+  const auto count = [delta](std::map<std::string, size_t>& counts, const std::string& key) {
+    auto it = counts.try_emplace(key, 0).first;
+    it->second = delta > 0 ? it->second + 1 : it->second - 1;
+    if (it->second == 0) counts.erase(it);
+  };
+  if (en.group.limited) count(peer_entries_per_group_, en.group.key);
+  if (!en.from.empty()) count(peer_entries_per_source_, en.from);
 }
 
-bool AddrBook::add(const Endpoint& e, AddrSource source) {
+bool AddrBook::add(const Endpoint& e, AddrSource source, const NetGroup& from) {
   auto it = entries_.find(e);
   if (it != entries_.end()) {
     if (source <= it->second.source) return false;
@@ -27,6 +30,12 @@ bool AddrBook::add(const Endpoint& e, AddrSource source) {
   en.source = source;
   en.group = group_of(e);
   if (source == AddrSource::kPeer) {
+    if (from.limited) {
+      // One source netgroup cannot fill the book: beyond its share, what it tells is ignored.
+      auto f = peer_entries_per_source_.find(from.key);
+      if (f != peer_entries_per_source_.end() && f->second >= source_capacity_) return false;
+      en.from = from.key;
+    }
     if (en.group.limited) {
       auto g = peer_entries_per_group_.find(en.group.key);
       if (g != peer_entries_per_group_.end() && g->second >= group_capacity_ &&
@@ -46,7 +55,7 @@ bool AddrBook::evict_one_peer_entry(const std::string* group) {
   auto worst = entries_.end();
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     const Entry& en = it->second;
-    if (en.source != AddrSource::kPeer || en.in_use) continue;
+    if (en.source != AddrSource::kPeer || en.in_use || en.tried) continue;
     if (group != nullptr && en.group.key != *group) continue;
     if (worst == entries_.end() || en.failures > worst->second.failures) worst = it;
   }
@@ -59,7 +68,8 @@ bool AddrBook::evict_one_peer_entry(const std::string* group) {
 
 std::vector<Endpoint> AddrBook::due(int64_t now_ms, size_t n, std::mt19937_64& rng,
                                     const std::set<std::string>& groups_in_use) const {
-  // Due entries by source (seed, node, peer), each by netgroup.
+  // Due entries by pool (node, tried peer, new peer), each by netgroup.
+  enum Pool : size_t { kNodePool = 0, kTriedPool = 1, kNewPool = 2 };
   std::map<std::string, std::vector<Endpoint>> by_group[3];
   std::vector<Endpoint> seeds;
   for (const auto& [e, en] : entries_) {
@@ -67,7 +77,10 @@ std::vector<Endpoint> AddrBook::due(int64_t now_ms, size_t n, std::mt19937_64& r
     if (en.source == AddrSource::kSeed) {
       seeds.push_back(e);
     } else {
-      by_group[static_cast<size_t>(en.source)][en.group.key].push_back(e);
+      const Pool pool = en.source == AddrSource::kNode ? kNodePool
+                        : en.tried                     ? kTriedPool
+                                                       : kNewPool;
+      by_group[pool][en.group.key].push_back(e);
     }
   }
   std::vector<Endpoint> out;
@@ -78,28 +91,34 @@ std::vector<Endpoint> AddrBook::due(int64_t now_ms, size_t n, std::mt19937_64& r
     out.push_back(seeds[i]);
     if (const NetGroup g = group_of(seeds[i]); g.limited) used.insert(g.key);
   }
-  for (const AddrSource source : {AddrSource::kNode, AddrSource::kPeer}) {
-    auto& groups = by_group[static_cast<size_t>(source)];
+  // One random address of a random netgroup of `pool` not in `used`; false if there is none.
+  const auto pick = [&](Pool pool) {
+    auto& groups = by_group[pool];
     std::vector<std::string> keys;
     for (const auto& [key, endpoints] : groups) {
-      if (!used.contains(key) || !group_of(endpoints.front()).limited) keys.push_back(key);
-    }
-    while (out.size() < n && !keys.empty()) {
-      const size_t gi = std::uniform_int_distribution<size_t>(0, keys.size() - 1)(rng);
-      std::vector<Endpoint>& pool = groups[keys[gi]];
-      const size_t ai = std::uniform_int_distribution<size_t>(0, pool.size() - 1)(rng);
-      out.push_back(pool[ai]);
-      pool[ai] = pool.back();
-      pool.pop_back();
-      if (group_of(out.back()).limited) {  // one outbound peer per limited netgroup
-        used.insert(keys[gi]);
-        pool.clear();
-      }
-      if (pool.empty()) {
-        keys[gi] = keys.back();
-        keys.pop_back();
+      if (!endpoints.empty() && (!used.contains(key) || !group_of(endpoints.front()).limited)) {
+        keys.push_back(key);
       }
     }
+    if (keys.empty()) return false;
+    const std::string& key = keys[std::uniform_int_distribution<size_t>(0, keys.size() - 1)(rng)];
+    std::vector<Endpoint>& addrs = groups[key];
+    const size_t ai = std::uniform_int_distribution<size_t>(0, addrs.size() - 1)(rng);
+    out.push_back(addrs[ai]);
+    addrs[ai] = addrs.back();
+    addrs.pop_back();
+    if (group_of(out.back()).limited) used.insert(key);  // one outbound peer per limited netgroup
+    return true;
+  };
+  while (out.size() < n && pick(kNodePool)) {
+  }
+  // Peer addresses: tried and new in turn, so that a flood of gossiped addresses gets at most
+  // every other dial.
+  bool tried_turn = std::uniform_int_distribution<int>(0, 1)(rng) == 1;
+  for (bool tried_left = true, new_left = true; out.size() < n && (tried_left || new_left);
+       tried_turn = !tried_turn) {
+    bool& left = tried_turn ? tried_left : new_left;
+    if (left) left = pick(tried_turn ? kTriedPool : kNewPool);
   }
   return out;
 }
@@ -131,7 +150,10 @@ void AddrBook::skipped(const Endpoint& e, int64_t now_ms) {
 
 void AddrBook::connected(const Endpoint& e) {
   auto it = entries_.find(e);
-  if (it != entries_.end()) it->second.in_use = true;
+  if (it == entries_.end()) return;
+  it->second.in_use = true;
+  if (!it->second.tried) ++version_;
+  it->second.tried = true;
 }
 
 void AddrBook::disconnected(const Endpoint& e, int64_t now_ms, bool stable) {
@@ -188,20 +210,29 @@ std::vector<Endpoint> AddrBook::sample(size_t n, std::mt19937_64& rng) const {
 std::vector<AddrBook::Saved> AddrBook::saved() const {
   std::vector<Saved> out;
   for (const auto& [e, en] : entries_) {
-    if (!en.self && en.source != AddrSource::kSeed) out.push_back({e, en.source, en.failures});
+    if (!en.self && en.source != AddrSource::kSeed) {
+      out.push_back({e, en.source, en.failures, en.tried});
+    }
   }
   return out;
 }
 
 bool AddrBook::restore(const Saved& saved) {
   if (saved.source == AddrSource::kSeed || !add(saved.endpoint, saved.source)) return false;
-  entries_[saved.endpoint].failures = std::max(0, saved.failures);
+  Entry& en = entries_[saved.endpoint];
+  en.failures = std::max(0, saved.failures);
+  en.tried = saved.tried;
   return true;
 }
 
 bool AddrBook::is_self(const Endpoint& e) const {
   auto it = entries_.find(e);
   return it != entries_.end() && it->second.self;
+}
+
+bool AddrBook::tried(const Endpoint& e) const {
+  auto it = entries_.find(e);
+  return it != entries_.end() && it->second.tried;
 }
 
 int AddrBook::failures(const Endpoint& e) const {

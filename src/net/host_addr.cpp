@@ -42,8 +42,9 @@ void Host::handle_addr(Peer& p, const Frame& frame) {
   if (!p.getaddr_sent || p.addr_received) return;  // unsolicited: ignored
   p.addr_received = true;
   size_t added = 0;
+  const NetGroup from = netgroup_of(p.link->remote_ip(), config_.limit_local_netgroups);
   for (const auto& e : *addrs)
-    added += book_.add(e, AddrSource::kPeer) ? 1 : 0;
+    added += book_.add(e, AddrSource::kPeer, from) ? 1 : 0;
   util::log::debug("p2p learned addresses", {{"peer", peer_id_short(p.info.id)},
                                              {"received", static_cast<int>(addrs->size())},
                                              {"new", static_cast<int>(added)}});

@@ -100,9 +100,14 @@ util::Result<PeerFileData> decode(const json& root) {
     if (failures < 0 || failures > 1'000'000) {
       return util::invalid_argument(where + ".failures: out of range");
     }
+    bool tried = false;  // optional (files written before it existed have none)
+    if (auto t = e.find("tried"); t != e.end()) {
+      if (!t->is_boolean()) return util::invalid_argument(where + ".tried: not true or false");
+      tried = t->get<bool>();
+    }
     d.addresses.push_back({std::move(*endpoint),
                            source == "node" ? AddrSource::kNode : AddrSource::kPeer,
-                           static_cast<int>(failures)});
+                           static_cast<int>(failures), tried});
   }
   return d;
 }
@@ -118,7 +123,8 @@ std::string encode_peer_file(const PeerFileData& data) {
   for (const AddrBook::Saved& a : data.addresses) {
     addrs.push_back({{"address", a.endpoint.to_string()},
                      {"source", source_name(a.source)},
-                     {"failures", a.failures}});
+                     {"failures", a.failures},
+                     {"tried", a.tried}});
   }
   json root = {{"version", 1}, {"banned_ids", ids}, {"banned_ips", ips}, {"addresses", addrs}};
   return root.dump(1) + "\n";

@@ -4,7 +4,8 @@
 //   {"version": 1,
 //    "banned_ids": [{"id": "<64 hex>", "until_unix_ms": N}, ...],
 //    "banned_ips": [{"ip": "203.0.113.5", "until_unix_ms": N}, ...],
-//    "addresses": [{"address": "host:port", "source": "peer" | "node", "failures": N}, ...]}
+//    "addresses": [{"address": "host:port", "source": "peer" | "node", "failures": N,
+//                   "tried": true | false (optional, default false)}, ...]}
 // Ban expiries are wall-clock (Unix ms) on disk, since the host's own are monotonic and mean
 // nothing after a restart. Pure: encoding and decoding only; the host does the file I/O.
 // Thread-safety: plain values and pure functions.

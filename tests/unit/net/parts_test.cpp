@@ -251,6 +251,71 @@ TEST(AddrBook, OneNetgroupHoldsAtMostASixteenthOfThePeerEntries) {
   EXPECT_TRUE(b.add({"10.0.0.2", 1}, AddrSource::kPeer));
 }
 
+TEST(AddrBook, OneSourceNetgroupTellsAtMostAnEighthOfThePeerEntries) {
+  AddrBook b(64, 100, 1000);  // 8 per source netgroup, 4 per netgroup
+  const NetGroup attacker = netgroup_of("66.6.0.1");
+  size_t kept = 0;
+  for (int g = 0; g < 20; ++g)  // 20 addresses in 20 netgroups, all told by one peer
+    kept += b.add({"30." + std::to_string(g) + ".0.1", 1}, AddrSource::kPeer, attacker) ? 1 : 0;
+  EXPECT_EQ(kept, 8u);
+  // Another source, or none (an inbound peer's own listen address), still adds.
+  EXPECT_TRUE(b.add({"31.0.0.1", 1}, AddrSource::kPeer, netgroup_of("77.7.0.1")));
+  EXPECT_TRUE(b.add({"31.1.0.1", 1}, AddrSource::kPeer));
+  // An entry that leaves the peer entries (upgraded to node) frees its source's share.
+  EXPECT_TRUE(b.add({"30.0.0.1", 1}, AddrSource::kNode));
+  EXPECT_TRUE(b.add({"30.19.0.1", 1}, AddrSource::kPeer, attacker));
+  EXPECT_FALSE(b.add({"30.18.0.1", 1}, AddrSource::kPeer, attacker));
+  // Local sources are not limited (a testnet on 127.0.0.1).
+  const NetGroup local = netgroup_of("127.0.0.1");
+  for (int g = 40; g < 52; ++g)
+    EXPECT_TRUE(b.add({std::to_string(g) + ".0.0.1", 1}, AddrSource::kPeer, local));
+}
+
+TEST(AddrBook, TriedEntriesAreNeverEvictedAndGetEveryOtherDial) {
+  AddrBook b(64, 100, 1000);  // 4 per netgroup
+  std::mt19937_64 rng(9);
+  const Endpoint good{"9.9.0.1", 1};
+  ASSERT_TRUE(b.add(good, AddrSource::kPeer));
+  EXPECT_FALSE(b.tried(good));
+  b.attempt(good);
+  b.connected(good);  // handshake done: tried
+  EXPECT_TRUE(b.tried(good));
+  b.disconnected(good, 0, /*stable=*/false);  // then it failed a few times
+  b.failed(good, 0);
+  for (int i = 2; i <= 4; ++i)
+    EXPECT_TRUE(b.add({"9.9.0." + std::to_string(i), 1}, AddrSource::kPeer));
+  // The netgroup is full; the failed tried entry is not evicted for a new address.
+  EXPECT_FALSE(b.add({"9.9.0.5", 1}, AddrSource::kPeer));
+  EXPECT_TRUE(b.contains(good));
+  // Saved and restored with the mark.
+  AddrBook r(64, 100, 1000);
+  for (const auto& s : b.saved())
+    r.restore(s);
+  EXPECT_TRUE(r.tried(good));
+  EXPECT_FALSE(r.tried({"9.9.0.2", 1}));
+
+  // One tried address among 40 new ones in 40 netgroups: picked first about every other time
+  // (a uniform choice over netgroups would pick it 1 time in 41).
+  AddrBook c(4096, 100, 1000);
+  const Endpoint tried{"50.0.0.1", 1};
+  c.add(tried, AddrSource::kPeer);
+  c.attempt(tried);
+  c.connected(tried);
+  c.disconnected(tried, 0, /*stable=*/true);
+  for (int g = 0; g < 40; ++g)
+    c.add({"60." + std::to_string(g) + ".0.1", 1}, AddrSource::kPeer);
+  int first = 0;
+  const int kRounds = 2000;
+  for (int i = 0; i < kRounds; ++i) {
+    const auto due = c.due(1000, 2, rng);
+    ASSERT_EQ(due.size(), 2u);
+    first += due[0] == tried ? 1 : 0;
+    EXPECT_TRUE(due[0] == tried || due[1] == tried);  // tried and new in turn
+  }
+  EXPECT_GT(first, kRounds * 40 / 100);
+  EXPECT_LT(first, kRounds * 60 / 100);
+}
+
 TEST(AddrBook, ASkippedDialIsDueAgainWithoutAFailure) {
   AddrBook b(10, 100, 1000);
   std::mt19937_64 rng(8);

@@ -19,7 +19,7 @@ PeerFileData sample() {
   d.banned_ips.emplace_back("203.0.113.5", 1'893'456'000'001);
   d.banned_ips.emplace_back("2001:db8::7", 5);
   d.addresses.push_back({Endpoint{"203.0.113.9", 7645}, AddrSource::kPeer, 3});
-  d.addresses.push_back({Endpoint{"2001:db8::9", 7645}, AddrSource::kNode, 0});
+  d.addresses.push_back({Endpoint{"2001:db8::9", 7645}, AddrSource::kNode, 0, true});
   d.addresses.push_back({Endpoint{"node.example.org", 1}, AddrSource::kPeer, 0});
   return d;
 }
@@ -36,7 +36,13 @@ TEST(PeerFile, RoundTrips) {
     EXPECT_EQ(back->addresses[i].endpoint, d.addresses[i].endpoint);
     EXPECT_EQ(back->addresses[i].source, d.addresses[i].source);
     EXPECT_EQ(back->addresses[i].failures, d.addresses[i].failures);
+    EXPECT_EQ(back->addresses[i].tried, d.addresses[i].tried);
   }
+  // "tried" is optional (files written before it existed): false when missing.
+  auto old = decode_peer_file(
+      R"({"version": 1, "addresses": [{"address": "x:1", "source": "peer", "failures": 0}]})");
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->addresses.at(0).tried);
   EXPECT_NE(text.find("\"[2001:db8::9]:7645\""), std::string::npos) << text;
   // Missing lists are empty; unknown keys are ignored.
   auto minimal = decode_peer_file(R"({"version": 1, "comment": "hand-written"})");
@@ -78,6 +84,9 @@ TEST(PeerFile, GarbageIsRefusedWithTheField) {
        "addresses[0].failures"},
       {R"({"version": 1, "addresses": [{"address": "x:1", "source": "peer"}]})",
        "addresses[0].failures"},
+      {R"({"version": 1, "addresses": [{"address": "x:1", "source": "peer", "failures": 0,
+           "tried": 1}]})",
+       "addresses[0].tried"},
   };
   for (const auto& [text, field] : cases) {
     auto r = decode_peer_file(text);
