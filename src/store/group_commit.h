@@ -179,7 +179,7 @@ class GroupCommitter {
   SteadyTime first_pending_{};        // guarded by mu_
   SteadyTime first_durable_{};        // guarded by mu_
   SteadyTime last_sync_start_{};      // guarded by mu_
-  bool committer_waiting_ = false;    // guarded by mu_: asleep until woken (or maintenance)
+  bool committer_waiting_ = false;    // guarded by mu_: asleep until woken (or its timed wait ends)
   bool committer_lingering_ = false;  // guarded by mu_: asleep until linger_until_
   SteadyTime linger_until_{};         // guarded by mu_
   bool stopping_ = false;             // guarded by mu_
