@@ -56,6 +56,10 @@ bool GroupCommitter::enqueue(Commit&& commit) {
       }
       return false;
     }
+    // `urgent`: the committer must look at once (it may be lingering); `wake`: it must be woken
+    // if it sleeps without a deadline (a lingering committer writes a first non-durable commit at
+    // the linger's end, within `window` of its arrival, as due_time() says).
+    bool urgent = false;
     const bool was_empty = pending_.empty();
     if (was_empty) {
       first_pending_ = Clock::now();
@@ -64,10 +68,10 @@ bool GroupCommitter::enqueue(Commit&& commit) {
     if (commit.durable && !pending_durable_) {
       pending_durable_ = true;
       first_durable_ = was_empty ? first_pending_ : Clock::now();
-      wake = true;
+      urgent = true;
     }
     pending_bytes_ += bytes;
-    if (pending_bytes_ >= options_.max_batch_bytes) wake = true;
+    if (pending_bytes_ >= options_.max_batch_bytes) urgent = true;
     for (const msglog::Record& r : own)
       pending_records_.add(msglog::RecordView::of(r));
     if (owner != nullptr) pending_records_.add(commit.shared_record);
@@ -75,7 +79,7 @@ bool GroupCommitter::enqueue(Commit&& commit) {
       pending_records_.add(r);
     pending_records_.counts.push_back(own.size() + (owner != nullptr ? 1 : 0) + views.size());
     pending_.push_back(std::move(commit));
-    wake = wake && committer_waiting_;
+    wake = (wake && committer_waiting_) || (urgent && (committer_waiting_ || committer_lingering_));
   }
   return wake;
 }
@@ -184,6 +188,8 @@ GroupCommitter::Stats GroupCommitter::stats() const {
 GroupCommitter::SteadyTime GroupCommitter::due_time() const {
   if (stopping_ || pending_bytes_ >= options_.max_batch_bytes) return SteadyTime::min();
   SteadyTime due = first_pending_ + options_.window;
+  // Arrived while the committer lingered: due when the linger ends (earlier than the above).
+  if (linger_until_ >= first_pending_) due = std::min(due, linger_until_);
   if (pending_durable_) {
     const SteadyTime durable_due =
         options_.rule == SyncRule::kSpaced
@@ -197,6 +203,7 @@ GroupCommitter::SteadyTime GroupCommitter::due_time() const {
 void GroupCommitter::run() {
   std::vector<Commit> round;
   SteadyTime next_maintenance = Clock::now() + options_.maintenance_interval;
+  bool linger = false;  // a round ran since the committer last slept without a deadline
   std::unique_lock lk(mu_);
   for (;;) {
     const SteadyTime now = Clock::now();
@@ -211,6 +218,17 @@ void GroupCommitter::run() {
     }
     if (pending_.empty()) {
       if (stopping_) break;
+      if (linger) {
+        // One more window with a timed wait (see the header): a non-durable commit arriving now
+        // does not wake the committer; it is due at linger_until_.
+        linger = false;
+        linger_until_ = now + options_.window;
+        committer_lingering_ = true;
+        cv_.wait_until(lk,
+                       log_ != nullptr ? std::min(linger_until_, next_maintenance) : linger_until_);
+        committer_lingering_ = false;
+        continue;
+      }
       committer_waiting_ = true;
       if (log_ != nullptr) {
         cv_.wait_until(lk, next_maintenance);
@@ -232,6 +250,7 @@ void GroupCommitter::run() {
     if (pending_durable_) last_sync_start_ = now;
     pending_bytes_ = 0;
     pending_durable_ = false;
+    linger = true;
     lk.unlock();
     process(round);
     round.clear();

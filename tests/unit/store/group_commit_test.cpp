@@ -568,6 +568,44 @@ TEST(GroupCommitter, EnqueueLeavesTheWakeUpToTheCallerAndKeepsTheOrder) {
   expect_log_holds(*s.log, recs);
 }
 
+// Lingering: right after a round the committer waits one more window on a timer, so a non-durable
+// commit then needs no wake-up (enqueue() returns false, and without wake() it is still written,
+// within the window); a durable one does (it must not wait for the linger's end); after a window
+// without commits the committer sleeps until woken again (enqueue() returns true).
+TEST(GroupCommitter, LingersOneWindowAfterARoundSoNonDurableCommitsNeedNoWakeUp) {
+  LogAndStore s;
+  GroupCommitter::Options o = options(std::chrono::milliseconds(500));
+  o.maintenance_interval = std::chrono::minutes(10);  // no timed wake-up but the linger
+  GroupCommitter gc(s.kv, s.log.get(), o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the committer sleeps
+  std::vector<Record> recs;
+  for (uint64_t i = 1; i <= 4; ++i)
+    recs.push_back(make_record(i));
+  Completions done;
+  // Asleep without a deadline: the first commit needs the wake-up.
+  EXPECT_TRUE(gc.enqueue(commit_of({recs[0]}, false, done.expect_ok())));
+  gc.wake();
+  ASSERT_TRUE(done.wait_for(1));
+  // The round just ran (or is finishing): no wake-up needed, and none is given.
+  const auto queued = std::chrono::steady_clock::now();
+  EXPECT_FALSE(gc.enqueue(commit_of({recs[1]}, false, done.expect_ok())));
+  ASSERT_TRUE(done.wait_for(2, std::chrono::seconds(10)));
+  EXPECT_LT(std::chrono::steady_clock::now() - queued, std::chrono::seconds(5));
+  // Lingering again after that round (given time to end it): a durable commit still asks for the
+  // wake-up at once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(gc.enqueue(commit_of({recs[2]}, true, done.expect_ok())));
+  gc.wake();
+  ASSERT_TRUE(done.wait_for(3));
+  // A window and more without commits: asleep for good, the next commit needs the wake-up.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(gc.enqueue(commit_of({recs[3]}, false, done.expect_ok())));
+  gc.wake();
+  ASSERT_TRUE(done.wait_for(4));
+  gc.stop();
+  expect_log_holds(*s.log, recs);
+}
+
 TEST(GroupCommitter, CallbackExceptionsDoNotStopTheCommitter) {
   LogAndStore s;
   GroupCommitter gc(s.kv, s.log.get());
