@@ -574,7 +574,9 @@ TEST(GroupCommitter, EnqueueLeavesTheWakeUpToTheCallerAndKeepsTheOrder) {
 // without commits the committer sleeps until woken again (enqueue() returns true).
 TEST(GroupCommitter, LingersOneWindowAfterARoundSoNonDurableCommitsNeedNoWakeUp) {
   LogAndStore s;
-  GroupCommitter::Options o = options(std::chrono::milliseconds(500));
+  // A long window, so that a slow machine pausing this thread between a round and the next
+  // enqueue() does not end the linger first.
+  GroupCommitter::Options o = options(std::chrono::milliseconds(1000));
   o.maintenance_interval = std::chrono::minutes(10);  // no timed wake-up but the linger
   GroupCommitter gc(s.kv, s.log.get(), o);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the committer sleeps
@@ -598,7 +600,7 @@ TEST(GroupCommitter, LingersOneWindowAfterARoundSoNonDurableCommitsNeedNoWakeUp)
   gc.wake();
   ASSERT_TRUE(done.wait_for(3));
   // A window and more without commits: asleep for good, the next commit needs the wake-up.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_TRUE(gc.enqueue(commit_of({recs[3]}, false, done.expect_ok())));
   gc.wake();
   ASSERT_TRUE(done.wait_for(4));
