@@ -13,7 +13,8 @@
 // handlers are dispatched to their associated executor (the strand: the handlers of the layers
 // above run there too).
 // Invariants: at most one async_read_some is outstanding; waiting_ is true exactly while its
-// readiness wait is outstanding; async_read_some never completes inline.
+// readiness wait is outstanding, which starts only after a read found the kernel empty;
+// async_read_some never completes inline.
 #pragma once
 
 #include <cstddef>
@@ -66,30 +67,42 @@ class ReadinessSocket {
   bool unread_input();
 
  private:
+  // Reads at once (as asio's own speculative read; the completion is posted, never inline), and
+  // waits for readiness only when the kernel holds nothing: the reactor's readiness events are
+  // edge-triggered, so a wait that starts while bytes are pending could wait for ever.
   template <class Buffers, class Handler>
   void start_read(const Buffers& buffers, Handler handler) {
     namespace asio = boost::asio;
-    if (asio::buffer_size(buffers) == 0) {
-      asio::post(socket_.get_executor(),
-                 asio::append(std::move(handler), boost::system::error_code(), size_t{0}));
+    boost::system::error_code ec;
+    const size_t n = socket_.read_some(buffers, ec);  // a zero-size buffer reads nothing
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      asio::post(socket_.get_executor(), asio::append(std::move(handler), ec, n));
       return;
     }
+    wait_then_read(buffers, std::move(handler));
+  }
+
+  template <class Buffers, class Handler>
+  void wait_then_read(const Buffers& buffers, Handler handler) {
+    namespace asio = boost::asio;
     waiting_ = true;
     socket_.async_wait(
         next_layer_type::wait_read,
-        [this, buffers, h = std::move(handler)](const boost::system::error_code& ec) mutable {
+        [this, buffers, h = std::move(handler)](const boost::system::error_code& wec) mutable {
           waiting_ = false;
-          boost::system::error_code rec = ec;
+          boost::system::error_code ec = wec;
           size_t n = 0;
-          if (!rec) {
-            n = socket_.read_some(buffers, rec);
-            if (rec == asio::error::would_block || rec == asio::error::try_again) {
-              start_read(buffers, std::move(h));  // a spurious wake-up
+          if (!ec) {
+            n = socket_.read_some(buffers, ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+              wait_then_read(buffers, std::move(h));  // a spurious wake-up
               return;
             }
           }
+          // On the strand already: the handler runs now if it belongs there (it does: the
+          // layers above run on the strand).
           auto ex = asio::get_associated_executor(h, socket_.get_executor());
-          asio::dispatch(ex, asio::append(std::move(h), rec, n));
+          asio::dispatch(ex, asio::append(std::move(h), ec, n));
         });
   }
 
