@@ -397,6 +397,9 @@ class StreamTakeoverTest : public ::testing::TestWithParam<Kind> {
     clients_.push_back(std::make_unique<StreamClient>(GetParam(), client_tls_));
     StreamClient& client = *clients_.back();
     client.socket().connect(acceptor_.local_endpoint());
+    // Every send is in the server's socket at once (no Nagle delay behind an unacknowledged
+    // segment): "sent before B connected" then means "in A's receive buffer before B connected".
+    client.socket().set_option(tcp::no_delay(true));
     net::IoSocket accepted(io_);
     acceptor_.accept(accepted);
     tcp::socket socket = net::socket_on_strand(std::move(accepted), asio::make_strand(io_));
