@@ -52,7 +52,9 @@ class ReadinessSocket {
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
     return boost::asio::async_initiate<ReadToken, void(boost::system::error_code, size_t)>(
-        [this](auto handler, const MutableBufferSequence& b) { start_read(b, std::move(handler)); },
+        [this](auto handler, const MutableBufferSequence& b) {
+          this->start_read(b, std::move(handler));
+        },
         token, buffers);
   }
 
