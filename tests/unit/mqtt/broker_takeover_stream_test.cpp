@@ -76,11 +76,14 @@ class StreamGate {
   explicit StreamGate(bool release_on_query) : release_on_query_(release_on_query) {}
   void pass() {
     std::function<void()> forward;
+    std::function<void()> abort;  // dropped: it holds the connection (no cycle through the gate)
     {
       std::lock_guard lock(mu_);
       if (held_) {
         forward = std::move(held_);
         held_ = nullptr;
+        abort = std::move(abort_);
+        abort_ = nullptr;
       } else {
         ++credits_;
       }
