@@ -4,7 +4,8 @@
 // connect timeout) and is the PacketSink its Session writes to. Its timeouts are entries of the
 // server's Deadlines (one sweep for all connections, no timer per connection).
 // Implemented in parts: connection.cpp (life cycle, close, timeouts), connection_read.cpp
-// (handshake, read loop, drain, dispatch), connection_connect.cpp (CONNECT, takeover, CONNACK),
+// (handshake, read loop, dispatch), connection_drain.cpp (the takeover drain),
+// connection_connect.cpp (CONNECT, takeover, CONNACK),
 // connection_publish.cpp (PUBLISH in, QoS 0 batch, acknowledgements), connection_subscribe.cpp
 // (SUBSCRIBE, UNSUBSCRIBE) and connection_write.cpp (the write queue).
 // Session takeover: when the client id's session is still attached to an older connection, the
@@ -12,9 +13,11 @@
 // it has received but not read (drain_input: e.g. a DISCONNECT with a new session expiry, or the
 // close); only then does it open the session, so Session Present and the old connection's end
 // follow the order in which the client sent them, whichever I/O thread is faster. Plain TCP
-// drains what the socket holds. TLS and WebSocket connections are not drained: their stream
-// always has a read outstanding (no second read can run beside it) and their own buffer never
-// holds a whole unprocessed packet, so there a takeover can still overtake unread input.
+// drains what the socket holds (read synchronously). TLS and WebSocket streams always have a read
+// outstanding, so no second read can run beside it: there the drain waits, checking on the
+// strand, until the transport has no unread input left (Transport::unread_input; their bytes
+// leave the kernel only on the strand, see net::ReadinessSocket), the connection ends, or 250 ms
+// passed.
 //
 // Thread-safety: the read side and all protocol state run on the transport's strand. The write
 // side (send, pending_bytes, kick) may be called from any thread: out_mu_ guards the pending
@@ -37,7 +40,7 @@
 // Broker::publish_qos0 together when process() has handled what one read brought, or earlier
 // before any other packet, a QoS 1/2 PUBLISH, close() or finish(), or when the batch is full.
 // Invariants: at most one async read and one async write are outstanding (a drain reads only
-// synchronously, on the strand, and leaves the outstanding readiness wait as it is); once
+// synchronously, on the strand, and leaves the outstanding read or readiness wait as it is); once
 // closing_, no packet is processed; while paused_, no packet is processed and no read is issued;
 // finish() runs exactly once and releases the session and the admission slot; the thread's QoS 0
 // batch is empty whenever process() is not running (so per publisher, messages are routed in the
@@ -151,6 +154,11 @@ class Connection final : public PacketSink,
   // Processes what rx_ holds and reads on, after a pause.
   void resume_reading();
   void handle(Packet& packet);
+
+  // Takeover drain of a TLS or WebSocket connection (connection_drain.cpp): checks on the strand,
+  // again and again, until the transport's unread input is processed (or the time limit).
+  struct BufferedDrain;
+  void poll_drain(std::shared_ptr<BufferedDrain> drain);
 
   // CONNECT (connection_connect.cpp).
   void handle_connect(Connect& c);

@@ -1,14 +1,13 @@
 // Connection, its read side: the handshake, the read loop of both transport kinds (reactor-style
 // reads of plain TCP into the I/O thread's scratch buffer; TLS and WebSocket into the
-// connection's own buffer), the drain a taking-over connection asks for (drain_input), framing
-// and decoding, and the dispatch of each packet to its handler.
-// Thread-safety: all on the connection's strand; drain_input may be called from any thread (it
-// posts). Each read's processing runs in an OutputScope: the output it queues (also to other
-// connections) is written by this thread when the read is processed. The scratch buffer is per I/O
-// thread and used only within one read_available call. Invariants: rx_ holds only bytes not yet
-// processed (an incomplete packet on the reactor path); at most one read or readiness wait is
-// outstanding (a drain reads synchronously and issues none); nothing is processed while closing_ or
-// paused_, and no read is issued then.
+// connection's own buffer), framing and decoding, and the dispatch of each packet to its handler.
+// The drain a taking-over connection asks for is in connection_drain.cpp.
+// Thread-safety: all on the connection's strand. Each read's processing runs in an OutputScope: the
+// output it queues (also to other connections) is written by this thread when the read is
+// processed. The scratch buffer is per I/O thread and used only within one read_available call.
+// Invariants: rx_ holds only bytes not yet processed (an incomplete packet on the reactor path); at
+// most one read or readiness wait is outstanding (a drain reads synchronously and issues none);
+// nothing is processed while closing_ or paused_, and no read is issued then.
 #include <algorithm>
 #include <cstring>
 
@@ -27,10 +26,8 @@ namespace {
 constexpr size_t kInitialRx = 16 * 1024;  // buffered transports (TLS, WebSocket)
 constexpr size_t kMinReadRoom = 4 * 1024;
 constexpr size_t kScratch = 64 * 1024;  // per I/O thread, reactor path
-// Reads of one readiness event (fairness between the connections of an I/O thread), and of a
-// takeover drain (enough for any socket receive buffer: 16 MiB).
+// Reads of one readiness event (fairness between the connections of an I/O thread).
 constexpr int kReadRounds = 16;
-constexpr int kDrainRounds = 256;
 }  // namespace
 
 void Connection::start() {
@@ -137,17 +134,6 @@ void Connection::read_available(int max_rounds) {
     if (rx_len_ == 0 && rx_.capacity() > 0) util::Bytes().swap(rx_);
     if (n < scratch.size() || paused_) break;  // drained, or paused
   }
-}
-
-void Connection::drain_input(std::function<void()> done) {
-  asio::post(transport_->executor(), [self = shared_from_this(), done = std::move(done)] {
-    // Only the reactor path can read now: a buffered transport's read is outstanding, and its
-    // buffer holds at most an incomplete packet (process() ran on everything it delivered).
-    if (!self->closing_ && !self->paused_ && self->transport_->reactor_reads()) {
-      self->read_available(kDrainRounds);
-    }
-    done();
-  });
 }
 
 size_t Connection::process(util::ByteSpan data) {

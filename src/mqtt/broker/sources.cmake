@@ -5,6 +5,7 @@ list(APPEND MQTT_SOURCES
   broker/broker.cpp
   broker/connection.cpp
   broker/connection_connect.cpp
+  broker/connection_drain.cpp
   broker/connection_publish.cpp
   broker/connection_read.cpp
   broker/connection_subscribe.cpp

@@ -95,8 +95,8 @@ util::Result<std::shared_ptr<ssl::context>> make_server_tls_context(const TlsOpt
 TlsTransport::TlsTransport(asio::ip::tcp::socket socket, std::shared_ptr<ssl::context> context)
     : context_(std::move(context)), stream_(std::move(socket), *context_) {
   boost::system::error_code ec;
-  stream_.next_layer().set_option(asio::ip::tcp::no_delay(true), ec);
-  const auto ep = stream_.next_layer().remote_endpoint(ec);
+  stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
+  const auto ep = stream_.lowest_layer().remote_endpoint(ec);
   remote_ip_ = ec ? std::string("?") : ep.address().to_string();
 }
 
@@ -114,8 +114,8 @@ void TlsTransport::async_write(asio::const_buffer buffer, IoHandler handler) {
 
 void TlsTransport::close() {
   boost::system::error_code ec;
-  stream_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  stream_.next_layer().close(ec);
+  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.lowest_layer().close(ec);
 }
 
 }  // namespace imet::mqtt::net

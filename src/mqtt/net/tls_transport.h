@@ -5,6 +5,7 @@
 // Thread-safety: TlsTransport as Transport (strand only). The shared context is read-only after
 // make_server_tls_context returns and may be used from any thread (OpenSSL's SSL_CTX is
 // thread-safe for creating connections).
+// The TLS stream runs over a ReadinessSocket, so its unread input is observable (unread_input).
 // Invariants: the socket's executor is the strand returned by executor(); the transport keeps the
 // context alive as long as its SSL object exists.
 #pragma once
@@ -15,6 +16,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
+#include "mqtt/net/readiness_socket.h"
 #include "mqtt/net/tls_options.h"
 #include "mqtt/net/transport.h"
 #include "util/result.h"
@@ -37,13 +39,14 @@ class TlsTransport final : public Transport {
   void async_handshake(Handler handler) override;
   void async_read_some(boost::asio::mutable_buffer buffer, IoHandler handler) override;
   void async_write(boost::asio::const_buffer buffer, IoHandler handler) override;
+  bool unread_input() override { return stream_.next_layer().unread_input(); }
   void close() override;
   std::string remote_ip() const override { return remote_ip_; }
   const char* kind() const override { return "tls"; }
 
  private:
   std::shared_ptr<boost::asio::ssl::context> context_;  // before stream_: outlives it
-  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  boost::asio::ssl::stream<ReadinessSocket> stream_;
   std::string remote_ip_;
 };
 

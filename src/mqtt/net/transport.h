@@ -54,6 +54,14 @@ class Transport {
     ec = boost::asio::error::operation_not_supported;
     return 0;
   }
+  // Buffered transports (TLS, WebSocket; read with async_read_some, which is always outstanding
+  // while the connection is idle): true when the peer sent something (bytes, the end of the
+  // stream, an error) that the outstanding read may still deliver; false when the transport
+  // waits for more input from the network and has delivered everything it could (what it still
+  // holds is at most an incomplete TLS record or WebSocket frame). The connection's takeover drain
+  // waits for false (see ReadinessSocket). Reactor-read transports (plain TCP) are drained with
+  // read_now instead and return false.
+  virtual bool unread_input() { return false; }
   // Direct writes (plain TCP): write_now writes what the socket takes at once, without blocking
   // and without the strand, so the thread that queued output can write it itself instead of
   // handing it to the strand (one thread hop and wake-up less per packet). The only call that

@@ -1,5 +1,6 @@
 // WsTransport: one class template over the next layer (TCP socket or TLS stream), hidden behind
-// the two factory functions in ws_transport.h.
+// the two factory functions in ws_transport.h. The lowest layer is a ReadinessSocket (see there),
+// so the transport's unread input is observable (unread_input).
 #include "mqtt/net/ws_transport.h"
 
 #include <type_traits>
@@ -14,6 +15,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "mqtt/net/readiness_socket.h"
 #include "util/log.h"
 
 namespace imet::mqtt::net {
@@ -57,7 +59,7 @@ boost::system::error_code refused_error() {
 template <class Next>
 class WsTransport final : public Transport {
  public:
-  static constexpr bool kTls = !std::is_same_v<Next, tcp::socket>;
+  static constexpr bool kTls = !std::is_same_v<Next, ReadinessSocket>;
 
   // `context` is null for plain WebSocket; `args` construct the next layer.
   template <class... Args>
@@ -116,6 +118,14 @@ class WsTransport final : public Transport {
     boost::system::error_code ec;
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
+  }
+
+  bool unread_input() override {
+    if constexpr (kTls) {
+      return ws_.next_layer().next_layer().unread_input();
+    } else {
+      return ws_.next_layer().unread_input();
+    }
   }
 
   std::string remote_ip() const override { return remote_ip_; }
@@ -222,8 +232,8 @@ std::unique_ptr<Transport> make_ws_transport(tcp::socket socket, std::string pat
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   std::string ip = remote_ip_of(socket);
-  return std::make_unique<WsTransport<tcp::socket>>(nullptr, std::move(path), std::move(ip),
-                                                    std::move(socket));
+  return std::make_unique<WsTransport<ReadinessSocket>>(nullptr, std::move(path), std::move(ip),
+                                                        std::move(socket));
 }
 
 std::unique_ptr<Transport> make_wss_transport(tcp::socket socket,
@@ -233,7 +243,7 @@ std::unique_ptr<Transport> make_wss_transport(tcp::socket socket,
   socket.set_option(tcp::no_delay(true), ec);
   std::string ip = remote_ip_of(socket);
   asio::ssl::context& ctx = *context;
-  return std::make_unique<WsTransport<asio::ssl::stream<tcp::socket>>>(
+  return std::make_unique<WsTransport<asio::ssl::stream<ReadinessSocket>>>(
       std::move(context), std::move(path), std::move(ip), std::move(socket), ctx);
 }
 
