@@ -70,8 +70,10 @@ class ReadinessSocket {
 
  private:
   // Reads at once (as asio's own speculative read; the completion is posted, never inline), and
-  // waits for readiness only when the kernel holds nothing: the reactor's readiness events are
-  // edge-triggered, so a wait that starts while bytes are pending could wait for ever.
+  // waits for readiness only when the kernel holds nothing, which saves a trip through the reactor
+  // when input is already there. (A wait started while bytes are pending would complete too: the
+  // epoll reactor re-arms the descriptor with EPOLL_CTL_MOD when a non-speculative operation such
+  // as a wait starts, boost/asio/detail/impl/epoll_reactor.ipp, start_op.)
   template <class Buffers, class Handler>
   void start_read(const Buffers& buffers, Handler handler) {
     namespace asio = boost::asio;
