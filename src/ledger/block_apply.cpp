@@ -91,14 +91,15 @@ util::Status pay_block_reward(StateOverlay& state, const Address& producer, uint
 }
 
 BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
-                        const ChainConfig& chain, const SignatureVerifier& verifier) {
+                        const ChainConfig& chain, const SignatureVerifier& verifier,
+                        const KnownUnjailed* known) {
   if (auto e = check_header(block, parent, chain, verifier.certificates())) return e;
   std::vector<bool> sig_ok = verifier.verify(block.txs);
   BlockContext ctx{&chain.params, chain.chain_id, block.header.height, block.header.time_ms,
                    block.header.producer_address()};
   StateOverlay block_state(&state);
   util::Status cons = begin_consensus(block_state, block, parent, chain, /*check_producer=*/true,
-                                      verifier.certificates());
+                                      verifier.certificates(), known);
   if (!cons.ok()) return block_error(cons.message());
   util::Status begun =
       begin_block(block_state, block.header.height, block.header.prev_hash, chain.params);

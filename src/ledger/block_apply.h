@@ -16,6 +16,7 @@
 #include "ledger/apply.h"
 #include "ledger/block.h"
 #include "ledger/pod.h"
+#include "ledger/schedule.h"
 
 namespace imet::ledger {
 
@@ -57,9 +58,11 @@ BlockResult check_header(const Block& block, const ChainTip& parent, const Chain
 
 // Full validation and application (check_header included; the consensus rules of
 // ledger/consensus_apply.h: schedule rotation, producer, parent certificate, missed slots,
-// evidence, DEC counters).
+// evidence, DEC counters). `known`, if set, may save the producer check's reads of the witnesses'
+// delegate records (ledger/schedule.h).
 BlockResult apply_block(StateOverlay& state, const Block& block, const ChainTip& parent,
-                        const ChainConfig& chain, const SignatureVerifier& verifier);
+                        const ChainConfig& chain, const SignatureVerifier& verifier,
+                        const KnownUnjailed* known = nullptr);
 
 // Pays the block reward for the block at `height` produced at time_ms by `producer`:
 // min(reward, pool) leaves the PoD pool, producer_share_pct of it to the producer, the rest to

@@ -86,7 +86,7 @@ util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64
 
 util::Status begin_consensus(StateOverlay& state, const Block& block, const ChainTip& parent,
                              const ChainConfig& chain, bool check_producer,
-                             const SignatureChecker& certs) {
+                             const SignatureChecker& certs, const KnownUnjailed* known) {
   const BlockHeader& h = block.header;
   const ChainParams& p = chain.params;
   IMET_ASSIGN_OR_RETURN(RoundSchedule prev, current_schedule(state));
@@ -97,7 +97,12 @@ util::Status begin_consensus(StateOverlay& state, const Block& block, const Chai
                                   std::to_string(h.height));
   }
   if (check_producer) {
-    IMET_ASSIGN_OR_RETURN(Address want, producer_of(state, next, h.height, h.slot));
+    Address want;
+    if (known != nullptr && known->height == h.height && same_order(*known->schedule, next)) {
+      want = producer_among(next, known->unjailed, h.height, h.slot);
+    } else {
+      IMET_ASSIGN_OR_RETURN(want, producer_of(state, next, h.height, h.slot));
+    }
     if (h.producer_address() != want) {
       return util::invalid_argument("block producer " + addr(h.producer_address()) +
                                     " is not the producer of height " + std::to_string(h.height) +

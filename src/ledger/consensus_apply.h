@@ -21,15 +21,18 @@
 #pragma once
 
 #include "ledger/block.h"
+#include "ledger/schedule.h"
 #include "ledger/state_view.h"
 
 namespace imet::ledger {
 
 // A consensus rule the block breaks (kInvalidArgument, message names the rule), or a state error.
-// `certs` checks the signatures of the parent certificate and of evidence votes.
+// `certs` checks the signatures of the parent certificate and of evidence votes. `known`, if set,
+// may save the producer check's reads (ledger/schedule.h).
 util::Status begin_consensus(StateOverlay& state, const Block& block, const ChainTip& parent,
                              const ChainConfig& chain, bool check_producer,
-                             const SignatureChecker& certs = direct_signature_checker());
+                             const SignatureChecker& certs = direct_signature_checker(),
+                             const KnownUnjailed* known = nullptr);
 util::Status end_consensus(StateOverlay& state, const Block& block, const ChainConfig& chain);
 
 // Checks one evidence entry against the state at block `height` without applying it. The vote

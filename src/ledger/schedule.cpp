@@ -148,11 +148,20 @@ util::Result<std::vector<const Address*>> unjailed_witnesses(const StateReader& 
   std::vector<const Address*> active;
   active.reserve(s.witnesses.size());
   for (const Address& a : s.witnesses) {
-    IMET_ASSIGN_OR_RETURN(std::optional<Delegate> d,
-                          get_record<Delegate>(state, keys::delegate(a)));
-    if (!d || !jailed_at(*d, height, s.round)) active.push_back(&a);
+    IMET_ASSIGN_OR_RETURN(bool jailed, witness_jailed(state, a, height, s.round));
+    if (!jailed) active.push_back(&a);
   }
   return active;
+}
+
+util::Result<bool> witness_jailed(const StateReader& state, const Address& a, uint64_t height,
+                                  uint64_t round) {
+  IMET_ASSIGN_OR_RETURN(std::optional<Delegate> d, get_record<Delegate>(state, keys::delegate(a)));
+  return d.has_value() && jailed_at(*d, height, round);
+}
+
+bool same_order(const RoundSchedule& a, const RoundSchedule& b) {
+  return a.round == b.round && a.start_height == b.start_height && a.witnesses == b.witnesses;
 }
 
 Address producer_among(const RoundSchedule& s, std::span<const Address* const> unjailed,

@@ -113,6 +113,11 @@ util::Result<RoundSchedule> next_schedule(const StateReader& state, const ChainT
 util::Result<Address> producer_of(const StateReader& state, const RoundSchedule& s, uint64_t height,
                                   uint32_t attempt);
 
+// Whether witness `a` is skipped as a producer at `height` of round `round` (reads its delegate
+// record: jailed_at(); no record: not skipped).
+util::Result<bool> witness_jailed(const StateReader& state, const Address& a, uint64_t height,
+                                  uint64_t round);
+
 // producer_of in two steps, for callers that ask about many attempts of one height: the witnesses
 // of `s` not jailed at `height` (pointers into s.witnesses, in schedule order; reads every
 // witness's delegate record), then the producer of `attempt` among them. The list stays right
@@ -122,5 +127,19 @@ util::Result<std::vector<const Address*>> unjailed_witnesses(const StateReader& 
                                                              uint64_t height);
 Address producer_among(const RoundSchedule& s, std::span<const Address* const> unjailed,
                        uint64_t height, uint32_t attempt);
+
+// Whether a and b order the same witnesses for the same heights (round, start height, witness
+// order); the DEC counters and last producer, which change with every block, may differ.
+bool same_order(const RoundSchedule& a, const RoundSchedule& b);
+
+// unjailed_witnesses(state, *schedule, height) as the caller already has it for the state a block
+// at `height` is applied to (the node keeps it per chain tip): block application then uses it
+// instead of reading every witness's delegate record again, if `schedule` has the same order as
+// the schedule in force at that height (same_order); otherwise it is ignored.
+struct KnownUnjailed {
+  const RoundSchedule* schedule = nullptr;
+  std::span<const Address* const> unjailed;
+  uint64_t height = 0;
+};
 
 }  // namespace imet::ledger

@@ -55,6 +55,12 @@ util::Bytes account(const Address& a) {
 util::Bytes delegate(const Address& a) {
   return prefixed('d', a);
 }
+std::optional<Address> delegate_of(util::ByteSpan key) {
+  Address a;
+  if (key.size() != 1 + a.size() || key[0] != 'd') return std::nullopt;
+  std::copy(key.begin() + 1, key.end(), a.begin());
+  return a;
+}
 util::Bytes node(const Address& n) {
   return prefixed('n', n);
 }

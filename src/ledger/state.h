@@ -196,6 +196,8 @@ struct Globals {
 namespace keys {
 util::Bytes account(const Address& a);
 util::Bytes delegate(const Address& a);
+// The delegate whose record `key` holds, if it is a delegate key (the inverse of delegate()).
+std::optional<Address> delegate_of(util::ByteSpan key);
 util::Bytes node(const Address& node_address);
 util::Bytes device(const Address& device_address);
 util::Bytes name(std::string_view name);

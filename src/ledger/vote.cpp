@@ -19,8 +19,14 @@ const char* vote_type_name(VoteType t) {
 }
 
 util::Bytes WitnessVote::signing_bytes() const {
-  util::Bytes out = util::to_bytes("IMET/vote/v1");
-  out.push_back(0);
+  constexpr std::string_view kDomain = "IMET/vote/v1";
+  util::Bytes out;
+  // Domain and its 0, then at most a 10-byte length, the chain id, type, height (varints of at
+  // most 10 bytes), attempt, block hash, voter: one allocation.
+  out.reserve(kDomain.size() + 1 + 10 + chain_id.size() + 1 + 10 + 5 + block_hash.size() +
+              voter.size());
+  out.resize(kDomain.size() + 1);  // the domain, then its 0
+  std::copy(kDomain.begin(), kDomain.end(), out.begin());
   codec::Writer w(out);
   const_cast<WitnessVote*>(this)->serde_unsigned(w);
   return out;

@@ -145,18 +145,47 @@ util::Result<ledger::RoundSchedule> Chain::next_schedule() const {
   return ledger::next_schedule(store_.state(), as_tip(tip_), config_.params);
 }
 
-util::Result<std::optional<ledger::Address>> Chain::producer(uint32_t attempt) const {
+util::Result<const Chain::ProducerCache*> Chain::producer_cache() const {
   ProducerCache& c = producers_;
-  if (!c.valid || c.tip_hash != tip_.hash) {
-    c.valid = false;
-    IMET_ASSIGN_OR_RETURN(c.schedule, next_schedule());
-    IMET_ASSIGN_OR_RETURN(c.unjailed,
-                          ledger::unjailed_witnesses(store_.state(), c.schedule, tip_.height + 1));
-    c.tip_hash = tip_.hash;
-    c.valid = true;
+  const uint64_t height = tip_.height + 1;
+  if (c.valid && c.tip_hash == tip_.hash && !c.recheck) return &c;
+  const bool carried = c.valid && c.tip_hash == tip_.hash;  // and c.recheck
+  c.valid = false;
+  c.recheck = false;
+  std::vector<ledger::Address> changed = std::move(c.changed);
+  c.changed.clear();
+  IMET_ASSIGN_OR_RETURN(ledger::RoundSchedule now, next_schedule());
+  const auto& witnesses = now.witnesses;
+  if (carried && ledger::same_order(now, c.schedule)) {
+    for (const ledger::Address& a : changed) {
+      auto it = std::find(witnesses.begin(), witnesses.end(), a);
+      if (it == witnesses.end()) continue;
+      IMET_ASSIGN_OR_RETURN(bool jailed,
+                            ledger::witness_jailed(store_.state(), a, height, now.round));
+      c.jailed[static_cast<size_t>(it - witnesses.begin())] = jailed ? 1 : 0;
+    }
+  } else {
+    c.jailed.assign(witnesses.size(), 0);
+    for (size_t i = 0; i < witnesses.size(); ++i) {
+      IMET_ASSIGN_OR_RETURN(
+          bool jailed, ledger::witness_jailed(store_.state(), witnesses[i], height, now.round));
+      c.jailed[i] = jailed ? 1 : 0;
+    }
+    c.schedule = std::move(now);
   }
+  c.unjailed.clear();
+  for (size_t i = 0; i < c.schedule.witnesses.size(); ++i) {
+    if (c.jailed[i] == 0) c.unjailed.push_back(&c.schedule.witnesses[i]);
+  }
+  c.tip_hash = tip_.hash;
+  c.valid = true;
+  return &c;
+}
+
+util::Result<std::optional<ledger::Address>> Chain::producer(uint32_t attempt) const {
+  IMET_ASSIGN_OR_RETURN(const ProducerCache* c, producer_cache());
   return std::optional<ledger::Address>(
-      ledger::producer_among(c.schedule, c.unjailed, tip_.height + 1, attempt));
+      ledger::producer_among(c->schedule, c->unjailed, tip_.height + 1, attempt));
 }
 
 util::Result<std::optional<ledger::FinalityCertificate>> Chain::certificate(uint64_t height) const {
@@ -175,7 +204,9 @@ util::Status Chain::validate(const ledger::Block& block) {
   ++executions_;
   std::vector<ledger::Hash> ids = ids_of(block.txs);
   verifier_.ids = ids;
-  auto e = ledger::apply_block(*overlay, block, as_tip(tip_), config_, verifier_);
+  IMET_ASSIGN_OR_RETURN(const ProducerCache* producers, producer_cache());
+  const ledger::KnownUnjailed known{&producers->schedule, producers->unjailed, tip_.height + 1};
+  auto e = ledger::apply_block(*overlay, block, as_tip(tip_), config_, verifier_, &known);
   verifier_.ids = {};
   if (e) return util::invalid_argument("invalid block: " + e->message);
   IMET_ASSIGN_OR_RETURN(ledger::smt::UpdateResult r, root(*overlay));
@@ -211,6 +242,13 @@ util::Status Chain::commit_prepared(const ledger::Block& block,
                                     const Prepared& prepared) {
   IMET_TRY(
       store_.commit(block, cert, prepared.overlay->changes(), prepared.nodes, prepared.tx_ids));
+  if (producers_.valid && producers_.tip_hash == tip_.hash) {
+    producers_.recheck = true;
+    producers_.tip_hash = block.header.hash();
+    for (const auto& [key, value] : prepared.overlay->changes()) {
+      if (auto who = ledger::keys::delegate_of(key)) producers_.changed.push_back(*who);
+    }
+  }
   tip_ = {block.header.height, block.header.hash(), block.header.time_ms, block.header.state_root};
   tip_cert_ = cert;  // commit() verified it
   tip_cert_msg_ = cert.vote_of(config_.chain_id, 0).signing_bytes();

@@ -199,16 +199,27 @@ class Chain final : public consensus::ChainView {
   std::deque<ledger::Hash> rejection_order_;  // oldest first; bounds rejections_
   uint64_t executions_ = 0;
   mutable uint64_t signature_checks_ = 0;
-  // producer()'s answers for one tip: the schedule at tip + 1 and its unjailed witnesses (pointers
-  // into schedule.witnesses), so that asking about several attempts, several times, reads the
-  // delegate records once per tip. Valid while `tip_hash` is tip_.hash (state only changes with
-  // the tip).
+  // producer()'s answers for one tip: the schedule at tip + 1, which of its witnesses are jailed
+  // there, and the unjailed ones (pointers into schedule.witnesses), so that asking about several
+  // attempts, several times, and validating blocks (ledger::KnownUnjailed) reads the delegate
+  // records at most once per tip. Valid while `tip_hash` is tip_.hash (state only changes with the
+  // tip). commit_prepared() carries it to the new tip with `recheck` set and the witnesses whose
+  // delegate record the block wrote in `changed`: the next use re-reads the schedule (a new order,
+  // i.e. a new round: start over) and only those records. That is exact because a record the
+  // block at H did not write has jailed_height < H, so whether it is jailed at H + 1 in the same
+  // round is whether it was at H. `schedule`'s DEC counters are those of when it was read (only
+  // its order is used).
   struct ProducerCache {
     bool valid = false;
+    bool recheck = false;
     ledger::Hash tip_hash{};
     ledger::RoundSchedule schedule;
+    std::vector<uint8_t> jailed;  // per schedule.witnesses entry
     std::vector<const ledger::Address*> unjailed;
+    std::vector<ledger::Address> changed;
   };
+  // producers_ for the current tip, brought up to date first if needed.
+  util::Result<const ProducerCache*> producer_cache() const;
   mutable ProducerCache producers_;
 };
 

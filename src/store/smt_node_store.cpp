@@ -1,5 +1,6 @@
 #include "store/smt_node_store.h"
 
+#include <array>
 #include <string>
 #include <utility>
 
@@ -34,11 +35,20 @@ size_t path_bytes(size_t depth) {
   return (depth + 7) / 8;
 }
 
+// The most bytes append_node_key() adds.
+constexpr size_t kMaxNodeKeyBytes = kNodeKeyFixedBytes + sizeof(NodeKey::path);
+
 void append_node_key(util::Bytes& out, const NodeKey& key) {
-  put_be(out, key.version, 8);
-  put_be(out, key.depth, 2);
-  out.insert(out.end(), key.path.begin(),
-             key.path.begin() + static_cast<std::ptrdiff_t>(path_bytes(key.depth)));
+  std::array<uint8_t, kMaxNodeKeyBytes> buf;
+  for (size_t i = 0; i < 8; ++i)
+    buf[i] = static_cast<uint8_t>(key.version >> (8 * (7 - i)));
+  buf[8] = static_cast<uint8_t>(key.depth >> 8);
+  buf[9] = static_cast<uint8_t>(key.depth);
+  const size_t path = path_bytes(key.depth);
+  std::copy(key.path.begin(), key.path.begin() + static_cast<std::ptrdiff_t>(path),
+            buf.begin() + kNodeKeyFixedBytes);
+  out.insert(out.end(), buf.begin(),
+             buf.begin() + static_cast<std::ptrdiff_t>(kNodeKeyFixedBytes + path));
 }
 
 // Parses exactly one encoded NodeKey from `in`.
@@ -56,15 +66,18 @@ std::optional<NodeKey> parse_node_key(util::ByteSpan in) {
   return key;
 }
 
-util::Bytes tagged(const util::Bytes& prefix, uint8_t tag) {
-  util::Bytes out = prefix;
+// prefix + tag, with room for `more` bytes after it.
+util::Bytes tagged(const util::Bytes& prefix, uint8_t tag, size_t more = 0) {
+  util::Bytes out;
+  out.reserve(prefix.size() + 1 + more);
+  out.insert(out.end(), prefix.begin(), prefix.end());
   out.push_back(tag);
   return out;
 }
 
 util::Result<std::optional<Node>> read_node(const KvReader& kv, const util::Bytes& prefix,
                                             const NodeKey& key) {
-  util::Bytes k = tagged(prefix, kNodeTag);
+  util::Bytes k = tagged(prefix, kNodeTag, kMaxNodeKeyBytes);
   append_node_key(k, key);
   auto got = kv.get(k);
   if (!got.ok()) return got.status().with_context("reading state tree node " + key.to_string());
@@ -90,13 +103,13 @@ SmtNodeStore::SmtNodeStore(KvStore& kv, util::Bytes prefix, CachedReader* cache)
     : kv_(kv), cache_(cache), prefix_(std::move(prefix)) {}
 
 util::Bytes SmtNodeStore::node_key(const NodeKey& key) const {
-  util::Bytes out = tagged(prefix_, kNodeTag);
+  util::Bytes out = tagged(prefix_, kNodeTag, kMaxNodeKeyBytes);
   append_node_key(out, key);
   return out;
 }
 
 util::Bytes SmtNodeStore::stale_key(const StaleNode& stale) const {
-  util::Bytes out = tagged(prefix_, kStaleTag);
+  util::Bytes out = tagged(prefix_, kStaleTag, 8 + kMaxNodeKeyBytes);
   put_be(out, stale.stale_since, 8);
   append_node_key(out, stale.key);
   return out;
