@@ -13,7 +13,6 @@
 // io_context on the test thread, every operation bounded to 5 s.
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -34,9 +33,6 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "../store/temp_dir.h"
 #include "mqtt/broker/access.h"
@@ -49,6 +45,8 @@
 #include "mqtt/net/tcp_transport.h"
 #include "mqtt/net/tls_transport.h"
 #include "mqtt/net/ws_transport.h"
+#include "takeover_test_util.h"
+#include "tls_test_util.h"
 #include "util/clock.h"
 
 namespace imet::mqtt::broker {
@@ -61,6 +59,9 @@ namespace websocket = boost::beast::websocket;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using test::connect_v5;
+using test::disconnect_with_expiry;
+using test::session_present;
 
 enum class Kind { kTls, kWs, kWss };
 
@@ -178,38 +179,6 @@ class GatedStreamTransport final : public net::Transport {
   std::unique_ptr<net::Transport> inner_;
   std::shared_ptr<StreamGate> gate_;
 };
-
-struct KeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct CertDeleter {
-  void operator()(X509* c) const { X509_free(c); }
-};
-
-// Writes a P-256 key and a self-signed certificate for "localhost".
-void make_self_signed(const std::string& cert_path, const std::string& key_path) {
-  std::unique_ptr<EVP_PKEY, KeyDeleter> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  ASSERT_TRUE(key);
-  std::unique_ptr<X509, CertDeleter> cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
-  ASSERT_GT(X509_sign(cert.get(), key.get(), EVP_sha256()), 0);
-  FILE* f = std::fopen(cert_path.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  PEM_write_X509(f, cert.get());
-  std::fclose(f);
-  f = std::fopen(key_path.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
-}
 
 // The client end of one connection over TLS, WebSocket or WebSocket over TLS: sends and receives
 // MQTT 5 packets (over WebSocket, each send is one binary message). Every operation runs the
@@ -347,40 +316,11 @@ class StreamClient {
   util::Bytes in_;
 };
 
-Connect connect_v5(const std::string& id, bool clean_start, uint32_t expiry) {
-  Connect c;
-  c.version = Version::kV5;
-  c.client_id = id;
-  c.clean_start = clean_start;
-  c.keep_alive = 60;
-  c.properties.session_expiry_interval = expiry;
-  return c;
-}
-
-Disconnect disconnect_with_expiry(uint32_t expiry) {
-  Disconnect d;
-  d.properties.session_expiry_interval = expiry;
-  return d;
-}
-
-// The CONNACK's Session Present flag; fails the test when the next packet is not a CONNACK
-// accepting the connection.
-std::optional<bool> session_present(StreamClient& c) {
-  auto p = c.receive();
-  const auto* ack = p ? std::get_if<Connack>(&*p) : nullptr;
-  EXPECT_NE(ack, nullptr) << "expected a CONNACK";
-  if (ack == nullptr) return std::nullopt;
-  EXPECT_EQ(ack->reason_code, ReasonCode::kSuccess);
-  return ack->session_present;
-}
-
 class StreamTakeoverTest : public ::testing::TestWithParam<Kind> {
  protected:
   StreamTakeoverTest() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    make_self_signed(cert_, key_);
-    auto ctx = net::make_server_tls_context({cert_, key_, "", false});
-    EXPECT_TRUE(ctx.ok());
-    if (ctx.ok()) server_tls_ = *ctx;
+    net::test::make_self_signed(cert_, key_);
+    server_tls_ = net::test::server_tls_context(cert_, key_);
     client_tls_.set_verify_mode(ssl::verify_none);
     env_ = new ConnectionEnv(broker_, access_, nullptr, deadlines_);
     thread_ = std::thread([this] { io_.run(); });

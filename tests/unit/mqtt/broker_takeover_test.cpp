@@ -38,6 +38,7 @@
 #include "mqtt/codec/encoder.h"
 #include "mqtt/codec/framing.h"
 #include "mqtt/net/tcp_transport.h"
+#include "takeover_test_util.h"
 #include "util/clock.h"
 
 namespace imet::mqtt::broker {
@@ -45,6 +46,9 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using test::connect_v5;
+using test::disconnect_with_expiry;
+using test::session_present;
 
 // Holds back the readiness waits of one connection: a held wait is not given to the socket, so
 // the connection is not told that bytes arrived (as when its I/O thread is busy elsewhere). Each
@@ -193,33 +197,6 @@ class TestClient {
   int fd_;
   util::Bytes in_;
 };
-
-Connect connect_v5(const std::string& id, bool clean_start, uint32_t expiry) {
-  Connect c;
-  c.version = Version::kV5;
-  c.client_id = id;
-  c.clean_start = clean_start;
-  c.keep_alive = 60;
-  c.properties.session_expiry_interval = expiry;
-  return c;
-}
-
-Disconnect disconnect_with_expiry(uint32_t expiry) {
-  Disconnect d;
-  d.properties.session_expiry_interval = expiry;
-  return d;
-}
-
-// The CONNACK's Session Present flag; fails the test when the next packet is not a CONNACK
-// accepting the connection.
-std::optional<bool> session_present(TestClient& c) {
-  auto p = c.receive();
-  const auto* ack = p ? std::get_if<Connack>(&*p) : nullptr;
-  EXPECT_NE(ack, nullptr) << "expected a CONNACK";
-  if (ack == nullptr) return std::nullopt;
-  EXPECT_EQ(ack->reason_code, ReasonCode::kSuccess);
-  return ack->session_present;
-}
 
 class SessionTakeoverTest : public ::testing::Test {
  protected:

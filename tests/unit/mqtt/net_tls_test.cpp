@@ -1,6 +1,6 @@
 // make_server_tls_context (every start-up error names its option and file) and TlsTransport over
 // real loopback sockets: a handshake and bytes both ways, TLS 1.1 refused, client certificates
-// required. Certificates are made at test time with the OpenSSL API.
+// required. Certificates are made at test time with the OpenSSL API (tls_test_util.h).
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -13,14 +13,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "../store/temp_dir.h"
 #include "mqtt/net/tls_transport.h"
+#include "tls_test_util.h"
 
 namespace imet::mqtt::net {
 namespace {
@@ -29,46 +26,8 @@ namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 using asio::ip::tcp;
 using store::testing::TempDir;
-
-struct KeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct CertDeleter {
-  void operator()(X509* c) const { X509_free(c); }
-};
-
-// Writes a P-256 key and a self-signed certificate for `cn` (also usable as its own CA).
-void make_self_signed(const std::string& cert_path, const std::string& key_path,
-                      const char* key_passphrase = nullptr) {
-  std::unique_ptr<EVP_PKEY, KeyDeleter> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  ASSERT_TRUE(key);
-  std::unique_ptr<X509, CertDeleter> cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  const std::string cn = "localhost";
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
-  ASSERT_GT(X509_sign(cert.get(), key.get(), EVP_sha256()), 0);
-
-  FILE* f = std::fopen(cert_path.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  PEM_write_X509(f, cert.get());
-  std::fclose(f);
-  f = std::fopen(key_path.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  if (key_passphrase != nullptr) {
-    PEM_write_PrivateKey(f, key.get(), EVP_aes_256_cbc(), nullptr, 0, nullptr,
-                         const_cast<char*>(key_passphrase));
-  } else {
-    PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  }
-  std::fclose(f);
-}
+using test::make_self_signed;
+using test::server_tls_context;
 
 void write_text(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "w");
@@ -236,27 +195,27 @@ struct TlsClient {
 };
 
 TEST_F(TlsTest, CarriesBytesBothWays) {
-  auto ctx = make_server_tls_context({cert_, key_, "", false});
-  ASSERT_TRUE(ctx.ok()) << ctx.status().message();
+  auto ctx = server_tls_context(cert_, key_);
+  ASSERT_TRUE(ctx);
   TlsClient client{cert_, "", ""};
-  Exchange ex = run_server(*ctx, std::ref(client));
+  Exchange ex = run_server(ctx, std::ref(client));
   EXPECT_FALSE(ex.handshake) << ex.handshake.message();
   EXPECT_EQ(ex.received, "hello");
   EXPECT_TRUE(client.ok);
 }
 
 TEST_F(TlsTest, RefusesTls11) {
-  auto ctx = make_server_tls_context({cert_, key_, "", false});
-  ASSERT_TRUE(ctx.ok());
+  auto ctx = server_tls_context(cert_, key_);
+  ASSERT_TRUE(ctx);
   TlsClient client{cert_, "", "", TLS1_1_VERSION};
-  Exchange ex = run_server(*ctx, std::ref(client));
+  Exchange ex = run_server(ctx, std::ref(client));
   EXPECT_TRUE(ex.handshake);
   EXPECT_TRUE(contains(ex.handshake.message(), "unsupported protocol")) << ex.handshake.message();
   EXPECT_EQ(ex.received, "");
   EXPECT_FALSE(client.ok);
   // TLS 1.2 is accepted.
   TlsClient v12{cert_, "", "", TLS1_2_VERSION};
-  ex = run_server(*ctx, std::ref(v12));
+  ex = run_server(ctx, std::ref(v12));
   EXPECT_FALSE(ex.handshake) << ex.handshake.message();
   EXPECT_TRUE(v12.ok);
 }
