@@ -33,6 +33,7 @@ void Simulation::send(uint32_t from, uint32_t to, uint32_t origin, uint64_t key,
 
 void Simulation::gossip(uint32_t from, uint32_t origin, uint64_t key, Mode mode,
                         const WirePtr& wire, uint32_t except, const WirePtr& alt) {
+  if (mode != Mode::kDirect) net_.prefetch(net_.peers(from), key);
   for (uint32_t to : net_.peers(from)) {
     if (to == except) continue;
     if (alt && rng_.chance(500)) {
@@ -124,6 +125,7 @@ void Simulation::gossip_tx(uint32_t from, const std::shared_ptr<const ledger::Tr
   uint64_t key = 0;
   std::memcpy(&key, id.data(), sizeof(key));
   if (!net_.on_broadcast(from, key)) return;
+  net_.prefetch(net_.peers(from), key);
   for (uint32_t to : net_.peers(from)) {
     if (to == except || net_.has(to, key)) continue;
     if (!reachable(from, to) || rng_.chance(drop_pm_)) continue;

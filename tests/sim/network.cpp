@@ -112,6 +112,15 @@ bool Network::has(uint32_t node, uint64_t key) const {
   return seen_[node].cur.contains(k) || seen_[node].old.contains(k);
 }
 
+void Network::prefetch(const std::vector<uint32_t>& nodes, uint64_t key) const {
+  const size_t i = static_cast<size_t>(key >> 2) & (kSeenSlots - 1);
+  for (uint32_t n : nodes) {
+    const Seen& s = seen_[n];
+    if (!s.cur.slots.empty()) __builtin_prefetch(&s.cur.slots[i]);
+    if (!s.old.slots.empty()) __builtin_prefetch(&s.old.slots[i]);
+  }
+}
+
 void Network::forget_all(uint32_t node) {
   seen_[node] = Seen{};
 }

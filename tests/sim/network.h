@@ -48,6 +48,10 @@ class Network {
   bool on_broadcast(uint32_t node, uint64_t key);
   // Whether `node` already has `key` (received or sent): gossip to it would be dropped.
   bool has(uint32_t node, uint64_t key) const;
+  // A hint before has() is asked about `key` at each of `nodes`: starts loading the slots it will
+  // read (each node's tables are far apart in memory, so the lookups of one gossip round would
+  // otherwise each wait for memory in turn). No effect on any answer.
+  void prefetch(const std::vector<uint32_t>& nodes, uint64_t key) const;
   void forget_all(uint32_t node);
 
  private:
