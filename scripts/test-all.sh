@@ -13,6 +13,9 @@ step() { echo; echo "==== $* ($(( $(date +%s) - start ))s)"; }
 step "install dependencies"
 bash scripts/setup.sh
 
+# Line tables only (stack traces, sanitizer reports): about 30 % less compile time than -g.
+export IMET_DEBUG_INFO="${IMET_DEBUG_INFO:--g1}"
+
 step "format check (.clang-format)"
 unformatted=$(git ls-files '*.cpp' '*.h' | xargs -r clang-format --dry-run -Werror 2>&1 | grep -c 'error:' || true)
 if [ "$unformatted" -ne 0 ]; then
@@ -30,7 +33,7 @@ ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 300
 step "functional tests"
 IMET_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/functional
 
-step "build (clang, ASan+UBSan, fuzzers)"
+step "build (clang, ASan+UBSan: unit test programs and fuzz targets)"
 bash scripts/build.sh asan-fuzz
 
 step "unit tests under ASan+UBSan"
