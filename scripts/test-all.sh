@@ -4,7 +4,7 @@
 #   0. formatting check (clang-format)
 #   1. g++ build; unit tests (ctest) and functional tests (pytest, real imetd/imet processes)
 #   2. clang ASan+UBSan build; unit tests once more under the sanitizers
-#   3. every libFuzzer target for IMET_FUZZ_SECONDS (default 30) each
+#   3. every libFuzzer target for IMET_FUZZ_SECONDS (default 20) each
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -41,6 +41,6 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 600 -L unit
 
 step "fuzz targets"
-bash scripts/fuzz.sh "${IMET_FUZZ_SECONDS:-30}"
+bash scripts/fuzz.sh "${IMET_FUZZ_SECONDS:-20}"
 
 step "all tests passed"

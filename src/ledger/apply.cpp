@@ -10,14 +10,6 @@ namespace imet::ledger {
 
 namespace {
 
-TxError err(Reject r, std::string msg) {
-  return TxError{r, std::move(msg)};
-}
-
-std::string addr(const Address& a) {
-  return crypto::encode_address(a);
-}
-
 // Runs one kind-specific step with access to the transaction overlay and the sender's account.
 class Applier {
  public:
@@ -30,18 +22,18 @@ class Applier {
     sender_stored_ = sender_;
     sender_.release_unbonded(ctx_.time_ms);
     if (ctx_.height > tx_.expiry_height) {
-      return err(Reject::kExpired, "expired at height " + std::to_string(tx_.expiry_height) +
-                                       ", now " + std::to_string(ctx_.height));
+      return tx_error(Reject::kExpired, "expired at height " + std::to_string(tx_.expiry_height) +
+                                            ", now " + std::to_string(ctx_.height));
     }
     if (tx_.nonce < sender_.nonce) {
-      return err(Reject::kNonceTooLow, "nonce " + std::to_string(tx_.nonce) +
-                                           " already used; next is " +
-                                           std::to_string(sender_.nonce));
+      return tx_error(Reject::kNonceTooLow, "nonce " + std::to_string(tx_.nonce) +
+                                                " already used; next is " +
+                                                std::to_string(sender_.nonce));
     }
     if (tx_.nonce > sender_.nonce) {
-      return err(Reject::kNonceTooHigh, "nonce " + std::to_string(tx_.nonce) +
-                                            " skips ahead; next is " +
-                                            std::to_string(sender_.nonce));
+      return tx_error(Reject::kNonceTooHigh, "nonce " + std::to_string(tx_.nonce) +
+                                                 " skips ahead; next is " +
+                                                 std::to_string(sender_.nonce));
     }
     if (auto e = spend(tx_.fee, "the fee")) return e;
     sender_.nonce++;
@@ -53,7 +45,9 @@ class Applier {
 
  private:
   // ---- helpers ----
-  TxResult state_error(const util::Status& st) { return err(Reject::kStateError, st.message()); }
+  TxResult state_error(const util::Status& st) {
+    return tx_error(Reject::kStateError, st.message());
+  }
 
   TxResult load_account(const Address& a, Account& out) {
     auto r = get_record<Account>(state_, keys::account(a));
@@ -77,22 +71,24 @@ class Applier {
     if (auto e = load_account(a, acc)) return e;
     const Account before = acc;
     auto sum = add(acc.balance, amount);
-    if (!sum) return err(Reject::kInvalidAmount, "balance of " + addr(a) + " would overflow");
+    if (!sum)
+      return tx_error(Reject::kInvalidAmount,
+                      "balance of " + crypto::encode_address(a) + " would overflow");
     acc.balance = *sum;
     return save_account(a, before, acc);
   }
   // Debits `amount` of transferable (unlocked) coins from the sender.
   TxResult spend(Amount amount, const char* what) {
     if (sender_.balance < amount) {
-      return err(Reject::kInsufficientFunds,
-                 std::string("balance ") + format_amount(sender_.balance) +
-                     " IMET does not cover " + what + " (" + format_amount(amount) + " IMET)");
+      return tx_error(Reject::kInsufficientFunds,
+                      std::string("balance ") + format_amount(sender_.balance) +
+                          " IMET does not cover " + what + " (" + format_amount(amount) + " IMET)");
     }
     Amount free = sender_.transferable(ctx_.time_ms);
     if (free < amount) {
-      return err(Reject::kFundsLocked, std::string("only ") + format_amount(free) +
-                                           " IMET is unlocked; " + what + " needs " +
-                                           format_amount(amount) + " IMET");
+      return tx_error(Reject::kFundsLocked, std::string("only ") + format_amount(free) +
+                                                " IMET is unlocked; " + what + " needs " +
+                                                format_amount(amount) + " IMET");
     }
     sender_.balance -= amount;
     return std::nullopt;
@@ -106,9 +102,9 @@ class Applier {
   }
   TxResult add_unbonding(Amount amount) {
     if (sender_.unbonding.size() >= kMaxUnbonding) {
-      return err(Reject::kUnbondingFull, "too many unbonding entries (" +
-                                             std::to_string(kMaxUnbonding) +
-                                             "); wait for some to be released");
+      return tx_error(Reject::kUnbondingFull, "too many unbonding entries (" +
+                                                  std::to_string(kMaxUnbonding) +
+                                                  "); wait for some to be released");
     }
     sender_.unbonding.push_back({amount, ctx_.time_ms + params_.unbonding_ms});
     std::stable_sort(
@@ -119,7 +115,7 @@ class Applier {
 
   // ---- kinds ----
   TxResult apply(const Transfer& t) {
-    if (t.amount == 0) return err(Reject::kInvalidAmount, "transfer amount must be positive");
+    if (t.amount == 0) return tx_error(Reject::kInvalidAmount, "transfer amount must be positive");
     if (auto e = spend(t.amount, "the amount (after the fee)")) return e;
     if (t.to == sender_addr_) {
       sender_.balance += t.amount;
@@ -134,14 +130,16 @@ class Applier {
 
   TxResult apply(const Vote& v) {
     if (v.delegates.size() > params_.max_votes) {
-      return err(Reject::kTooManyVotes, "votes for " + std::to_string(v.delegates.size()) +
-                                            " delegates; the limit is " +
-                                            std::to_string(params_.max_votes));
+      return tx_error(Reject::kTooManyVotes, "votes for " + std::to_string(v.delegates.size()) +
+                                                 " delegates; the limit is " +
+                                                 std::to_string(params_.max_votes));
     }
     for (const Address& d : v.delegates) {
       std::optional<Delegate> del;
       if (auto e = load(keys::delegate(d), del)) return e;
-      if (!del) return err(Reject::kUnknownDelegate, addr(d) + " is not a registered delegate");
+      if (!del)
+        return tx_error(Reject::kUnknownDelegate,
+                        crypto::encode_address(d) + " is not a registered delegate");
     }
     sender_.votes = v.delegates;
     return std::nullopt;
@@ -149,17 +147,17 @@ class Applier {
 
   TxResult apply(const RegisterDelegate& r) {
     if (r.name.empty() || !valid_name(r.name)) {
-      return err(Reject::kInvalidField,
-                 "delegate name '" + r.name + "' must be 1-32 of a-z, 0-9, '-' and '.'");
+      return tx_error(Reject::kInvalidField,
+                      "delegate name '" + r.name + "' must be 1-32 of a-z, 0-9, '-' and '.'");
     }
     std::optional<Delegate> existing;
     if (auto e = load(keys::delegate(sender_addr_), existing)) return e;
     if (existing)
-      return err(Reject::kAlreadyDelegate, "already a delegate ('" + existing->name + "')");
+      return tx_error(Reject::kAlreadyDelegate, "already a delegate ('" + existing->name + "')");
     util::Status listed = list_delegate(state_, sender_addr_);
     if (!listed.ok()) {
       if (listed.code() != util::StatusCode::kInvalidArgument) return state_error(listed);
-      return err(Reject::kDelegateLimit, listed.message());
+      return tx_error(Reject::kDelegateLimit, listed.message());
     }
     Delegate d;
     d.name = r.name;
@@ -171,15 +169,15 @@ class Applier {
   TxResult apply(const UnregisterDelegate&) {
     std::optional<Delegate> existing;
     if (auto e = load(keys::delegate(sender_addr_), existing)) return e;
-    if (!existing) return err(Reject::kNotDelegate, "not a registered delegate");
+    if (!existing) return tx_error(Reject::kNotDelegate, "not a registered delegate");
     // A jailed delegate may not leave (and come back unjailed by registering again).
     auto sched = get_record<RoundSchedule>(state_, keys::schedule());
     if (!sched.ok()) return state_error(sched.status());
     const uint64_t round = *sched ? (*sched)->round : 0;
     if (!eligible_for(*existing, round + 1)) {
-      return err(Reject::kJailed, "jailed until round " +
-                                      std::to_string(existing->jailed_until_round) +
-                                      "; unregister after that");
+      return tx_error(Reject::kJailed, "jailed until round " +
+                                           std::to_string(existing->jailed_until_round) +
+                                           "; unregister after that");
     }
     util::Status unlisted = unlist_delegate(state_, sender_addr_);
     if (!unlisted.ok()) return state_error(unlisted);
@@ -189,7 +187,7 @@ class Applier {
 
   TxResult check_node_info(const NodeInfo& info) {
     for (const std::string& e : info.endpoints) {
-      if (e.empty()) return err(Reject::kInvalidField, "an endpoint is empty");
+      if (e.empty()) return tx_error(Reject::kInvalidField, "an endpoint is empty");
     }
     return std::nullopt;
   }
@@ -199,11 +197,12 @@ class Applier {
     std::optional<NodeRecord> existing;
     if (auto e = load(keys::node(node_addr), existing)) return e;
     if (existing)
-      return err(Reject::kNodeExists, "node " + addr(node_addr) + " is already registered");
+      return tx_error(Reject::kNodeExists,
+                      "node " + crypto::encode_address(node_addr) + " is already registered");
     if (!crypto::verify(r.node_key, node_ownership_message(ctx_.chain_id, tx_.sender),
                         r.node_signature)) {
-      return err(Reject::kBadNodeSignature,
-                 "node_signature is not the node key's signature of this owner");
+      return tx_error(Reject::kBadNodeSignature,
+                      "node_signature is not the node key's signature of this owner");
     }
     if (auto e = check_node_info(r.info)) return e;
     if (r.stake > 0) {
@@ -217,9 +216,12 @@ class Applier {
   TxResult owned_node(const PublicKey& key, std::optional<NodeRecord>& node) {
     Address node_addr = crypto::address_bytes_of(key);
     if (auto e = load(keys::node(node_addr), node)) return e;
-    if (!node) return err(Reject::kUnknownNode, "node " + addr(node_addr) + " is not registered");
+    if (!node)
+      return tx_error(Reject::kUnknownNode,
+                      "node " + crypto::encode_address(node_addr) + " is not registered");
     if (node->owner != sender_addr_) {
-      return err(Reject::kNotOwner, "node " + addr(node_addr) + " belongs to " + addr(node->owner));
+      return tx_error(Reject::kNotOwner, "node " + crypto::encode_address(node_addr) +
+                                             " belongs to " + crypto::encode_address(node->owner));
     }
     return std::nullopt;
   }
@@ -244,13 +246,13 @@ class Applier {
   }
 
   TxResult apply(const Stake& s) {
-    if (s.amount == 0) return err(Reject::kInvalidAmount, "stake amount must be positive");
+    if (s.amount == 0) return tx_error(Reject::kInvalidAmount, "stake amount must be positive");
     // Locked coins may be staked: only the balance must cover it (the lock keeps covering the
     // staked coins, since it applies to everything the account owns).
     if (sender_.balance < s.amount) {
-      return err(Reject::kInsufficientFunds, "balance " + format_amount(sender_.balance) +
-                                                 " IMET does not cover the stake " +
-                                                 format_amount(s.amount) + " IMET");
+      return tx_error(Reject::kInsufficientFunds, "balance " + format_amount(sender_.balance) +
+                                                      " IMET does not cover the stake " +
+                                                      format_amount(s.amount) + " IMET");
     }
     sender_.balance -= s.amount;
     sender_.stake += s.amount;
@@ -258,11 +260,11 @@ class Applier {
   }
 
   TxResult apply(const Unstake& u) {
-    if (u.amount == 0) return err(Reject::kInvalidAmount, "unstake amount must be positive");
+    if (u.amount == 0) return tx_error(Reject::kInvalidAmount, "unstake amount must be positive");
     if (u.amount > sender_.stake) {
-      return err(Reject::kInsufficientStake, "staked " + format_amount(sender_.stake) +
-                                                 " IMET, cannot unstake " +
-                                                 format_amount(u.amount) + " IMET");
+      return tx_error(Reject::kInsufficientStake, "staked " + format_amount(sender_.stake) +
+                                                      " IMET, cannot unstake " +
+                                                      format_amount(u.amount) + " IMET");
     }
     if (auto e = add_unbonding(u.amount)) return e;
     sender_.stake -= u.amount;
@@ -275,9 +277,10 @@ class Applier {
     std::optional<Notarization> existing;
     if (auto e = load(keys::notarization(n.content_hash), existing)) return e;
     if (existing) {
-      return err(Reject::kAlreadyNotarized, "content " + util::to_hex(n.content_hash) +
-                                                " was notarized by " + addr(existing->owner) +
-                                                " at height " + std::to_string(existing->height));
+      return tx_error(Reject::kAlreadyNotarized,
+                      "content " + util::to_hex(n.content_hash) + " was notarized by " +
+                          crypto::encode_address(existing->owner) + " at height " +
+                          std::to_string(existing->height));
     }
     put_record(state_, keys::notarization(n.content_hash),
                Notarization{sender_addr_, n.size, n.metadata, ctx_.height, ctx_.time_ms});
@@ -285,17 +288,18 @@ class Applier {
   }
 
   TxResult apply(const Anchor& a) {
-    if (a.log_id.empty()) return err(Reject::kInvalidField, "anchor log_id is empty");
+    if (a.log_id.empty()) return tx_error(Reject::kInvalidField, "anchor log_id is empty");
     std::optional<AnchorLog> log;
     if (auto e = load(keys::anchor_log(a.log_id), log)) return e;
     if (log) {
       if (log->owner != sender_addr_) {
-        return err(Reject::kNotOwner, "log '" + a.log_id + "' is anchored by " + addr(log->owner));
+        return tx_error(Reject::kNotOwner, "log '" + a.log_id + "' is anchored by " +
+                                               crypto::encode_address(log->owner));
       }
       if (a.height <= log->last_height) {
-        return err(Reject::kAnchorNotIncreasing,
-                   "log '" + a.log_id + "' is anchored up to height " +
-                       std::to_string(log->last_height) + "; heights must increase");
+        return tx_error(Reject::kAnchorNotIncreasing,
+                        "log '" + a.log_id + "' is anchored up to height " +
+                            std::to_string(log->last_height) + "; heights must increase");
       }
     }
     put_record(state_, keys::anchor_log(a.log_id),
@@ -304,21 +308,22 @@ class Applier {
   }
 
   TxResult check_target(const NameTarget& t) {
-    if (t.value.empty()) return err(Reject::kInvalidField, "name target is empty");
+    if (t.value.empty()) return tx_error(Reject::kInvalidField, "name target is empty");
     return std::nullopt;
   }
 
   TxResult apply(const NameRegister& n) {
     if (!valid_name(n.name)) {
-      return err(Reject::kInvalidField, "name '" + n.name +
-                                            "' must be 1-64 of a-z, 0-9, '-' and '.', not "
-                                            "starting or ending with '-' or '.'");
+      return tx_error(Reject::kInvalidField, "name '" + n.name +
+                                                 "' must be 1-64 of a-z, 0-9, '-' and '.', not "
+                                                 "starting or ending with '-' or '.'");
     }
     if (auto e = check_target(n.target)) return e;
     std::optional<NameRecord> existing;
     if (auto e = load(keys::name(n.name), existing)) return e;
     if (existing)
-      return err(Reject::kNameTaken, "name '" + n.name + "' belongs to " + addr(existing->owner));
+      return tx_error(Reject::kNameTaken, "name '" + n.name + "' belongs to " +
+                                              crypto::encode_address(existing->owner));
     put_record(state_, keys::name(n.name),
                NameRecord{sender_addr_, n.target, ctx_.height, ctx_.height});
     return std::nullopt;
@@ -328,9 +333,10 @@ class Applier {
     if (auto e = check_target(n.target)) return e;
     std::optional<NameRecord> existing;
     if (auto e = load(keys::name(n.name), existing)) return e;
-    if (!existing) return err(Reject::kUnknownName, "name '" + n.name + "' is not registered");
+    if (!existing) return tx_error(Reject::kUnknownName, "name '" + n.name + "' is not registered");
     if (existing->owner != sender_addr_) {
-      return err(Reject::kNotOwner, "name '" + n.name + "' belongs to " + addr(existing->owner));
+      return tx_error(Reject::kNotOwner, "name '" + n.name + "' belongs to " +
+                                             crypto::encode_address(existing->owner));
     }
     existing->target = n.target;
     existing->updated_height = ctx_.height;
@@ -343,13 +349,14 @@ class Applier {
     std::optional<DeviceRecord> existing;
     if (auto e = load(keys::device(dev_addr), existing)) return e;
     if (existing)
-      return err(Reject::kDeviceExists, "device " + addr(dev_addr) + " is already registered");
+      return tx_error(Reject::kDeviceExists,
+                      "device " + crypto::encode_address(dev_addr) + " is already registered");
     if (d.sponsor != tx_.sender) {
       if (!d.sponsor_signature ||
           !crypto::verify(d.sponsor, sponsor_message(ctx_.chain_id, d.device_key, tx_.sender),
                           *d.sponsor_signature)) {
-        return err(Reject::kBadSponsorSignature,
-                   "a sponsor other than the owner must sign its consent (sponsor_signature)");
+        return tx_error(Reject::kBadSponsorSignature,
+                        "a sponsor other than the owner must sign its consent (sponsor_signature)");
       }
     }
     put_record(state_, keys::device(dev_addr),
@@ -473,25 +480,25 @@ bool valid_name(std::string_view name) {
 TxResult check_stateless(const Transaction& tx, const ChainParams& params,
                          std::string_view chain_id, bool verify_signature) {
   util::Status valid = codec::validate(tx);
-  if (!valid.ok()) return err(Reject::kMalformed, valid.message());
+  if (!valid.ok()) return tx_error(Reject::kMalformed, valid.message());
   size_t size = codec::encoded_size(tx);
   if (size > params.max_tx_bytes) {
-    return err(Reject::kTooLarge, "transaction is " + std::to_string(size) +
-                                      " bytes; the limit is " +
-                                      std::to_string(params.max_tx_bytes));
+    return tx_error(Reject::kTooLarge, "transaction is " + std::to_string(size) +
+                                           " bytes; the limit is " +
+                                           std::to_string(params.max_tx_bytes));
   }
   if (tx.chain_id != chain_id) {
-    return err(Reject::kWrongChain,
-               "signed for chain '" + tx.chain_id + "', this is '" + std::string(chain_id) + "'");
+    return tx_error(Reject::kWrongChain, "signed for chain '" + tx.chain_id + "', this is '" +
+                                             std::string(chain_id) + "'");
   }
   Amount min_fee = params.fees.min_fee(tx.kind());
   if (tx.fee < min_fee) {
-    return err(Reject::kFeeTooLow, std::string("fee ") + format_amount(tx.fee) +
-                                       " IMET is below the " + tx_kind_name(tx.kind()) +
-                                       " minimum " + format_amount(min_fee) + " IMET");
+    return tx_error(Reject::kFeeTooLow, std::string("fee ") + format_amount(tx.fee) +
+                                            " IMET is below the " + tx_kind_name(tx.kind()) +
+                                            " minimum " + format_amount(min_fee) + " IMET");
   }
   if (verify_signature && !tx.signature_valid()) {
-    return err(Reject::kBadSignature, "the signature does not verify for the sender's key");
+    return tx_error(Reject::kBadSignature, "the signature does not verify for the sender's key");
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "ledger/state.h"
 #include "ledger/state_view.h"
@@ -70,6 +71,10 @@ struct TxError {
   std::string message;
 };
 using TxResult = std::optional<TxError>;  // nullopt: accepted / applied
+
+inline TxError tx_error(Reject reason, std::string message) {
+  return TxError{reason, std::move(message)};
+}
 
 struct BlockContext {
   const ChainParams* params = nullptr;

@@ -10,10 +10,6 @@ namespace imet::ledger {
 
 namespace {
 
-std::string addr(const Address& a) {
-  return crypto::encode_address(a);
-}
-
 void jail(StateOverlay& state, const Address& who, Delegate& d, uint64_t height, uint64_t round,
           const ChainParams& p) {
   d.missed = 0;
@@ -73,11 +69,13 @@ util::Status check_evidence(const StateReader& state, const Evidence& ev, uint64
   const Address who = ev.offender();
   IMET_ASSIGN_OR_RETURN(std::optional<Delegate> d,
                         get_record<Delegate>(state, keys::delegate(who)));
-  if (!d) return util::invalid_argument("evidence offender " + addr(who) + " is not a delegate");
+  if (!d)
+    return util::invalid_argument("evidence offender " + crypto::encode_address(who) +
+                                  " is not a delegate");
   IMET_ASSIGN_OR_RETURN(std::optional<SettledOffence> done,
                         get_record<SettledOffence>(state, keys::offence(ev.offence_id())));
   if (done) {
-    return util::invalid_argument("the offence of " + addr(who) + " at height " +
+    return util::invalid_argument("the offence of " + crypto::encode_address(who) + " at height " +
                                   std::to_string(vh) + " was already slashed at height " +
                                   std::to_string(done->height));
   }
@@ -104,9 +102,10 @@ util::Status begin_consensus(StateOverlay& state, const Block& block, const Chai
       IMET_ASSIGN_OR_RETURN(want, producer_of(state, next, h.height, h.slot));
     }
     if (h.producer_address() != want) {
-      return util::invalid_argument("block producer " + addr(h.producer_address()) +
-                                    " is not the producer of height " + std::to_string(h.height) +
-                                    " attempt " + std::to_string(h.slot) + " (" + addr(want) + ")");
+      return util::invalid_argument(
+          "block producer " + crypto::encode_address(h.producer_address()) +
+          " is not the producer of height " + std::to_string(h.height) + " attempt " +
+          std::to_string(h.slot) + " (" + crypto::encode_address(want) + ")");
     }
   }
   if (h.height >= 2) {
@@ -138,7 +137,8 @@ util::Status begin_consensus(StateOverlay& state, const Block& block, const Chai
     }
     IMET_ASSIGN_OR_RETURN(std::optional<Delegate> d,
                           get_record<Delegate>(state, keys::delegate(who)));
-    if (!d.has_value()) return util::corruption("delegate record vanished: " + addr(who));
+    if (!d.has_value())
+      return util::corruption("delegate record vanished: " + crypto::encode_address(who));
     Delegate rec = std::move(*d);
     jail(state, who, rec, h.height, next.round, p);
     put_record(state, keys::offence(ev.offence_id()), SettledOffence{h.height});

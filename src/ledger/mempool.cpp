@@ -6,10 +6,6 @@
 namespace imet::ledger {
 
 namespace {
-TxError err(Reject r, std::string m) {
-  return TxError{r, std::move(m)};
-}
-
 util::Result<uint64_t> state_nonce(const StateReader& state, const Address& a) {
   IMET_ASSIGN_OR_RETURN(std::optional<Account> acc, get_record<Account>(state, keys::account(a)));
   return acc ? acc->nonce : 0;
@@ -70,27 +66,27 @@ TxResult Mempool::add(const Transaction& tx, const StateReader& state, uint64_t 
 TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& state,
                       uint64_t height, bool signature_checked) {
   if (auto e = check_stateless(tx, chain_.params, chain_.chain_id, !signature_checked)) return e;
-  if (by_id_.count(id)) return err(Reject::kDuplicate, "already pending");
+  if (by_id_.count(id)) return tx_error(Reject::kDuplicate, "already pending");
   if (tx.expiry_height < height) {
-    return err(Reject::kExpired, "expired at height " + std::to_string(tx.expiry_height));
+    return tx_error(Reject::kExpired, "expired at height " + std::to_string(tx.expiry_height));
   }
   if (tx.expiry_height > height + chain_.params.max_expiry_blocks) {
-    return err(Reject::kExpiryTooFar,
-               "expiry height " + std::to_string(tx.expiry_height) + " is more than " +
-                   std::to_string(chain_.params.max_expiry_blocks) + " blocks ahead");
+    return tx_error(Reject::kExpiryTooFar,
+                    "expiry height " + std::to_string(tx.expiry_height) + " is more than " +
+                        std::to_string(chain_.params.max_expiry_blocks) + " blocks ahead");
   }
   Address sender = tx.sender_address();
   auto nonce = nonce_of(state, sender);
-  if (!nonce.ok()) return err(Reject::kStateError, nonce.status().message());
+  if (!nonce.ok()) return tx_error(Reject::kStateError, nonce.status().message());
   if (tx.nonce < *nonce) {
-    return err(Reject::kNonceTooLow, "nonce " + std::to_string(tx.nonce) +
-                                         " already used; next is " + std::to_string(*nonce));
+    return tx_error(Reject::kNonceTooLow, "nonce " + std::to_string(tx.nonce) +
+                                              " already used; next is " + std::to_string(*nonce));
   }
   if (tx.nonce >= *nonce + limits_.max_per_account) {
-    return err(Reject::kAccountLimit, "nonce " + std::to_string(tx.nonce) + " is more than " +
-                                          std::to_string(limits_.max_per_account) +
-                                          " ahead of the account's next nonce " +
-                                          std::to_string(*nonce));
+    return tx_error(Reject::kAccountLimit, "nonce " + std::to_string(tx.nonce) + " is more than " +
+                                               std::to_string(limits_.max_per_account) +
+                                               " ahead of the account's next nonce " +
+                                               std::to_string(*nonce));
   }
   // A busy pool admits no gaps: a transaction whose predecessor is neither executed nor pending
   // could wait there until it expires (its predecessor having been refused as full, say), holding
@@ -98,10 +94,11 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
   if (tx.nonce > *nonce && size() >= gap_free_from()) {
     auto qit = by_sender_.find(sender);
     if (qit == by_sender_.end() || qit->second.count(tx.nonce - 1) == 0) {
-      return err(Reject::kNonceTooHigh,
-                 "nonce " + std::to_string(tx.nonce) + " leaves a gap (the account's next is " +
-                     std::to_string(*nonce) + " and nonce " + std::to_string(tx.nonce - 1) +
-                     " is not pending); the node is busy, so send the missing nonces first");
+      return tx_error(Reject::kNonceTooHigh,
+                      "nonce " + std::to_string(tx.nonce) +
+                          " leaves a gap (the account's next is " + std::to_string(*nonce) +
+                          " and nonce " + std::to_string(tx.nonce - 1) +
+                          " is not pending); the node is busy, so send the missing nonces first");
     }
   }
   Entry entry{tx, id, codec::encoded_size(tx)};
@@ -113,10 +110,11 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
     if (auto it = qit->second.find(tx.nonce); it != qit->second.end()) {
       Amount needed = *mul_div(it->second.tx.fee, 100 + limits_.replace_bump_pct, 100);
       if (tx.fee < needed) {
-        return err(Reject::kReplacementUnderpriced,
-                   "nonce " + std::to_string(tx.nonce) + " is pending with fee " +
-                       format_amount(it->second.tx.fee) + " IMET; a replacement needs at least " +
-                       format_amount(needed) + " IMET");
+        return tx_error(Reject::kReplacementUnderpriced,
+                        "nonce " + std::to_string(tx.nonce) + " is pending with fee " +
+                            format_amount(it->second.tx.fee) +
+                            " IMET; a replacement needs at least " + format_amount(needed) +
+                            " IMET");
       }
       replacing = true;
       replaced_size = it->second.size;
@@ -133,9 +131,10 @@ TxResult Mempool::add(const Transaction& tx, const Hash& id, const StateReader& 
     // and the entry being replaced is accounted for above.
     if (!low || low->first == sender ||
         !outbids(priority(entry), priority(by_sender_.at(low->first).at(low->second)))) {
-      return err(Reject::kMempoolFull, "the mempool is full; pay at least " +
-                                           std::to_string(limits_.replace_bump_pct) +
-                                           " % more per byte than the lowest pending transaction");
+      return tx_error(Reject::kMempoolFull,
+                      "the mempool is full; pay at least " +
+                          std::to_string(limits_.replace_bump_pct) +
+                          " % more per byte than the lowest pending transaction");
     }
     erase(low->first, low->second);
   }

@@ -25,10 +25,6 @@ util::Bytes with_height(uint8_t prefix, uint64_t v) {
   return out;
 }
 
-TxError err(Reject r, std::string msg) {
-  return TxError{r, std::move(msg)};
-}
-
 uint64_t sat_add(uint64_t a, uint64_t b) {
   return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
@@ -36,10 +32,6 @@ uint64_t sat_add(uint64_t a, uint64_t b) {
 uint64_t sat_mul(uint64_t a, uint64_t b) {
   if (a != 0 && b > UINT64_MAX / a) return UINT64_MAX;
   return a * b;
-}
-
-std::string addr(const Address& a) {
-  return crypto::encode_address(a);
 }
 
 template <typename T, typename Key>
@@ -157,81 +149,90 @@ util::Status add_to_epoch_pool(StateOverlay& state, uint64_t height, Amount amou
 TxResult apply_pod_settle(StateOverlay& state, const PodSettle& settle, const Address& sender,
                           const BlockContext& ctx) {
   const PodParams& pp = ctx.params->pod;
-  if (settle.receipts.empty()) return err(Reject::kInvalidField, "pod_settle has no receipts");
+  if (settle.receipts.empty()) return tx_error(Reject::kInvalidField, "pod_settle has no receipts");
   const uint64_t now_epoch = pp.epoch_of(ctx.height);
   std::map<uint64_t, EpochRecord> epochs;  // loaded lazily, written at the end
   std::set<Hash> seen;
-  auto state_error = [](const util::Status& st) { return err(Reject::kStateError, st.message()); };
+  auto state_error = [](const util::Status& st) {
+    return tx_error(Reject::kStateError, st.message());
+  };
 
   for (size_t i = 0; i < settle.receipts.size(); ++i) {
     const PodReceipt& r = settle.receipts[i];
     const std::string at = "receipt " + std::to_string(i) + ": ";
     if (r.bytes == 0 || r.message_count == 0) {
-      return err(Reject::kInvalidField, at + "message_count and bytes must be positive");
+      return tx_error(Reject::kInvalidField, at + "message_count and bytes must be positive");
     }
     if (r.epoch > now_epoch || r.epoch + 1 < now_epoch) {
-      return err(Reject::kWrongEpoch, at + "epoch " + std::to_string(r.epoch) +
-                                          " cannot settle in epoch " + std::to_string(now_epoch) +
-                                          " (only the current or the previous epoch)");
+      return tx_error(Reject::kWrongEpoch,
+                      at + "epoch " + std::to_string(r.epoch) + " cannot settle in epoch " +
+                          std::to_string(now_epoch) + " (only the current or the previous epoch)");
     }
     const Address relayer_addr = crypto::address_bytes_of(r.relayer);
     const Address receiver_addr = crypto::address_bytes_of(r.receiver);
     if (relayer_addr == receiver_addr) {
-      return err(Reject::kSameOwner, at + "relayer and receiver are the same node");
+      return tx_error(Reject::kSameOwner, at + "relayer and receiver are the same node");
     }
     auto relayer = get_record<NodeRecord>(state, keys::node(relayer_addr));
     if (!relayer.ok()) return state_error(relayer.status());
     if (!*relayer) {
-      return err(Reject::kUnknownNode, at + "relayer " + addr(relayer_addr) + " is not registered");
+      return tx_error(Reject::kUnknownNode, at + "relayer " + crypto::encode_address(relayer_addr) +
+                                                " is not registered");
     }
     if ((*relayer)->owner != sender) {
-      return err(Reject::kNotOwner, at + "relayer " + addr(relayer_addr) + " belongs to " +
-                                        addr((*relayer)->owner) + ", not the sender");
+      return tx_error(Reject::kNotOwner,
+                      at + "relayer " + crypto::encode_address(relayer_addr) + " belongs to " +
+                          crypto::encode_address((*relayer)->owner) + ", not the sender");
     }
     if ((*relayer)->stake < pp.min_stake) {
-      return err(Reject::kNodeStakeTooLow, at + "relayer " + addr(relayer_addr) + " has stake " +
-                                               format_amount((*relayer)->stake) +
-                                               " IMET; earning needs at least " +
-                                               format_amount(pp.min_stake) + " IMET");
+      return tx_error(Reject::kNodeStakeTooLow,
+                      at + "relayer " + crypto::encode_address(relayer_addr) + " has stake " +
+                          format_amount((*relayer)->stake) + " IMET; earning needs at least " +
+                          format_amount(pp.min_stake) + " IMET");
     }
     auto receiver = get_record<NodeRecord>(state, keys::node(receiver_addr));
     if (!receiver.ok()) return state_error(receiver.status());
     if (!*receiver) {
-      return err(Reject::kUnknownNode,
-                 at + "receiver " + addr(receiver_addr) + " is not registered");
+      return tx_error(
+          Reject::kUnknownNode,
+          at + "receiver " + crypto::encode_address(receiver_addr) + " is not registered");
     }
     if ((*receiver)->owner == (*relayer)->owner) {
-      return err(Reject::kSameOwner, at + "relayer and receiver are both owned by " + addr(sender) +
-                                         "; such receipts earn nothing");
+      return tx_error(Reject::kSameOwner, at + "relayer and receiver are both owned by " +
+                                              crypto::encode_address(sender) +
+                                              "; such receipts earn nothing");
     }
     if (!crypto::verify(r.receiver, receipt_signing_bytes(ctx.chain_id, r), r.receiver_signature)) {
-      return err(Reject::kBadReceiptSignature,
-                 at + "receiver_signature is not the receiver node's signature of this receipt");
+      return tx_error(
+          Reject::kBadReceiptSignature,
+          at + "receiver_signature is not the receiver node's signature of this receipt");
     }
     auto entropy = get_record<RecentBlock>(state, keys::recent_by_hash(r.chain_entropy));
     if (!entropy.ok()) return state_error(entropy.status());
     if (!*entropy) {
-      return err(Reject::kStaleReceipt, at + "chain_entropy " + util::to_hex(r.chain_entropy) +
-                                            " is not one of the last " +
-                                            std::to_string(pp.entropy_blocks) + " block hashes");
+      return tx_error(Reject::kStaleReceipt, at + "chain_entropy " + util::to_hex(r.chain_entropy) +
+                                                 " is not one of the last " +
+                                                 std::to_string(pp.entropy_blocks) +
+                                                 " block hashes");
     }
     if (pp.epoch_of((*entropy)->height) != r.epoch) {
-      return err(Reject::kWrongEpoch, at + "epoch " + std::to_string(r.epoch) +
-                                          " does not match its chain_entropy (block " +
-                                          std::to_string((*entropy)->height) + ", epoch " +
-                                          std::to_string(pp.epoch_of((*entropy)->height)) + ")");
+      return tx_error(Reject::kWrongEpoch, at + "epoch " + std::to_string(r.epoch) +
+                                               " does not match its chain_entropy (block " +
+                                               std::to_string((*entropy)->height) + ", epoch " +
+                                               std::to_string(pp.epoch_of((*entropy)->height)) +
+                                               ")");
     }
     const Hash id = receipt_id(ctx.chain_id, r);
     auto settled = get_record<SettledReceipt>(state, keys::settled_receipt(id));
     if (!settled.ok()) return state_error(settled.status());
     if (!seen.insert(id).second) {
-      return err(Reject::kDuplicateReceipt,
-                 at + "receipt " + util::to_hex(id) + " appears twice in this transaction");
+      return tx_error(Reject::kDuplicateReceipt,
+                      at + "receipt " + util::to_hex(id) + " appears twice in this transaction");
     }
     if (*settled) {
-      return err(Reject::kDuplicateReceipt, at + "receipt " + util::to_hex(id) +
-                                                " is already settled (height " +
-                                                std::to_string((*settled)->height) + ")");
+      return tx_error(Reject::kDuplicateReceipt, at + "receipt " + util::to_hex(id) +
+                                                     " is already settled (height " +
+                                                     std::to_string((*settled)->height) + ")");
     }
     put_record(state, keys::settled_receipt(id), SettledReceipt{r.epoch, ctx.height});
 

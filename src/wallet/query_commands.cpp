@@ -10,6 +10,7 @@
 #include "ledger/smt/proof.h"
 #include "ledger/state.h"
 #include "util/fs.h"
+#include "wallet/json_fields.h"
 
 namespace imet::wallet {
 
@@ -22,11 +23,6 @@ util::Result<json> get_json(const NodeClient& node, const std::string& path) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return util::corruption("GET " + path + ": the node sent invalid JSON");
   return j;
-}
-
-std::string str(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
-                                                                : std::string();
 }
 
 std::string utc(uint64_t ms) {
@@ -106,11 +102,11 @@ void show(const KeyCommandContext& ctx, const json& j) {
 // producer signature valid.
 util::Result<ledger::BlockHeader> fetch_header(const NodeClient& node, uint64_t height) {
   IMET_ASSIGN_OR_RETURN(json b, get_json(node, "/v1/blocks/" + std::to_string(height)));
-  auto raw = util::from_hex(str(b, "header"));
+  auto raw = util::from_hex(json_text(b, "header"));
   if (!raw.ok()) return util::corruption("block " + std::to_string(height) + ": no header");
   auto h = codec::decode<ledger::BlockHeader>(*raw);
   if (!h.ok()) return h.status().with_context("block " + std::to_string(height) + " header");
-  if (util::to_hex(h->hash()) != str(b, "hash")) {
+  if (util::to_hex(h->hash()) != json_text(b, "hash")) {
     return util::corruption("block " + std::to_string(height) +
                             ": the header does not hash to the block hash the node named");
   }
@@ -149,17 +145,17 @@ util::Result<CheckedProof> check_proof(const json& p, const ledger::BlockHeader&
     return util::invalid_argument("the proof is for height " + std::to_string(out.height) +
                                   ", the header is block " + std::to_string(header.height));
   }
-  IMET_ASSIGN_OR_RETURN(out.key, util::from_hex(str(p, "key")));
+  IMET_ASSIGN_OR_RETURN(out.key, util::from_hex(json_text(p, "key")));
   if (out.key.empty()) return util::invalid_argument("the proof names no state key");
   if (p.contains("record")) {
-    IMET_ASSIGN_OR_RETURN(util::Bytes rec, util::from_hex(str(p, "record")));
+    IMET_ASSIGN_OR_RETURN(util::Bytes rec, util::from_hex(json_text(p, "record")));
     out.record = rec;
   }
-  IMET_ASSIGN_OR_RETURN(util::Bytes proof_raw, util::from_hex(str(p, "proof")));
+  IMET_ASSIGN_OR_RETURN(util::Bytes proof_raw, util::from_hex(json_text(p, "proof")));
   auto proof = codec::decode<ledger::smt::Proof>(proof_raw);
   if (!proof.ok()) return proof.status().with_context("proof");
-  if (str(p, "state_root") != util::to_hex(header.state_root)) {
-    return util::invalid_argument("the proof claims state root " + str(p, "state_root") +
+  if (json_text(p, "state_root") != util::to_hex(header.state_root)) {
+    return util::invalid_argument("the proof claims state root " + json_text(p, "state_root") +
                                   " but block " + std::to_string(header.height) + " has " +
                                   util::to_hex(header.state_root));
   }

@@ -8,6 +8,7 @@
 
 #include "ledger/apply.h"
 #include "util/fs.h"
+#include "wallet/json_fields.h"
 #include "wallet/keystore.h"
 
 namespace imet::wallet {
@@ -42,10 +43,6 @@ util::Result<json> parse_json(const std::string& text, const std::string& what) 
   return j;
 }
 
-std::string str(const json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
 // Prints the outcome of a submission (and of --wait).
 util::Status report(const KeyCommandContext& ctx, const NodeClient& node, const std::string& id,
                     bool wait) {
@@ -56,16 +53,17 @@ util::Status report(const KeyCommandContext& ctx, const NodeClient& node, const 
   }
   if (ctx.json) {
     *ctx.out << out.dump() << "\n";
-  } else if (str(out, "status") == "final") {
+  } else if (json_text(out, "status") == "final") {
     *ctx.out << "transaction " << id << " final at height " << out["height"] << "\n";
-  } else if (str(out, "status") == "rejected") {
+  } else if (json_text(out, "status") == "rejected") {
     *ctx.out << "transaction " << id << " rejected\n";
   } else {
     *ctx.out << "transaction " << id << " submitted (pending)\n";
   }
-  if (str(out, "status") == "rejected") {
-    return util::invalid_argument("transaction " + id + " was rejected: " + str(out, "code") +
-                                  " (reason " + out["reason"].dump() + "): " + str(out, "message"));
+  if (json_text(out, "status") == "rejected") {
+    return util::invalid_argument("transaction " + id + " was rejected: " + json_text(out, "code") +
+                                  " (reason " + out["reason"].dump() +
+                                  "): " + json_text(out, "message"));
   }
   return {};
 }
@@ -74,7 +72,7 @@ util::Status submit_hex(const KeyCommandContext& ctx, const NodeClient& node,
                         const std::string& tx_hex, bool wait) {
   IMET_ASSIGN_OR_RETURN(std::string text, node.post("/v1/txs", json{{"tx", tx_hex}}.dump()));
   IMET_ASSIGN_OR_RETURN(json j, parse_json(text, "the node's answer"));
-  return report(ctx, node, str(j, "id"), wait);
+  return report(ctx, node, json_text(j, "id"), wait);
 }
 
 }  // namespace
@@ -118,7 +116,7 @@ util::Result<std::string> wait_for_tx(const NodeClient& node, const std::string&
     auto text = node.get("/v1/txs/" + id);
     if (text.ok()) {
       json j = json::parse(*text, nullptr, false);
-      std::string status = j.is_object() ? str(j, "status") : "";
+      std::string status = j.is_object() ? json_text(j, "status") : "";
       if (status == "final" || status == "rejected") return text;
     } else if (text.status().code() != util::StatusCode::kNotFound) {
       return text.status();
@@ -146,7 +144,7 @@ util::Status run_tx(const KeyCommandContext& ctx, const TxOptions& o, const Body
     node = n;
     IMET_ASSIGN_OR_RETURN(std::string status_text, node->get("/v1/status"));
     IMET_ASSIGN_OR_RETURN(json status, parse_json(status_text, "GET /v1/status"));
-    std::string node_chain = str(status, "chain_id");
+    std::string node_chain = json_text(status, "chain_id");
     if (!o.chain_id.empty() && o.chain_id != node_chain) {
       return util::invalid_argument("--chain-id " + o.chain_id + " but the node at " + node->url() +
                                     " runs " + node_chain);
@@ -165,7 +163,7 @@ util::Status run_tx(const KeyCommandContext& ctx, const TxOptions& o, const Body
     IMET_ASSIGN_OR_RETURN(tx.body, build(key, tx.chain_id));
     std::string kind = ledger::tx_kind_name(tx.kind());
     if (status.contains("min_fees") && status["min_fees"].contains(kind)) {
-      auto f = ledger::parse_amount(str(status["min_fees"], kind.c_str()));
+      auto f = ledger::parse_amount(json_text(status["min_fees"], kind.c_str()));
       if (f.ok()) min_fee = *f;
     }
   }
@@ -214,7 +212,7 @@ util::Status tx_submit(const KeyCommandContext& ctx, const std::string& file,
                        const std::string& node_url, bool wait) {
   IMET_ASSIGN_OR_RETURN(std::string text, util::read_file(file, 1 << 20));
   IMET_ASSIGN_OR_RETURN(json j, parse_json(text, "'" + file + "'"));
-  std::string hex = j.is_object() ? str(j, "tx") : "";
+  std::string hex = j.is_object() ? json_text(j, "tx") : "";
   if (hex.empty()) return util::invalid_argument("'" + file + "' has no \"tx\" field");
   auto raw = util::from_hex(hex);
   if (!raw.ok()) return raw.status().with_context("'" + file + "': tx");

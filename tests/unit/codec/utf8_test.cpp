@@ -7,25 +7,25 @@
 namespace imet::codec {
 namespace {
 
-util::Bytes hex(std::string_view h) {
+util::Bytes utf8_hex(std::string_view h) {
   return util::from_hex(h).value();
 }
 
 TEST(Utf8, AcceptsValidText) {
   EXPECT_TRUE(is_valid_utf8(util::ByteSpan()));
   EXPECT_TRUE(is_valid_utf8(util::as_bytes("plain ascii, long enough for the 8-byte path")));
-  EXPECT_TRUE(is_valid_utf8(hex("00")));        // NUL is a scalar value
-  EXPECT_TRUE(is_valid_utf8(hex("c280")));      // U+0080, smallest 2-byte
-  EXPECT_TRUE(is_valid_utf8(hex("c3a9")));      // é
-  EXPECT_TRUE(is_valid_utf8(hex("dfbf")));      // U+07FF
-  EXPECT_TRUE(is_valid_utf8(hex("e0a080")));    // U+0800, smallest 3-byte
-  EXPECT_TRUE(is_valid_utf8(hex("e282ac")));    // €
-  EXPECT_TRUE(is_valid_utf8(hex("ed9fbf")));    // U+D7FF, just below the surrogates
-  EXPECT_TRUE(is_valid_utf8(hex("ee8080")));    // U+E000, just above
-  EXPECT_TRUE(is_valid_utf8(hex("efbfbf")));    // U+FFFF
-  EXPECT_TRUE(is_valid_utf8(hex("f0908080")));  // U+10000, smallest 4-byte
-  EXPECT_TRUE(is_valid_utf8(hex("f09f9880")));  // 😀
-  EXPECT_TRUE(is_valid_utf8(hex("f48fbfbf")));  // U+10FFFF, the largest
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("00")));        // NUL is a scalar value
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("c280")));      // U+0080, smallest 2-byte
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("c3a9")));      // é
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("dfbf")));      // U+07FF
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("e0a080")));    // U+0800, smallest 3-byte
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("e282ac")));    // €
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("ed9fbf")));    // U+D7FF, just below the surrogates
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("ee8080")));    // U+E000, just above
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("efbfbf")));    // U+FFFF
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("f0908080")));  // U+10000, smallest 4-byte
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("f09f9880")));  // 😀
+  EXPECT_TRUE(is_valid_utf8(utf8_hex("f48fbfbf")));  // U+10FFFF, the largest
   EXPECT_TRUE(is_valid_utf8(util::as_bytes("mixed: caf\xc3\xa9 \xe2\x82\xac 12345678")));
 }
 
@@ -58,11 +58,11 @@ TEST(Utf8, RejectsEachKindOfInvalidSequence) {
   };
   for (const Bad& c : cases) {
     SCOPED_TRACE(c.hex);
-    const auto err = find_utf8_error(hex(c.hex));
+    const auto err = find_utf8_error(utf8_hex(c.hex));
     ASSERT_TRUE(err.has_value());
     EXPECT_EQ(err->index, c.index);
     EXPECT_EQ(err->reason, c.reason);
-    EXPECT_FALSE(is_valid_utf8(hex(c.hex)));
+    EXPECT_FALSE(is_valid_utf8(utf8_hex(c.hex)));
   }
 }
 

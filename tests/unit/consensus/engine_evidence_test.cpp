@@ -18,11 +18,11 @@
 namespace imet::consensus {
 namespace {
 
-constexpr uint64_t kGenesisMs = 1'000;
-constexpr uint32_t kSlot = 500;
+constexpr uint64_t kEvidenceGenesisMs = 1'000;
+constexpr uint32_t kEvidenceSlot = 500;
 constexpr const char* kChain = "ev";
 
-crypto::SigningKey key(uint8_t b) {
+crypto::SigningKey evidence_key(uint8_t b) {
   crypto::Seed s{};
   s.fill(b);
   return crypto::SigningKey::from_seed(s);
@@ -55,7 +55,7 @@ class EvidenceTest : public ::testing::Test {
 
   void open(EngineOptions options, uint64_t max_age) {
     genesis_ = ledger::make_testnet_genesis({address(witness_), address(alice_), address(bob_)},
-                                            kGenesisMs, kChain, kSlot);
+                                            kEvidenceGenesisMs, kChain, kEvidenceSlot);
     genesis_.params.n_min = 1;
     genesis_.params.n_max = 1;
     genesis_.params.evidence_max_age_blocks = max_age;
@@ -108,13 +108,14 @@ class EvidenceTest : public ::testing::Test {
     }
   }
 
-  crypto::SigningKey witness_ = key(70), alice_ = key(71), bob_ = key(72), carol_ = key(73);
+  crypto::SigningKey witness_ = evidence_key(70), alice_ = evidence_key(71),
+                     bob_ = evidence_key(72), carol_ = evidence_key(73);
   ledger::Genesis genesis_;
   DirectChecker checker_;
   std::unique_ptr<store::MemoryStore> db_;
   std::unique_ptr<node::Chain> chain_;
   std::unique_ptr<Engine> engine_;
-  uint64_t now_ = kGenesisMs;
+  uint64_t now_ = kEvidenceGenesisMs;
   std::vector<ledger::Evidence> reported_;  // Output::evidence of run_blocks()' timer calls
 };
 

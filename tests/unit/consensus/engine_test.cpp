@@ -41,7 +41,7 @@ class RecordingChecker final : public SignatureChecker {
   mutable std::vector<Signed> signed_;
 };
 
-crypto::SigningKey key(uint8_t b) {
+crypto::SigningKey engine_key(uint8_t b) {
   crypto::Seed s{};
   s.fill(b);
   return crypto::SigningKey::from_seed(s);
@@ -67,7 +67,7 @@ class Net {
   explicit Net(size_t n) {
     std::vector<ledger::Address> addrs;
     for (size_t i = 0; i < n; ++i) {
-      peers_.push_back(std::make_unique<Peer>(key(static_cast<uint8_t>(60 + i))));
+      peers_.push_back(std::make_unique<Peer>(engine_key(static_cast<uint8_t>(60 + i))));
       addrs.push_back(crypto::address_bytes_of(peers_.back()->key.public_key()));
     }
     genesis_ = ledger::make_testnet_genesis(addrs, kGenesisMs, "ct", kSlot);
@@ -405,7 +405,7 @@ TEST_F(LockTest, BadInputsGetVerdicts) {
   // A proposal from anyone but the producer of its attempt.
   expect(proposal(p1_, 0, now), Verdict::kInvalid, "the producer is");
   // A vote from a key that is no witness.
-  Peer stranger(key(99));
+  Peer stranger(engine_key(99));
   expect(vote(stranger, ledger::VoteType::kPrepare, 0, {}), Verdict::kInvalid, "not a witness");
   // A forged signature.
   ConsensusMessage forged = vote(p0_, ledger::VoteType::kPrepare, 0, {});

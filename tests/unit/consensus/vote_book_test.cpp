@@ -11,7 +11,7 @@
 namespace imet::consensus {
 namespace {
 
-crypto::SigningKey key(uint8_t b) {
+crypto::SigningKey vote_key(uint8_t b) {
   crypto::Seed s{};
   s.fill(b);
   return crypto::SigningKey::from_seed(s);
@@ -34,7 +34,7 @@ constexpr auto kCommit = ledger::VoteType::kCommit;
 
 TEST(VoteBook, CountsFirstVotesPerAttemptAndType) {
   VoteBook book;
-  const auto a = key(1), b = key(2), c = key(3);
+  const auto a = vote_key(1), b = vote_key(2), c = vote_key(3);
   EXPECT_EQ(book.add(vote(a, kPrep, 0, 7)).result, VoteBook::AddResult::kAdded);
   EXPECT_EQ(book.add(vote(b, kPrep, 0, 7)).result, VoteBook::AddResult::kAdded);
   EXPECT_EQ(book.add(vote(c, kPrep, 0, 0)).result, VoteBook::AddResult::kAdded);  // nil
@@ -57,7 +57,7 @@ TEST(VoteBook, CountsFirstVotesPerAttemptAndType) {
 
 TEST(VoteBook, ConflictingVoteIsEvidenceAndCountsForItsOwnHash) {
   VoteBook book;
-  const auto a = key(1);
+  const auto a = vote_key(1);
   const auto first = vote(a, kCommit, 2, 9), second = vote(a, kCommit, 2, 4);
   ASSERT_EQ(book.add(first).result, VoteBook::AddResult::kAdded);
   auto r = book.add(second);
@@ -93,7 +93,7 @@ TEST(VoteBook, CommitQuorumsAndCertificateBodies) {
   VoteBook book;
   std::vector<crypto::SigningKey> keys;
   for (uint8_t i = 1; i <= 4; ++i)
-    keys.push_back(key(i));
+    keys.push_back(vote_key(i));
   for (size_t i = 0; i < 3; ++i)
     (void)book.add(vote(keys[i], kCommit, 1, 8));
   (void)book.add(vote(keys[3], kCommit, 1, 0));
@@ -134,8 +134,8 @@ TEST(VoteBook, CommitQuorumsAndCertificateBodies) {
   std::swap(unsorted.commits[0], unsorted.commits[1]);
   expect_rejected(unsorted, witnesses, "not sorted");
   std::vector<ledger::Address> others(witnesses.begin() + 1, witnesses.end());
-  others.push_back(crypto::address_bytes_of(key(9).public_key()));
-  util::Status st = verify_certificate(cert, "c", others, checker);  // key(1) is no witness
+  others.push_back(crypto::address_bytes_of(vote_key(9).public_key()));
+  util::Status st = verify_certificate(cert, "c", others, checker);  // vote_key(1) is no witness
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("not a witness"), std::string::npos) << st.message();
   auto nil = cert;

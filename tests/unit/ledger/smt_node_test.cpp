@@ -11,7 +11,7 @@
 namespace imet::ledger::smt {
 namespace {
 
-Hash256 filled(uint8_t b) {
+Hash256 filled_hash(uint8_t b) {
   Hash256 h;
   h.fill(b);
   return h;
@@ -44,12 +44,12 @@ TEST(SmtNode, NullEncodesAsOneZeroByte) {
 }
 
 TEST(SmtNode, LeafLayoutAndHash) {
-  const Node n(LeafNode{filled(0xaa), filled(0xbb)});
+  const Node n(LeafNode{filled_hash(0xaa), filled_hash(0xbb)});
   util::Bytes expected{0x02};
-  util::append(expected, filled(0xaa));
-  util::append(expected, filled(0xbb));
+  util::append(expected, filled_hash(0xaa));
+  util::append(expected, filled_hash(0xbb));
   EXPECT_EQ(codec::encode(n), expected);
-  EXPECT_EQ(n.hash(), leaf_hash(filled(0xaa), filled(0xbb)));
+  EXPECT_EQ(n.hash(), leaf_hash(filled_hash(0xaa), filled_hash(0xbb)));
   EXPECT_EQ(child_kind_of(n), ChildKind::kLeaf);
   auto back = codec::decode<Node>(expected);
   ASSERT_TRUE(back.ok());
@@ -57,14 +57,14 @@ TEST(SmtNode, LeafLayoutAndHash) {
 }
 
 TEST(SmtNode, InternalLayoutAndHash) {
-  const Child left{ChildKind::kLeaf, 0x0102030405060708ULL, filled(0x11)};
-  const Child right{ChildKind::kInternal, 9, filled(0x22)};
+  const Child left{ChildKind::kLeaf, 0x0102030405060708ULL, filled_hash(0x11)};
+  const Child right{ChildKind::kInternal, 9, filled_hash(0x22)};
   const Node n(InternalNode{left, right});
   util::Bytes expected{0x01};
   util::append(expected, child_bytes(0x02, 0x0102030405060708ULL, 0x11));
   util::append(expected, child_bytes(0x01, 9, 0x22));
   EXPECT_EQ(codec::encode(n), expected);
-  EXPECT_EQ(n.hash(), internal_hash(filled(0x11), filled(0x22)));
+  EXPECT_EQ(n.hash(), internal_hash(filled_hash(0x11), filled_hash(0x22)));
   auto back = codec::decode<Node>(expected);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(*back, n);
@@ -74,7 +74,7 @@ TEST(SmtNode, InternalLayoutAndHash) {
   util::Bytes one{0x01, 0x00};
   util::append(one, child_bytes(0x01, 9, 0x22));
   EXPECT_EQ(codec::encode(one_sided), one);
-  EXPECT_EQ(one_sided.hash(), internal_hash(kEmptyHash, filled(0x22)));
+  EXPECT_EQ(one_sided.hash(), internal_hash(kEmptyHash, filled_hash(0x22)));
   EXPECT_TRUE(codec::decode<Node>(one).ok());
 }
 
@@ -105,14 +105,16 @@ TEST(SmtNode, DecodeRejectsNonCanonicalShapes) {
 TEST(SmtNode, ValidateRejectsNonCanonicalObjects) {
   EXPECT_FALSE(codec::validate(Node(InternalNode{})).ok());
   EXPECT_FALSE(
-      codec::validate(Node(InternalNode{Child{ChildKind::kLeaf, 1, filled(1)}, Child{}})).ok());
+      codec::validate(Node(InternalNode{Child{ChildKind::kLeaf, 1, filled_hash(1)}, Child{}}))
+          .ok());
   Child sloppy_empty;
   sloppy_empty.version = 3;
-  EXPECT_FALSE(
-      codec::validate(Node(InternalNode{sloppy_empty, Child{ChildKind::kInternal, 1, filled(1)}}))
-          .ok());
+  EXPECT_FALSE(codec::validate(
+                   Node(InternalNode{sloppy_empty, Child{ChildKind::kInternal, 1, filled_hash(1)}}))
+                   .ok());
   EXPECT_TRUE(
-      codec::validate(Node(InternalNode{Child{}, Child{ChildKind::kInternal, 1, filled(1)}})).ok());
+      codec::validate(Node(InternalNode{Child{}, Child{ChildKind::kInternal, 1, filled_hash(1)}}))
+          .ok());
 }
 
 }  // namespace

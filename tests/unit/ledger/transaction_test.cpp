@@ -2,14 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "ledger_test_util.h"
+
 namespace imet::ledger {
 namespace {
 
-crypto::SigningKey key_from(uint8_t b) {
-  crypto::Seed seed{};
-  seed.fill(b);
-  return crypto::SigningKey::from_seed(seed);
-}
+using testing::key_from;
 
 Transaction sample(TxBody body) {
   Transaction tx;

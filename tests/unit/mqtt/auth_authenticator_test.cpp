@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int64_t kNow = 1'800'000'000;
+constexpr int64_t kAuthNow = 1'800'000'000;
 constexpr Argon2Params kFastArgon2{1, 8 << 10};
 
 util::ByteSpan pw(std::string_view s) {
@@ -27,7 +27,7 @@ util::ByteSpan pw(std::string_view s) {
 
 class AuthenticatorTest : public ::testing::Test {
  protected:
-  AuthenticatorTest() : clock_(kNow * 1000), device_(crypto::SigningKey::from_seed(seed())) {
+  AuthenticatorTest() : clock_(kAuthNow * 1000), device_(crypto::SigningKey::from_seed(seed())) {
     std::string tmpl = (fs::temp_directory_path() / "imet-authn-XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
     device_address_ = crypto::address_of(device_.public_key());
@@ -153,28 +153,28 @@ TEST_F(AuthenticatorTest, ReasonsNeverCarrySecretsAndClipLongNames) {
 
 TEST_F(AuthenticatorTest, DeviceTokenLogin) {
   auto a = make(files());
-  expect_decision(a->authenticate("dev-1", device_address_, pw(device_token(kNow + 600))),
+  expect_decision(a->authenticate("dev-1", device_address_, pw(device_token(kAuthNow + 600))),
                   AuthOutcome::kOk, AuthMethod::kDeviceToken,
                   "device '" + device_address_ + "' logged in with a device token");
-  expect_decision(a->authenticate("dev-2", device_address_, pw(device_token(kNow + 600))),
+  expect_decision(a->authenticate("dev-2", device_address_, pw(device_token(kAuthNow + 600))),
                   AuthOutcome::kBadCredentials, AuthMethod::kDeviceToken,
                   "device '" + device_address_ +
                       "': device token signature does not verify (wrong key, client id or chain "
                       "id)");
-  expect_decision(a->authenticate("dev-1", device_address_, pw(device_token(kNow - 120))),
+  expect_decision(a->authenticate("dev-1", device_address_, pw(device_token(kAuthNow - 120))),
                   AuthOutcome::kBadCredentials, AuthMethod::kDeviceToken,
                   "device '" + device_address_ + "': device token expired 120 s ago");
   // The configured lifetime applies.
   AuthConfig short_lived = files();
   short_lived.max_token_lifetime = std::chrono::seconds(300);
   auto s = make(short_lived);
-  EXPECT_FALSE(s->authenticate("dev-1", device_address_, pw(device_token(kNow + 600))).ok());
-  EXPECT_TRUE(s->authenticate("dev-1", device_address_, pw(device_token(kNow + 300))).ok());
+  EXPECT_FALSE(s->authenticate("dev-1", device_address_, pw(device_token(kAuthNow + 600))).ok());
+  EXPECT_TRUE(s->authenticate("dev-1", device_address_, pw(device_token(kAuthNow + 300))).ok());
   // Another node's chain id: the token is useless there.
   AuthConfig other_chain = files();
   other_chain.chain_id = "imet-main";
   auto o = make(other_chain);
-  EXPECT_FALSE(o->authenticate("dev-1", device_address_, pw(device_token(kNow + 60))).ok());
+  EXPECT_FALSE(o->authenticate("dev-1", device_address_, pw(device_token(kAuthNow + 60))).ok());
 }
 
 TEST_F(AuthenticatorTest, TokenPathOnlyForAddressesWithTokenPasswords) {
@@ -184,7 +184,7 @@ TEST_F(AuthenticatorTest, TokenPathOnlyForAddressesWithTokenPasswords) {
                   AuthOutcome::kBadCredentials, AuthMethod::kPassword,
                   "user '" + device_address_ + "' is not in the password file");
   // A token-looking password with a non-address username also goes to the password file.
-  expect_decision(a->authenticate("dev-1", "alice", pw(device_token(kNow + 60))),
+  expect_decision(a->authenticate("dev-1", "alice", pw(device_token(kAuthNow + 60))),
                   AuthOutcome::kBadCredentials, AuthMethod::kPassword,
                   "user 'alice': wrong password");
   // Addresses may have password-file entries too.
@@ -199,7 +199,7 @@ TEST_F(AuthenticatorTest, DeviceLoginWithoutLedger) {
   auto a = Authenticator::create(files(), DeviceKeyLookup{}, clock_);
   ASSERT_TRUE(a.ok());
   expect_decision(
-      (*a)->authenticate("dev-1", device_address_, pw(device_token(kNow + 60))),
+      (*a)->authenticate("dev-1", device_address_, pw(device_token(kAuthNow + 60))),
       AuthOutcome::kBadCredentials, AuthMethod::kDeviceToken,
       "device '" + device_address_ + "': device-key login is not available on this node");
 }

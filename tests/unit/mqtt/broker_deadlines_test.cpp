@@ -95,7 +95,7 @@ TEST(Deadlines, PeriodicSweepOnTheIoContext) {
 }
 
 // A 3.1.1 CONNECT, clean session, no will, user or password.
-std::vector<uint8_t> connect_packet(const std::string& client_id, uint16_t keep_alive) {
+std::vector<uint8_t> connect_311(const std::string& client_id, uint16_t keep_alive) {
   const uint8_t head[] = {0x10,
                           static_cast<uint8_t>(12 + client_id.size()),
                           0,
@@ -155,7 +155,7 @@ class ServerTimeoutTest : public ::testing::Test {
   }
   int connect_client(uint16_t keep_alive) {
     const int fd = open_socket();
-    const auto pkt = connect_packet("timeout-client-" + std::to_string(fds_.size()), keep_alive);
+    const auto pkt = connect_311("timeout-client-" + std::to_string(fds_.size()), keep_alive);
     EXPECT_EQ(::send(fd, pkt.data(), pkt.size(), 0), static_cast<ssize_t>(pkt.size()));
     uint8_t ack[4];
     EXPECT_EQ(::recv(fd, ack, sizeof ack, MSG_WAITALL), 4);

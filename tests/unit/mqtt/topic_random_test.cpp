@@ -91,7 +91,7 @@ TEST(TopicRandom, TopicMatchesAgreesWithReference) {
   }
 }
 
-using Tree = SubscriptionTree<uint32_t, uint32_t>;
+using RandomTree = SubscriptionTree<uint32_t, uint32_t>;
 // (key, value, filter) for plain subscriptions; (group, filter) -> members for shared ones.
 using PlainHits = std::multiset<std::tuple<uint32_t, uint32_t, std::string>>;
 using GroupHits = std::map<std::pair<std::string, std::string>, std::set<uint32_t>>;
@@ -112,7 +112,7 @@ struct Model {
   }
 };
 
-void check_tree(Tree& tree, const Model& model, Gen& gen, int topics) {
+void check_tree(RandomTree& tree, const Model& model, Gen& gen, int topics) {
   for (int i = 0; i < topics; ++i) {
     const std::string topic = gen.name();
     PlainHits want_p, got_p;
@@ -120,10 +120,10 @@ void check_tree(Tree& tree, const Model& model, Gen& gen, int topics) {
     model.expect(topic, want_p, want_g);
     tree.match(
         topic,
-        [&](const uint32_t& k, const uint32_t& v, const Tree::FilterRef& f) {
+        [&](const uint32_t& k, const uint32_t& v, const RandomTree::FilterRef& f) {
           got_p.emplace(k, v, f.str());
         },
-        [&](Tree::SharedGroup& g) {
+        [&](RandomTree::SharedGroup& g) {
           auto& members = got_g[{std::string(g.name()), g.filter().str()}];
           EXPECT_TRUE(members.empty()) << "group reported twice for " << topic;
           for (const auto& m : g)
@@ -139,7 +139,7 @@ void check_tree(Tree& tree, const Model& model, Gen& gen, int topics) {
 TEST(TopicRandom, SubscriptionTreeMatchesOracle) {
   for (uint32_t seed : {1u, 2u, 3u}) {
     Gen gen(seed);
-    Tree tree;
+    RandomTree tree;
     Model model;
     std::vector<std::string> raw_filters;  // to erase later
     for (int i = 0; i < 3000; ++i) {
@@ -151,12 +151,12 @@ TEST(TopicRandom, SubscriptionTreeMatchesOracle) {
         const std::string raw = "$share/" + group + "/" + f;
         const bool fresh = model.shared.insert_or_assign({group, f, key}, value).second;
         ASSERT_EQ(tree.insert(raw, key, value),
-                  fresh ? Tree::Change::kAdded : Tree::Change::kReplaced);
+                  fresh ? RandomTree::Change::kAdded : RandomTree::Change::kReplaced);
         raw_filters.push_back(raw);
       } else {
         const bool fresh = model.plain.insert_or_assign({f, key}, value).second;
         ASSERT_EQ(tree.insert(f, key, value),
-                  fresh ? Tree::Change::kAdded : Tree::Change::kReplaced);
+                  fresh ? RandomTree::Change::kAdded : RandomTree::Change::kReplaced);
         raw_filters.push_back(f);
       }
     }

@@ -13,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-crypto::SigningKey key(uint8_t b) {
+crypto::SigningKey api_key(uint8_t b) {
   crypto::Seed s{};
   s.fill(b);
   return crypto::SigningKey::from_seed(s);
@@ -21,7 +21,7 @@ crypto::SigningKey key(uint8_t b) {
 
 class ApiRoutesTest : public ::testing::Test {
  protected:
-  crypto::SigningKey producer = key(1), node_key = key(2), device = key(3);
+  crypto::SigningKey producer = api_key(1), node_key = api_key(2), device = api_key(3);
   store::MemoryStore db;
   std::unique_ptr<Chain> chain =
       Chain::open(
@@ -136,10 +136,11 @@ TEST_F(ApiRoutesTest, RegistriesAreQueryable) {
   EXPECT_EQ(c6, 200u);
   expect_proof_verifies(acc,
                         ledger::keys::account(crypto::address_bytes_of(producer.public_key())));
-  auto [c7, none] = get("/v1/accounts/" + crypto::address_of(key(9).public_key()));
+  auto [c7, none] = get("/v1/accounts/" + crypto::address_of(api_key(9).public_key()));
   EXPECT_EQ(none["exists"], false);
   EXPECT_FALSE(none.contains("record"));
-  expect_proof_verifies(none, ledger::keys::account(crypto::address_bytes_of(key(9).public_key())));
+  expect_proof_verifies(none,
+                        ledger::keys::account(crypto::address_bytes_of(api_key(9).public_key())));
 }
 
 TEST_F(ApiRoutesTest, BlocksByHeightOrHashAndStatusHeads) {
@@ -181,7 +182,7 @@ TEST_F(ApiRoutesTest, TransactionStatusKeepsRejectionReasons) {
   EXPECT_EQ(refused["reason"], 9);
   EXPECT_FALSE(refused.contains("height"));
   // Admitted (nonce and fee fine) but unable to pay when the block is built: dropped with reason.
-  crypto::SigningKey poor = key(7);
+  crypto::SigningKey poor = api_key(7);
   ledger::Transaction broke = make(ledger::Transfer{{}, ledger::imet(5), {}}, poor);
   ASSERT_FALSE(chain->submit(broke));
   EXPECT_EQ(get("/v1/txs/" + util::to_hex(broke.id())).second["status"], "pending");

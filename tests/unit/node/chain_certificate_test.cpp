@@ -17,7 +17,7 @@
 namespace imet::node {
 namespace {
 
-crypto::SigningKey key(uint8_t b) {
+crypto::SigningKey cert_key(uint8_t b) {
   crypto::Seed s{};
   s.fill(b);
   return crypto::SigningKey::from_seed(s);
@@ -48,7 +48,7 @@ class ChainCertificateTest : public ::testing::Test {
   void SetUp() override {
     std::vector<ledger::Address> addrs;
     for (uint8_t i = 0; i < 4; ++i) {
-      keys_.push_back(key(static_cast<uint8_t>(60 + i)));
+      keys_.push_back(cert_key(static_cast<uint8_t>(60 + i)));
       addrs.push_back(crypto::address_bytes_of(keys_.back().public_key()));
     }
     genesis_ = ledger::make_testnet_genesis(addrs, 1000, "cc", 500);

@@ -14,7 +14,7 @@
 namespace imet::node {
 namespace {
 
-crypto::SigningKey key(uint8_t b) {
+crypto::SigningKey chain_key(uint8_t b) {
   crypto::Seed s{};
   s.fill(b);
   return crypto::SigningKey::from_seed(s);
@@ -30,7 +30,7 @@ util::Status replay(Chain& from, Chain& to, const ledger::Block& b) {
 
 class ChainTest : public ::testing::Test {
  protected:
-  crypto::SigningKey producer = key(1), alice = key(2);
+  crypto::SigningKey producer = chain_key(1), alice = chain_key(2);
   ledger::Genesis genesis =
       ledger::make_dev_genesis(crypto::address_bytes_of(producer.public_key()), 1000, "t");
   store::MemoryStore db_a, db_b;
@@ -95,7 +95,7 @@ TEST_F(ChainTest, PodBlocksGiveTheSameRootsOnRocksDbAndInMemory) {
   auto a = Chain::open(*rocks, genesis).value();
   auto b = Chain::open(db_b, genesis).value();
   const uint64_t eb = genesis.params.pod.epoch_blocks;
-  crypto::SigningKey node_a = key(11), node_b = key(12);
+  crypto::SigningKey node_a = chain_key(11), node_b = chain_key(12);
   uint64_t producer_nonce = 0, alice_nonce = 0, time = 1000;
   auto tx = [&](const crypto::SigningKey& from, uint64_t& nonce, ledger::TxBody body) {
     ledger::Transaction t;
@@ -196,7 +196,7 @@ class WitnessChainTest : public ::testing::Test {
   void SetUp() override {
     std::vector<ledger::Address> addrs;
     for (uint8_t i = 0; i < 4; ++i) {
-      keys_.push_back(key(static_cast<uint8_t>(40 + i)));
+      keys_.push_back(chain_key(static_cast<uint8_t>(40 + i)));
       addrs.push_back(crypto::address_bytes_of(keys_.back().public_key()));
     }
     genesis_ = ledger::make_testnet_genesis(addrs, 1000, "wt", 500);
@@ -337,7 +337,7 @@ TEST_F(WitnessChainTest, CommitRefusesBadCertificatesAndCommitsNothing) {
   v.type = ledger::VoteType::kCommit;
   v.height = 1;
   v.block_hash = block.header.hash();
-  v.sign(key(99));
+  v.sign(chain_key(99));
   outsider.commits.push_back({v.voter, v.signature});
   std::sort(outsider.commits.begin(), outsider.commits.end());
   st = b_->commit(block, outsider);
@@ -405,7 +405,7 @@ TEST_F(WitnessChainTest, BuildIncludesEvidenceAndLeavesOutWhatNoLongerApplies) {
   };
   auto ev = equivocation(keys_[3], 1, 1);
   auto again = equivocation(keys_[3], 1, 5);  // the same offence, another pair
-  auto stranger = equivocation(key(98), 1, 1);
+  auto stranger = equivocation(chain_key(98), 1, 1);
   auto who = a_->producer(0).value().value();
   auto block = a_->build(key_of(who), a_->tip().time_ms + 500, 0, {ev, again, stranger}).value();
   ASSERT_EQ(block.evidence.size(), 1u);
@@ -431,7 +431,8 @@ TEST_F(WitnessChainTest, SignaturesAdmittedToTheMempoolAreNotVerifiedAgain) {
   tx.chain_id = "wt";
   tx.fee = ledger::imet(1);
   tx.expiry_height = 100;
-  tx.body = ledger::Transfer{crypto::address_bytes_of(key(7).public_key()), ledger::imet(3), {}};
+  tx.body =
+      ledger::Transfer{crypto::address_bytes_of(chain_key(7).public_key()), ledger::imet(3), {}};
   tx.sign(sender);
   ASSERT_FALSE(a_->submit(tx));
   ASSERT_FALSE(b_->submit(tx));

@@ -10,7 +10,7 @@
 namespace imet::node {
 namespace {
 
-crypto::SigningKey key(uint8_t b) {
+crypto::SigningKey admission_key(uint8_t b) {
   crypto::Seed s{};
   s.fill(b);
   return crypto::SigningKey::from_seed(s);
@@ -18,7 +18,7 @@ crypto::SigningKey key(uint8_t b) {
 
 class TxAdmissionTest : public ::testing::Test {
  protected:
-  crypto::SigningKey producer = key(1), bob = key(2);
+  crypto::SigningKey producer = admission_key(1), bob = admission_key(2);
   ledger::Genesis genesis =
       ledger::make_dev_genesis(crypto::address_bytes_of(producer.public_key()), 1000, "t");
   store::MemoryStore db;

@@ -20,7 +20,7 @@ namespace {
 
 using namespace imet::ledger;
 
-crypto::SigningKey key(uint8_t i) {
+crypto::SigningKey state_key(uint8_t i) {
   crypto::Seed s{};
   s.fill(i);
   s[0] = 0xee;
@@ -92,10 +92,10 @@ struct RocksReplica : Replica {
 TEST(LedgerStateRoot, SameBlocksSameRootsInMemoryAndRocksDb) {
   testing::TempDir dir;
   std::string path = dir.path() + "/db";
-  crypto::SigningKey producer = key(0);
+  crypto::SigningKey producer = state_key(0);
   std::vector<crypto::SigningKey> users;
   for (uint8_t i = 1; i <= 8; ++i)
-    users.push_back(key(i));
+    users.push_back(state_key(i));
   Genesis g = test_genesis(users, producer);
   ASSERT_TRUE(g.validate().ok()) << g.validate().to_string();
   ChainConfig chain{g.chain_id, g.genesis_time_ms, g.params};

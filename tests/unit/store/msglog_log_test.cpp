@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 using testing::TempDir;
 using util::StatusCode;
 
-bool contains(const std::string& haystack, const std::string& needle) {
+bool has_text(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
@@ -91,7 +91,7 @@ TEST(MessageLog, AppendAssignsDenseSeqsAndReadsBackAfterFlush) {
     EXPECT_EQ(seqs[k], k + 1);
   // Buffered records are not visible to readers yet.
   EXPECT_EQ(log->read(1).status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(contains(log->read(1).status().message(), "not written yet"));
+  EXPECT_TRUE(has_text(log->read(1).status().message(), "not written yet"));
   ASSERT_TRUE(log->flush().ok());
   EXPECT_EQ(log->flushed_seq(), 11u);
   for (uint64_t k = 0; k < 10; ++k) {
@@ -112,7 +112,7 @@ TEST(MessageLog, RejectsInvalidRecordsWithoutConsumingASeq) {
   bad.tier = 9;
   auto r = log->append(bad);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(contains(r.status().message(), "tier 9"));
+  EXPECT_TRUE(has_text(r.status().message(), "tier 9"));
   EXPECT_EQ(*log->append(make_record(2)), 1u);
 }
 
@@ -153,7 +153,7 @@ TEST(MessageLog, FirstSeqZeroIsRefused) {
   auto log = MessageLog::open(dir.path(), o);
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(contains(log.status().message(), "first_seq"));
+  EXPECT_TRUE(has_text(log.status().message(), "first_seq"));
   o.first_seq = 1000;
   auto ok = open_ok(dir.path(), o);
   EXPECT_EQ(ok->next_seq(), 1000u);
@@ -165,7 +165,7 @@ TEST(MessageLog, SecondOpenOfTheSameDirectoryIsRefused) {
   auto again = MessageLog::open(dir.path(), Options{});
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), StatusCode::kUnavailable);
-  EXPECT_TRUE(contains(again.status().message(), dir.path()));
+  EXPECT_TRUE(has_text(again.status().message(), dir.path()));
 }
 
 TEST(MessageLog, SegmentsRollByRecordCountWithRootsOverTheirRecords) {
@@ -293,14 +293,14 @@ TEST(MessageLog, ProofsVerifyForEveryRecordAndFailWhenTampered) {
     EXPECT_FALSE(verify_record(changed, p->segment, p->proof).ok());
     crypto::MerkleProof bad = p->proof;
     bad.index ^= 1;
-    EXPECT_TRUE(contains(verify_record(rec, p->segment, bad).message(), "is leaf"));
+    EXPECT_TRUE(has_text(verify_record(rec, p->segment, bad).message(), "is leaf"));
     bad = p->proof;
     bad.leaf_count += 1;
-    EXPECT_TRUE(contains(verify_record(rec, p->segment, bad).message(), "leaves"));
+    EXPECT_TRUE(has_text(verify_record(rec, p->segment, bad).message(), "leaves"));
     bad = p->proof;
     ASSERT_FALSE(bad.path.empty());
     bad.path[bad.path.size() / 2][3] ^= 0x10;
-    EXPECT_TRUE(contains(verify_record(rec, p->segment, bad).message(), "does not lead"));
+    EXPECT_TRUE(has_text(verify_record(rec, p->segment, bad).message(), "does not lead"));
     SegmentInfo other = p->segment;
     other.root[0] ^= 1;
     EXPECT_FALSE(verify_record(rec, other, p->proof).ok());
@@ -415,7 +415,7 @@ TEST(MessageLog, TruncatesGarbageAndCorruptTailsAndLogsWhy) {
   }
   auto log = open_ok(d);
   EXPECT_EQ(log->next_seq(), 20u);
-  EXPECT_TRUE(contains(log->recovery().truncation_reason, "checksum"));
+  EXPECT_TRUE(has_text(log->recovery().truncation_reason, "checksum"));
 }
 
 TEST(MessageLog, RecreatesASegmentWhoseCreationWasInterrupted) {
@@ -472,7 +472,7 @@ TEST(MessageLog, UnsealedSegmentBeforeTheLastIsReported) {
   auto log = open_ok(dir.path(), o);
   auto segs = log->segments();
   ASSERT_EQ(segs.size(), 3u);
-  EXPECT_TRUE(contains(segs[1].problem, "no index"));
+  EXPECT_TRUE(has_text(segs[1].problem, "no index"));
   EXPECT_EQ(segs[1].count, 10u);
   EXPECT_EQ(log->recovery().damaged_segments, 1u);
   EXPECT_EQ(log->next_seq(), 26u);
@@ -495,8 +495,8 @@ TEST(MessageLog, OpenSegmentWithADamagedHeaderIsReportedNotGuessed) {
   auto log = MessageLog::open(dir.path(), Options{});
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
-  EXPECT_TRUE(contains(log.status().message(), seg));
-  EXPECT_TRUE(contains(log.status().message(), "move the file"));
+  EXPECT_TRUE(has_text(log.status().message(), seg));
+  EXPECT_TRUE(has_text(log.status().message(), "move the file"));
 }
 
 // ---- damaged sealed segments ----
@@ -528,8 +528,8 @@ TEST_F(SealedDamage, FlippedRecordByteIsFoundByVerifyAndReads) {
   EXPECT_TRUE(log->verify_segment(1).ok());
   const util::Status st = log->verify_segment(401);
   EXPECT_EQ(st.code(), StatusCode::kCorruption);
-  EXPECT_TRUE(contains(st.message(), seg));
-  EXPECT_TRUE(contains(st.message(), "offset"));
+  EXPECT_TRUE(has_text(st.message(), seg));
+  EXPECT_TRUE(has_text(st.message(), "offset"));
   auto segs = log->segments();
   EXPECT_FALSE(segs[1].problem.empty());
   // Reads there now report the damage; other segments are unaffected; appends go on.
@@ -548,7 +548,7 @@ TEST_F(SealedDamage, ReadsFindTheDamageWithoutAnExplicitVerify) {
   auto r = log->read(1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
-  EXPECT_TRUE(contains(r.status().message(), "offset 32"));
+  EXPECT_TRUE(has_text(r.status().message(), "offset 32"));
   EXPECT_FALSE(log->segments()[0].problem.empty());
 }
 
@@ -570,8 +570,8 @@ TEST_F(SealedDamage, TruncatedSegmentOrDamagedIndexIsReportedAtOpen) {
   EXPECT_EQ(log->recovery().damaged_segments, 2u);
   auto segs = log->segments();
   ASSERT_EQ(segs.size(), 3u);
-  EXPECT_TRUE(contains(segs[0].problem, "3000 bytes"));
-  EXPECT_TRUE(contains(segs[1].problem, "checksum"));
+  EXPECT_TRUE(has_text(segs[0].problem, "3000 bytes"));
+  EXPECT_TRUE(has_text(segs[1].problem, "checksum"));
   EXPECT_EQ(segs[1].count, 400u);  // learned from the data
   EXPECT_EQ(log->read(5).status().code(), StatusCode::kCorruption);
   // The log still runs: the sequence continues after the last segment.
@@ -584,7 +584,7 @@ TEST_F(SealedDamage, MissingDataFileInTheMiddleIsReported) {
   ASSERT_TRUE(log);
   auto segs = log->segments();
   ASSERT_EQ(segs.size(), 3u);
-  EXPECT_TRUE(contains(segs[1].problem, "missing"));
+  EXPECT_TRUE(has_text(segs[1].problem, "missing"));
   EXPECT_EQ(log->read(450).status().code(), StatusCode::kCorruption);
   EXPECT_TRUE(log->read(850).ok());
 }
@@ -613,7 +613,7 @@ TEST(MessageLog, RetentionBySizeDeletesTheOldestSealedSegments) {
   EXPECT_FALSE(fs::exists(dir.sub(index_file_name(1))));
   auto gone = log->read(1);
   EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(contains(gone.status().message(), "retention"));
+  EXPECT_TRUE(has_text(gone.status().message(), "retention"));
   EXPECT_TRUE(log->read(oldest).ok());
   // Reopen sees the same segments.
   log.reset();
@@ -690,11 +690,11 @@ TEST(MessageLog, WriteErrorIsReportedAndSticky) {
   std::signal(SIGXFSZ, old_handler);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), StatusCode::kIoError);
-  EXPECT_TRUE(contains(st.message(), segment_file_name(1)));
+  EXPECT_TRUE(has_text(st.message(), segment_file_name(1)));
   // Sticky: nothing more is accepted, so no gap can be hidden.
   auto again = log->append(make_record(99));
   EXPECT_FALSE(again.ok());
-  EXPECT_TRUE(contains(again.status().message(), "reopen"));
+  EXPECT_TRUE(has_text(again.status().message(), "reopen"));
   EXPECT_FALSE(log->sync().ok());
   log.reset();
   // Reopening repairs the partial write.

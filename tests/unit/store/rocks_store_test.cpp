@@ -34,7 +34,7 @@ std::unique_ptr<RocksStore> open_ok(const std::string& path,
   return store.ok() ? std::move(store).value() : nullptr;
 }
 
-std::optional<std::string> get(const KvReader& reader, const std::string& key) {
+std::optional<std::string> kv_get(const KvReader& reader, const std::string& key) {
   auto r = reader.get(as_bytes(key));
   EXPECT_TRUE(r.ok()) << r.status().to_string();
   if (!r.ok() || !r->has_value()) return std::nullopt;
@@ -138,10 +138,10 @@ TEST(RocksStore, DataPersistsAcrossCloseAndReopen) {
   }
   auto store = open_ok(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(get(*store, "a"), "1");
-  EXPECT_EQ(get(*store, "b"), "2");
-  EXPECT_EQ(get(*store, "gone"), std::nullopt);
-  EXPECT_EQ(get(*store, std::string("\xff\x00", 2)), "");
+  EXPECT_EQ(kv_get(*store, "a"), "1");
+  EXPECT_EQ(kv_get(*store, "b"), "2");
+  EXPECT_EQ(kv_get(*store, "gone"), std::nullopt);
+  EXPECT_EQ(kv_get(*store, std::string("\xff\x00", 2)), "");
   auto all = scan_prefix_all(*store, as_bytes(""));
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), 3u);
@@ -160,12 +160,12 @@ TEST(RocksStore, SecondOpenOfSamePathFailsAsUnavailable) {
   EXPECT_TRUE(contains(second.status().message(), "'" + path + "'")) << second.status().message();
   EXPECT_TRUE(contains(second.status().message(), "in use")) << second.status().message();
   // The failed open did not disturb the first handle.
-  EXPECT_EQ(get(*first, "k"), "v");
+  EXPECT_EQ(kv_get(*first, "k"), "v");
 
   first.reset();
   auto third = open_ok(path);
   ASSERT_NE(third, nullptr);
-  EXPECT_EQ(get(*third, "k"), "v");
+  EXPECT_EQ(kv_get(*third, "k"), "v");
 }
 
 TEST(RocksStore, OpenWhileAnotherProcessHoldsTheStoreFailsAsUnavailable) {
@@ -197,7 +197,7 @@ TEST(RocksStore, SnapshotKeepsTheDatabaseOpenAfterTheStoreIsDestroyed) {
   std::unique_ptr<KvSnapshot> snap = store->snapshot();
   store.reset();
 
-  EXPECT_EQ(get(*snap, "k"), "v");
+  EXPECT_EQ(kv_get(*snap, "k"), "v");
   auto reopened = RocksStore::open(path, {});
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.status().code(), StatusCode::kUnavailable);
@@ -287,10 +287,10 @@ TEST(RocksStore, WritesSurviveAKilledProcess) {
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < kCount; ++i) {
     const std::string n = std::to_string(i);
-    EXPECT_EQ(get(*store, "sync/" + n), "s" + n);
+    EXPECT_EQ(kv_get(*store, "sync/" + n), "s" + n);
     // Unsynced writes are in the OS page cache: they survive a process crash (not a power cut).
-    EXPECT_EQ(get(*store, "nosync/" + n), "n" + n);
-    EXPECT_EQ(get(*store, "batch/" + n), "b" + n);
+    EXPECT_EQ(kv_get(*store, "nosync/" + n), "n" + n);
+    EXPECT_EQ(kv_get(*store, "batch/" + n), "b" + n);
   }
 }
 
@@ -367,8 +367,8 @@ TEST(RocksStore, WorksWithoutCacheBloomFilterOrCompression) {
     ASSERT_TRUE(store->put(as_bytes("k" + std::to_string(i)), as_bytes(std::to_string(i))).ok());
   }
   ASSERT_TRUE(store->flush().ok());
-  EXPECT_EQ(get(*store, "k42"), "42");
-  EXPECT_EQ(get(*store, "k420"), std::nullopt);
+  EXPECT_EQ(kv_get(*store, "k42"), "42");
+  EXPECT_EQ(kv_get(*store, "k420"), std::nullopt);
 }
 
 }  // namespace
