@@ -72,6 +72,7 @@ struct TxError {
 };
 using TxResult = std::optional<TxError>;  // nullopt: accepted / applied
 
+// The rejection of a check (apply, mempool, PoD settlement), with the message shown to the sender.
 inline TxError tx_error(Reject reason, std::string message) {
   return TxError{reason, std::move(message)};
 }

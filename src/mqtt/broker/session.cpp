@@ -11,7 +11,7 @@ namespace imet::mqtt::broker {
 
 namespace {
 // Encoding buffer of this I/O thread (no per-connection buffer: idle connections stay small).
-util::Bytes& publish_scratch() {
+util::Bytes& session_scratch() {
   thread_local util::Bytes buf;
   return buf;
 }
@@ -201,21 +201,21 @@ bool Session::write_publish_locked(const Message& m, const Delivery& d, uint16_t
     bump(stats_.publish_dropped);  // MQTT-3.1.2-25: discard a packet too large for the client
     return false;
   }
-  publish_scratch().clear();
-  if (!encode_publish_header(h, m.payload.size(), link_.version, publish_scratch()).ok()) {
+  session_scratch().clear();
+  if (!encode_publish_header(h, m.payload.size(), link_.version, session_scratch()).ok()) {
     bump(stats_.publish_dropped);
     return false;
   }
   if (new_alias) out_aliases_.mut().emplace(m.topic, next_alias_++);
-  sink_->send(publish_scratch(), m.payload.span());
+  sink_->send(session_scratch(), m.payload.span());
   bump(stats_.messages_sent);
-  bump(stats_.bytes_sent, publish_scratch().size() + m.payload.size());
+  bump(stats_.bytes_sent, session_scratch().size() + m.payload.size());
   return true;
 }
 
 void Session::write_ack_locked(PacketType type, uint16_t packet_id, ReasonCode reason) {
   if (!sink_) return;
-  publish_scratch().clear();
+  session_scratch().clear();
   Packet p;
   switch (type) {
     case PacketType::kPubrel:
@@ -224,7 +224,7 @@ void Session::write_ack_locked(PacketType type, uint16_t packet_id, ReasonCode r
     default:
       return;
   }
-  if (encode_packet(p, link_.version, publish_scratch()).ok()) sink_->send(publish_scratch(), {});
+  if (encode_packet(p, link_.version, session_scratch()).ok()) sink_->send(session_scratch(), {});
 }
 
 void Session::enqueue_locked(const MessagePtr& m, Delivery d, uint64_t qid) {
