@@ -14,7 +14,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   libjemalloc-dev  # the simulation's allocator (tests/sim/CMakeLists.txt)
-  python3 python3-pytest
+  python3 python3-pytest python3-pytest-xdist  # functional tests run one worker per core
   # MQTT: real clients for functional tests, mosquitto as the benchmark's comparison broker
   mosquitto mosquitto-clients python3-paho-mqtt
   openssl  # the TLS functional tests make their test certificates with it

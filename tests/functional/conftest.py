@@ -98,24 +98,39 @@ def imetd(tmp_path):
             d.proc.wait()
 
 
-_handed_out = set()
+def _port_range():
+    """This pytest process's own block of loopback ports, below the kernel's ephemeral range
+    (32768 and up on Linux), so no outgoing connection's local port can take one. Under
+    pytest-xdist each worker (gw0, gw1, ...) has its own block, so two workers never hand out the
+    same port; the start within the block is random, so two separate pytest runs rarely meet."""
+    import random
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    size = 2000
+    low = 10000 + (index % 8) * size
+    start = random.randrange(size)
+    return [low + (start + i) % size for i in range(size)]
+
+
+_ports = iter(_port_range())
 
 
 def free_port():
     """A loopback TCP port nothing listens on, never one this process handed out before.
 
-    The kernel may give the same ephemeral port to two binds in a row once the first socket is
-    closed, so a test that asks for several ports for one daemon could get a duplicate (CI saw
-    ws_listen == wss_listen); remembering what was handed out rules that out."""
+    Ports come from this process's block (_port_range), in turn, skipping any that cannot be
+    bound now. Each is handed out once, so a daemon given several ports never gets a duplicate
+    (with bind(0), the kernel could return the same port twice in a row: CI once saw
+    ws_listen == wss_listen)."""
     import socket
-    for _ in range(1000):
+    for port in _ports:
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
-    raise RuntimeError("no unused loopback port found")
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no unused loopback port left in this test process's block")
 
 
 def run_imetd(*args, timeout=30, env_extra=None):
