@@ -4,6 +4,11 @@
 //   msglog_append              MessageLog::append of a 64-byte-payload record, flushed by the log's
 //                              own 1 MiB buffer, segments sealed every 64 MiB (all costs included)
 //   msglog_append_sync/N       append N records then sync() (fdatasync): the durable-batch cost
+//   file_sync/M                the floor under it: one 160-byte pwrite + fdatasync with plain
+//                              POSIX calls, M = 0 appending (the file grows, as the log's open
+//                              segment does, so ext4 must also commit the new size), M = 1
+//                              overwriting blocks written and synced beforehand (data only, what
+//                              a log with preallocated segments would pay)
 //   group_commit_qos0          GroupCommitter::submit of one non-durable record per commit (what
 //                              the broker does per QoS 0 message); the counter cpu_ns_per_msg is
 //                              the whole process's CPU time (submitters + committer thread) per
@@ -27,8 +32,10 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "crypto/merkle.h"
 #include "store/group_commit.h"
@@ -157,6 +164,42 @@ void msglog_append_sync(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch);
 }
 BENCHMARK(msglog_append_sync)->Arg(1)->Arg(100)->UseRealTime();
+
+void file_sync(benchmark::State& state) {
+  TempDir dir;
+  const std::string path = dir.path() + "/file";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    state.SkipWithError("open failed");
+    return;
+  }
+  constexpr size_t kWrite = 160;  // about one 64-byte-payload record frame
+  constexpr size_t kFileBytes = size_t{64} << 20;
+  const std::vector<uint8_t> data(kWrite, 0x5a);
+  const bool overwrite = state.range(0) == 1;
+  if (overwrite) {
+    const std::vector<uint8_t> zeros(size_t{1} << 20, 0);
+    for (size_t off = 0; off < kFileBytes; off += zeros.size()) {
+      if (::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(off)) < 0) std::abort();
+    }
+    if (::fsync(fd) != 0) std::abort();
+  }
+  const int64_t cpu0 = process_cpu_ns();
+  size_t off = 0;
+  for (auto _ : state) {
+    if (::pwrite(fd, data.data(), kWrite, static_cast<off_t>(off)) !=
+            static_cast<ssize_t>(kWrite) ||
+        ::fdatasync(fd) != 0) {
+      state.SkipWithError("write or fdatasync failed");
+      break;
+    }
+    off = (off + kWrite) % (kFileBytes - kWrite);
+  }
+  state.counters["cpu_ns_per_sync"] = static_cast<double>(process_cpu_ns() - cpu0) /
+                                      static_cast<double>(std::max<int64_t>(1, state.iterations()));
+  ::close(fd);
+}
+BENCHMARK(file_sync)->ArgName("overwrite")->Arg(0)->Arg(1)->UseRealTime();
 
 void group_commit_qos0(benchmark::State& state) {
   TempDir dir;

@@ -379,9 +379,11 @@ def main():
     ap.add_argument("--load", help="imet-mqtt-load binary (default: build-bench/bin, build/bin)")
     ap.add_argument("--mosquitto-cmd", default=MOSQUITTO_CMD,
                     help="command template; {config} {port} {data_dir} (default: %(default)s)")
-    ap.add_argument("--imetd-cmd", default=IMETD_CMD,
+    ap.add_argument("--imetd-cmd", action="append",
                     help="command template; {build} {port} {http_port} {p2p_port} {data_dir} "
-                         "(default: %(default)s; {build} = $IMET_BUILD_DIR or build)")
+                         "(default: %s; {build} = $IMET_BUILD_DIR or build). Repeat it to compare "
+                         "imetd variants in one interleaved run: the k-th imetd in --brokers "
+                         "uses the k-th template (the last one if there are fewer)" % IMETD_CMD)
     ap.add_argument("--out", default="bench-mqtt-results.md", help="markdown result file")
     args = ap.parse_args()
 
@@ -404,7 +406,11 @@ def main():
             sys.exit("bench-mqtt: unknown broker '%s' (mosquitto or imetd)" % name)
         seen[name] = seen.get(name, 0) + 1
         label = name if seen[name] == 1 else "%s#%d" % (name, seen[name])
-        cmd = args.mosquitto_cmd if name == "mosquitto" else args.imetd_cmd
+        if name == "mosquitto":
+            cmd = args.mosquitto_cmd
+        else:
+            templates = args.imetd_cmd or [IMETD_CMD]
+            cmd = templates[min(seen[name], len(templates)) - 1]
         brokers.append(Broker(label, name, cmd, workdir))
 
     scs = scenarios(args.quick, args.duration, args.scenarios)
