@@ -106,8 +106,9 @@ def _port_range():
     import random
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker[2:].isdigit() else 0
-    size = 2000
-    low = 10000 + (index % 8) * size
+    workers = max(index + 1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    size = 22000 // workers  # ports 10000-31999, split evenly
+    low = 10000 + index * size
     start = random.randrange(size)
     return [low + (start + i) % size for i in range(size)]
 
