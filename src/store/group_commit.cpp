@@ -72,6 +72,19 @@ bool GroupCommitter::enqueue(Commit&& commit) {
     }
     pending_bytes_ += bytes;
     if (pending_bytes_ >= options_.max_batch_bytes) urgent = true;
+    if (options_.max_pending_bytes != 0 && pending_bytes_ >= options_.max_pending_bytes &&
+        !backlogged_.load(std::memory_order_relaxed)) {
+      backlogged_.store(true, std::memory_order_relaxed);
+      ++stats_.backlogs;
+      urgent = true;
+      const SteadyTime now = Clock::now();
+      if (last_backlog_log_ == SteadyTime{} || now - last_backlog_log_ >= std::chrono::minutes(1)) {
+        last_backlog_log_ = now;
+        util::log::warn("group commit: the message log is behind; producers are held back",
+                        {{"pending_bytes", std::to_string(pending_bytes_)},
+                         {"backlogs_so_far", std::to_string(stats_.backlogs)}});
+      }
+    }
     for (const msglog::Record& r : own)
       pending_records_.add(msglog::RecordView::of(r));
     if (owner != nullptr) pending_records_.add(commit.shared_record);
@@ -82,6 +95,17 @@ bool GroupCommitter::enqueue(Commit&& commit) {
     wake = (wake && committer_waiting_) || (urgent && (committer_waiting_ || committer_lingering_));
   }
   return wake;
+}
+
+void GroupCommitter::when_drained(std::function<void()> fn) {
+  {
+    std::lock_guard lk(mu_);
+    if (backlogged_.load(std::memory_order_relaxed) && !stopped_) {
+      drain_waiters_.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn();
 }
 
 void GroupCommitter::Records::add(const msglog::RecordView& r) {
@@ -148,8 +172,15 @@ void GroupCommitter::stop() {
     sync_cv_.notify_all();
     syncer_.join();
   }
-  std::lock_guard lk(mu_);
-  stopped_ = true;
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lk(mu_);
+    stopped_ = true;
+    backlogged_.store(false, std::memory_order_relaxed);
+    waiters.swap(drain_waiters_);
+  }
+  for (auto& fn : waiters)
+    fn();
 }
 
 void GroupCommitter::run_syncer() {
@@ -202,6 +233,7 @@ GroupCommitter::SteadyTime GroupCommitter::due_time() const {
 
 void GroupCommitter::run() {
   std::vector<Commit> round;
+  std::vector<std::function<void()>> drained;  // drain waiters to call after the lock
   SteadyTime next_maintenance = Clock::now() + options_.maintenance_interval;
   bool linger = false;  // a round ran since the committer last slept without a deadline
   std::unique_lock lk(mu_);
@@ -251,7 +283,12 @@ void GroupCommitter::run() {
     pending_bytes_ = 0;
     pending_durable_ = false;
     linger = true;
+    backlogged_.store(false, std::memory_order_relaxed);
+    drained.swap(drain_waiters_);
     lk.unlock();
+    for (auto& fn : drained)
+      fn();
+    drained.clear();
     process(round);
     round.clear();
     round_records_.clear();

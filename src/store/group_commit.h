@@ -26,6 +26,11 @@
 // wake-up call by the first submitter of each round plus the committer's own timed wait. Durable
 // commits and a full batch still wake it at once.
 //
+// Backpressure: pending commits are copied into memory until the committer takes them. When
+// clients send faster than the log can be written, that would grow without bound, so once pending
+// commits reach max_pending_bytes the committer is backlogged (logged at WARN, at most once a
+// minute) and producers that can wait hold back until it takes them (when_drained).
+//
 // Thread-safety: submit() may be called from any number of threads concurrently; it takes a mutex,
 // copies the commit's records into a pending byte arena (so the caller's records and
 // shared_owner are released on the caller's thread, and the committer frees nothing per record),
@@ -47,6 +52,7 @@
 // commit submitted before it completes, and the log is synced.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -97,6 +103,11 @@ class GroupCommitter {
     bool overlap_syncs = true;
     // How often the committer calls MessageLog::maintain() (age-based sealing, retention).
     std::chrono::milliseconds maintenance_interval{1000};
+    // Backpressure: once pending commits hold this many bytes, backlogged() is true until the
+    // committer takes them into a round (0 = never). Producers that can hold back (the broker's
+    // connections stop reading) wait with when_drained(), so what is pending plus the round being
+    // written stays near twice this, however fast clients send.
+    size_t max_pending_bytes = size_t{16} << 20;
   };
 
   struct Stats {
@@ -107,6 +118,7 @@ class GroupCommitter {
     uint64_t log_syncs = 0;       // MessageLog::sync calls
     uint64_t kv_writes = 0;       // KvStore::write calls
     uint64_t kv_sync_writes = 0;  // of which with sync=true
+    uint64_t backlogs = 0;        // times pending commits reached max_pending_bytes
   };
 
   // `log` may be null (commits must then carry no records). Starts the committer thread.
@@ -128,6 +140,13 @@ class GroupCommitter {
   // Until wake() the committer may sleep on (at most until its next timed wake-up); call it soon.
   bool enqueue(Commit&& commit);
   void wake() { cv_.notify_one(); }
+  // True while pending commits hold at least Options::max_pending_bytes: the committer is behind.
+  // Lock-free, for a producer to check before it takes in more work (e.g. reads a socket).
+  bool backlogged() const { return backlogged_.load(std::memory_order_relaxed); }
+  // Calls `fn` once the committer is not backlogged: at once, on this thread, if it is not now (or
+  // it is stopped); else on the committer thread when it takes the pending commits into a round,
+  // or at stop(). Each call is answered exactly once. Keep `fn` short (post to a strand).
+  void when_drained(std::function<void()> fn);
   // Drains pending commits, syncs the log and joins the thread. Idempotent.
   void stop();
   Stats stats() const;
@@ -184,7 +203,10 @@ class GroupCommitter {
   SteadyTime linger_until_{};         // guarded by mu_
   bool stopping_ = false;             // guarded by mu_
   bool stopped_ = false;              // guarded by mu_
-  Stats stats_;                       // guarded by mu_
+  std::atomic<bool> backlogged_{false};               // written under mu_
+  std::vector<std::function<void()>> drain_waiters_;  // guarded by mu_
+  SteadyTime last_backlog_log_{};                     // guarded by mu_
+  Stats stats_;                                       // guarded by mu_
 
   // Committer-thread scratch, reused across rounds.
   Records round_records_;

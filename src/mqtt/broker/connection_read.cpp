@@ -7,13 +7,16 @@
 // processed. The scratch buffer is per I/O thread and used only within one read_available call.
 // Invariants: rx_ holds only bytes not yet processed (an incomplete packet on the reactor path); at
 // most one read or readiness wait is outstanding (a drain reads synchronously and issues none);
-// nothing is processed while closing_ or paused_, and no read is issued then.
+// nothing is processed while closing_ or paused_, and no read is issued then. While the committer
+// is backlogged (Persistence::backlogged) no read is issued either: read() waits for it to drain,
+// with neither a read nor a wait outstanding.
 #include <algorithm>
 #include <cstring>
 
 #include <boost/asio/post.hpp>
 
 #include "mqtt/broker/connection.h"
+#include "mqtt/broker/persistence.h"
 #include "mqtt/codec/decoder.h"
 #include "mqtt/codec/framing.h"
 #include "util/log.h"
@@ -50,6 +53,13 @@ void Connection::start() {
 void Connection::read() {
   if (closing_) return;
   auto self = shared_from_this();
+  if (Persistence* p = env_.broker.persistence(); p != nullptr && p->backlogged()) {
+    // Backpressure: the committer is behind (clients send faster than the message log and the
+    // KvStore take it). Read on once it has caught up; meanwhile TCP holds the client back, and
+    // what it sends is not copied into memory without bound.
+    p->when_drained([self] { asio::post(self->transport_->executor(), [self] { self->read(); }); });
+    return;
+  }
   if (transport_->reactor_reads()) {
     transport_->async_wait_readable(std::move(self));
     return;

@@ -134,6 +134,10 @@ class Persistence {
   void sync(std::function<void(util::Status)> done);
   bool logging() const { return log_ != nullptr; }
   void stop() { committer_.stop(); }
+  // Backpressure (GroupCommitter::backlogged / when_drained): while the committer is behind,
+  // connections issue no further reads; `fn` runs once it has caught up.
+  bool backlogged() const { return committer_.backlogged(); }
+  void when_drained(std::function<void()> fn) { committer_.when_drained(std::move(fn)); }
 
   // Message encoding (exposed for tests).
   static util::Bytes encode_message(const Message& m);

@@ -329,6 +329,60 @@ TEST(GroupCommitter, StopDrainsNonDurableCommitsWithoutCallbacks) {
   EXPECT_EQ(log->next_seq(), 1001u);
 }
 
+// Backpressure: while the committer is held inside a round (a callback blocks it), commits pile
+// up; at max_pending_bytes it is backlogged, and a drain waiter is called only once it takes them.
+// A waiter registered while it is not backlogged, or after stop(), is called at once.
+TEST(GroupCommitter, BacklogHoldsProducersBackUntilTheCommitterTakesThePendingCommits) {
+  LogAndStore s;
+  GroupCommitter::Options o = options(std::chrono::microseconds(0));
+  o.max_pending_bytes = 4096;
+  GroupCommitter gc(s.kv, s.log.get(), o);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool inside = false;
+  bool release = false;
+  gc.submit(commit_of({make_record(0)}, false, [&](util::Status, uint64_t) {
+    std::unique_lock lk(mu);
+    inside = true;
+    cv.notify_all();
+    cv.wait(lk, [&] { return release; });
+  }));
+  {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(10), [&] { return inside; }));
+  }
+  bool at_once = false;
+  gc.when_drained([&] { at_once = true; });
+  EXPECT_TRUE(at_once);
+  uint64_t n = 1;
+  while (!gc.backlogged() && n < 1000)
+    gc.submit(commit_of({make_record(n++)}, false));
+  ASSERT_TRUE(gc.backlogged());
+  // A record frames to about 100 bytes: it took about 4096 bytes of them, not the first one.
+  EXPECT_GT(n, 20u);
+  std::atomic<int> drained{0};
+  gc.when_drained([&] { ++drained; });
+  gc.when_drained([&] { ++drained; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(drained.load(), 0);  // the committer is still held in the first round
+  EXPECT_TRUE(gc.backlogged());
+  EXPECT_EQ(gc.stats().backlogs, 1u);
+  {
+    std::lock_guard lk(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (int i = 0; i < 1000 && drained.load() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(drained.load(), 2);
+  EXPECT_FALSE(gc.backlogged());
+  gc.stop();
+  EXPECT_EQ(gc.stats().records, n);
+  bool after_stop = false;
+  gc.when_drained([&] { after_stop = true; });
+  EXPECT_TRUE(after_stop);
+}
+
 TEST(GroupCommitter, InvalidRecordFailsOnlyItsCommitAndItsBatchIsNotWritten) {
   LogAndStore s;
   GroupCommitter gc(s.kv, s.log.get());
