@@ -9,6 +9,7 @@
 #include "ledger/genesis.h"
 #include "mqtt/broker/auth_access.h"
 #include "node/api_routes.h"
+#include "node/fd_limit.h"
 #include "node/node_key.h"
 #include "store/rocks_store.h"
 #include "util/clock.h"
@@ -56,6 +57,22 @@ util::Status Node::start() {
                                {"data_dir", cfg.data_dir},
                                {"dev", cfg.dev},
                                {"pid", static_cast<int64_t>(::getpid())}});
+
+  // File descriptors: every MQTT connection is one (node/fd_limit.h).
+  if (auto fd = raise_fd_limit(); !fd.ok()) {
+    log::warn("cannot read the file descriptor limit", {{"error", fd.status().message()}});
+  } else {
+    log::info("file descriptor limit",
+              {{"soft", fd->soft}, {"soft_at_start", fd->soft_before}, {"hard", fd->hard}});
+    const uint64_t room = mqtt_connection_capacity(fd->soft);
+    const uint64_t wanted = cfg.broker.max_connections;
+    if (wanted == 0 || wanted > room) {
+      log::warn(
+          "the file descriptor limit allows fewer MQTT connections than max_connections; "
+          "raise the hard limit (systemd LimitNOFILE=, ulimit -Hn)",
+          {{"max_connections", wanted}, {"room_for", room}, {"hard", fd->hard}});
+    }
+  }
 
   // 3. Node identity key.
   IMET_ASSIGN_OR_RETURN(NodeKeyResult key,

@@ -3,9 +3,12 @@ and per address, the connect timeout, the client -> broker Receive Maximum, topi
 the session queue's drop rule and its $SYS counters, and a subscriber that never reads. Each limit
 gets the reason code and log line docs/mqtt.md gives for it, and the clients inside the limits
 carry on unaffected."""
+import resource
 import socket
 import threading
 import time
+
+import pytest
 
 from mqtt_client import Client, connect_packet, props, PacketTypes, raw_connect, read_all
 from test_mqtt_broker import start_broker
@@ -98,6 +101,26 @@ def test_connection_limits_total_and_per_address(imetd, tmp_path):
     sys_value(p, "$SYS/broker/connections/refused", b"2")
 
 
+def test_low_soft_fd_limit_is_raised_to_the_hard_limit(imetd, tmp_path):
+    """Started with a soft RLIMIT_NOFILE of 256 (the hard limit as usual), imetd raises it, logs
+    it, and holds 600 connections, which the soft limit alone would not allow."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        pytest.skip(f"hard RLIMIT_NOFILE {hard} is too low for this test")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by imetd
+    try:
+        b = start_broker(imetd, tmp_path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), hard))
+    assert "soft_at_start=256" in b.output()
+    clients = [raw_client(b.mqtt_port, f"c{i}", v5=True) for i in range(600)]
+    clients[0].sendall(b"\xc0\x00")  # PINGREQ: the first is still served
+    assert recv_packet(clients[0]) == (0xD0, b"")
+    for c in clients:
+        c.close()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_connect_timeout_closes_silent_and_incomplete_sockets(imetd, tmp_path):
     b = start_broker(imetd, tmp_path, "connect_timeout_ms = 500")
     p = b.mqtt_port
@@ -113,6 +136,46 @@ def test_connect_timeout_closes_silent_and_incomplete_sockets(imetd, tmp_path):
     b.wait_for("mqtt connect timeout")
     Client(p).publish("ok/1", b"unaffected", qos=1)
     assert sub.get().payload == b"unaffected"
+
+
+def test_connection_flood_and_slow_connect(imetd, tmp_path):
+    """900 sockets opened at once that never send a CONNECT, and one that sends its CONNECT a
+    byte at a time (slowloris): the connect timeout counts from the accept, not from the last
+    byte, so all are closed; a client connecting in the middle of the flood is served at once."""
+    b = start_broker(imetd, tmp_path, "connect_timeout_ms = 1000\nsys_interval = 1")
+    p = b.mqtt_port
+    # paho's loop uses select(), which takes no descriptor above 1023: its clients come first.
+    c = Client(p)
+    c.subscribe("f/#")
+    pub = Client(p)
+    flood = [raw_connect(p) for _ in range(900)]
+    slow = raw_connect(p)
+    t0 = time.time()
+    pub.publish("f/1", b"served during the flood", qos=1)
+    assert c.get().payload == b"served during the flood"
+    packet = connect_packet("slow")
+    closed_after = None
+    for i in range(len(packet)):
+        try:
+            slow.sendall(packet[i:i + 1])
+        except OSError:
+            closed_after = time.time() - t0
+            break
+        time.sleep(0.2)
+    if closed_after is None:
+        data, closed = read_all(slow, timeout=5)
+        assert closed and data == b"", "a CONNECT sent a byte at a time outlived the timeout"
+        closed_after = time.time() - t0
+    assert closed_after < 4, closed_after
+    for s in flood:
+        data, closed = read_all(s, timeout=5)
+        assert closed and data == b""
+        s.close()
+    slow.close()
+    assert time.time() - t0 < 8
+    # Only the subscriber and the publisher are left (the $SYS reader itself makes three).
+    sys_value(p, "$SYS/broker/clients/connected", b"3")
+    c.disconnect()
 
 
 def test_receive_maximum_exceeded_is_disconnect_0x93(imetd, tmp_path):
