@@ -68,6 +68,8 @@ def scenarios(quick, duration, only):
     lost = ("lost", "lost messages", "lower")
     mem = ("bytes_per_conn", "broker memory per idle connection (bytes)", "lower")
     held = ("held", "connections held", "higher")
+    peak = ("peak_mib", "broker peak memory growth during the load (MiB, VmHWM - VmRSS before)",
+            "lower")
     idle_small, idle_large = (1000, 10000) if quick else (10000, 50000)
     common = ["--size", "64", "--duration", d]
     all_s = [
@@ -77,6 +79,13 @@ def scenarios(quick, duration, only):
         Scenario("qos0-fanin-1", "QoS 0 fan-in 4 → 1, 64 B, one message per write",
                  ["fanin", "--pubs", "4", "--subs", "1", "--qos", "0", "--batch", "1"] + common,
                  "load", [cpu + ("≤ 0.5×",), thr + ("",), lost + ("0",)]),
+        # Large messages: as many bytes per second as the publishers can send, more than the
+        # message log's disk takes (imetd's committer then holds the clients back).
+        Scenario("qos0-fanin-4k", "QoS 0 fan-in 4 → 1, 4 KiB, pipelined (500 deliveries "
+                 "outstanding)",
+                 ["fanin", "--pubs", "4", "--subs", "1", "--qos", "0", "--size", "4096",
+                  "--window", "500", "--duration", d], "load",
+                 [cpu + ("",), thr + ("",), peak + ("",), lost + ("0",)]),
         Scenario("qos1-fanin", "QoS 1 fan-in 4 → 1, 64 B, pipelined (256 in flight per publisher)",
                  ["fanin", "--pubs", "4", "--subs", "1", "--qos", "1"] + common, "load",
                  [cpu + ("≤ 1.0×",), thr + ("≥ 1.0×",), lost + ("0",)]),
@@ -134,10 +143,11 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def proc_rss_kb(pid):
+def proc_rss_kb(pid, field="VmRSS"):
+    """VmRSS (or VmHWM: the peak since the process started) in KiB."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -224,16 +234,18 @@ def last_json_line(text):
 def run_load(load_bin, broker, sc, timeout):
     pid = broker.proc.pid
     cpu0 = proc_cpu_s(pid)
+    rss0 = proc_rss_kb(pid)
     argv = [load_bin, "--port", str(broker.port)] + sc.args
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
     if not broker.alive():
         return {"error": "%s died during the run; log: %s" % (broker.name, broker.log_tail())}
     cpu_s = proc_cpu_s(pid) - cpu0
+    peak_mib = round((proc_rss_kb(pid, "VmHWM") - rss0) / 1024, 1)
     j = last_json_line(p.stdout)
     if j is None:
         return {"error": "no result from imet-mqtt-load: %s" % p.stderr.strip()[-300:]}
-    out = {"gen": j, "cpu_s": round(cpu_s, 3), "command": " ".join(argv[1:])}
+    out = {"gen": j, "cpu_s": round(cpu_s, 3), "peak_mib": peak_mib, "command": " ".join(argv[1:])}
     delivered = j.get("delivered", 0)
     if j.get("error"):
         out["error"] = j["error"]
@@ -439,8 +451,8 @@ def main():
                         b.stop()
                     per[b.name].append(r)
                     brief = {k: r.get(k) for k in ("cpu_us_per_msg", "throughput", "lost", "p50_us",
-                                                   "p99_us", "bytes_per_conn", "held", "error",
-                                                   "skipped") if r.get(k) is not None}
+                                                   "p99_us", "peak_mib", "bytes_per_conn", "held",
+                                                   "error", "skipped") if r.get(k) is not None}
                     print("[%5.1fs] %-13s %-12s %s" % (time.time() - t0, sc.key, b.name,
                                                        json.dumps(brief, ensure_ascii=False)),
                           file=sys.stderr, flush=True)
