@@ -165,6 +165,10 @@ void Connection::on_timer() {
   }
   if (keep_alive_ == 0) return;  // connected without keep alive after the connect timeout fired
   const auto limit = milliseconds(keep_alive_ * 1500);
+  if (held_for_log_) {  // we are not reading (backpressure), not the client silent: wait on
+    arm_timer(limit);
+    return;
+  }
   const auto idle =
       std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - last_rx_);
   if (idle >= limit) {

@@ -234,6 +234,9 @@ class Connection final : public PacketSink,
   // Reading is paused: a password check runs on the auth pool, or the previous connection of the
   // client id drains its input before the takeover (accept_connect runs after).
   bool paused_ = false;
+  // No read is issued because the committer is backlogged (read() waits for it to drain). The
+  // keep-alive timeout does not count this time: the client may well be sending.
+  bool held_for_log_ = false;
   bool assigned_id_ = false;
   // out_mu_ (bit-fields: one memory location of their own, all under out_mu_):
   bool write_scheduled_ : 1 = false;

@@ -57,7 +57,13 @@ void Connection::read() {
     // Backpressure: the committer is behind (clients send faster than the message log and the
     // KvStore take it). Read on once it has caught up; meanwhile TCP holds the client back, and
     // what it sends is not copied into memory without bound.
-    p->when_drained([self] { asio::post(self->transport_->executor(), [self] { self->read(); }); });
+    held_for_log_ = true;
+    p->when_drained([self] {
+      asio::post(self->transport_->executor(), [self] {
+        self->held_for_log_ = false;
+        self->read();
+      });
+    });
     return;
   }
   if (transport_->reactor_reads()) {

@@ -3,8 +3,11 @@
 // alive timeout, a pinging client kept) now that connections have no timer of their own.
 // Thread-safety: the server runs on one io_context thread; the test thread only uses sockets.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <future>
 #include <iterator>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -19,7 +22,9 @@
 #include "mqtt/broker/access.h"
 #include "mqtt/broker/broker.h"
 #include "mqtt/broker/deadlines.h"
+#include "mqtt/broker/persistence.h"
 #include "mqtt/broker/server.h"
+#include "store/memory_store.h"
 #include "util/clock.h"
 
 namespace imet::mqtt::broker {
@@ -122,6 +127,7 @@ class ServerTimeoutTest : public ::testing::Test {
     BrokerConfig cfg;
     cfg.connect_timeout = milliseconds(300);
     broker_ = std::make_unique<Broker>(cfg, util::SystemClock::instance());
+    if (persist_ != nullptr) broker_->set_persistence(persist_.get());
     server_ = std::make_unique<MqttServer>(io_, *broker_, access_);
     auto port = server_->listen_tcp("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status().message();
@@ -138,6 +144,7 @@ class ServerTimeoutTest : public ::testing::Test {
     if (thread_.joinable()) thread_.join();
     server_.reset();
     broker_.reset();
+    persist_.reset();
   }
 
   int open_socket() {
@@ -178,6 +185,8 @@ class ServerTimeoutTest : public ::testing::Test {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
   AllowAll access_;
+  store::MemoryStore kv_;
+  std::unique_ptr<Persistence> persist_;  // set before SetUp() to give the broker one
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<MqttServer> server_;
   uint16_t port_ = 0;
@@ -219,6 +228,56 @@ TEST_F(ServerTimeoutTest, PingingClientStaysAndNoKeepAliveMeansNoTimeout) {
   }
   EXPECT_EQ(broker_->stats().clients_connected.load(), 2u);
   (void)silent;
+}
+
+// Backpressure: a connection whose reads are held back while the committer is backlogged is not
+// closed for keep-alive, however long the hold: it is the broker that does not read. Once the
+// committer catches up, what the client sent meanwhile is read and answered.
+class HeldBackTimeoutTest : public ServerTimeoutTest {
+ protected:
+  void SetUp() override {
+    store::GroupCommitter::Options o;
+    o.window = std::chrono::microseconds(0);
+    o.max_pending_bytes = 1;  // any pending commit makes the committer backlogged
+    persist_ = std::make_unique<Persistence>(kv_, nullptr, o);
+    ServerTimeoutTest::SetUp();
+  }
+  static store::WriteBatch some_write() {
+    store::WriteBatch b;
+    const uint8_t k[] = {'t', 'e', 's', 't'};
+    b.put(util::ByteSpan(k, sizeof k), util::ByteSpan(k, sizeof k));
+    return b;
+  }
+};
+
+TEST_F(HeldBackTimeoutTest, ClientHeldBackForTheCommitterIsNotTimedOut) {
+  const int fd = connect_client(1);  // keep alive 1 s: a silent client is closed after 1.5 s
+  // Hold the committer inside a round: its callback blocks until released.
+  std::promise<void> inside;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  persist_->submit(some_write(), nullptr, false, [&inside, released](util::Status) {
+    inside.set_value();
+    released.wait();
+  });
+  inside.get_future().wait();
+  persist_->submit(some_write(), nullptr, false, nullptr);  // pending: now backlogged
+  ASSERT_TRUE(persist_->backlogged());
+  const uint8_t ping[] = {0xC0, 0x00};
+  uint8_t resp[2];
+  // The first PINGREQ completes the read already under way; the connection then holds back.
+  ASSERT_EQ(::send(fd, ping, sizeof ping, 0), 2);
+  ASSERT_EQ(::recv(fd, resp, sizeof resp, MSG_WAITALL), 2);
+  EXPECT_EQ(resp[0], 0xD0);
+  // The second is not read while the committer is held, for longer than 1.5 keep-alives.
+  ASSERT_EQ(::send(fd, ping, sizeof ping, 0), 2);
+  std::this_thread::sleep_for(milliseconds(2500));
+  EXPECT_EQ(::recv(fd, resp, sizeof resp, MSG_DONTWAIT), -1) << "answered or closed while held";
+  EXPECT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK);
+  release.set_value();
+  ASSERT_EQ(::recv(fd, resp, sizeof resp, MSG_WAITALL), 2) << "closed instead of answered";
+  EXPECT_EQ(resp[0], 0xD0);
+  EXPECT_FALSE(persist_->backlogged());
 }
 
 }  // namespace
