@@ -270,6 +270,7 @@ util::Status read_into(Reader& r, const toml::table& root, NodeConfig& c) {
   IMET_TRY(r.string(root, "", "data_dir", c.data_dir));
   IMET_TRY(r.boolean(root, "", "dev", c.dev));
   IMET_TRY(r.uint(root, "", "io_threads", c.io_threads, 256));
+  IMET_TRY(r.boolean(root, "", "io_adaptive", c.io_adaptive));
   IMET_TRY(r.string(root, "", "genesis_file", c.genesis_file));
   IMET_ASSIGN_OR_RETURN(const toml::table* log, r.table("log"));
   if (log) {

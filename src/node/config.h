@@ -37,6 +37,7 @@ struct NodeConfig {
   std::string data_dir;     // empty: default_data_dir(dev)
   bool dev = false;         // single-node development network
   unsigned io_threads = 0;  // 0: one per core
+  bool io_adaptive = true;  // park I/O threads the load does not need (node/io_pool.h)
   util::log::Level log_level = util::log::Level::kInfo;
   std::string log_file;  // empty: <data_dir>/imetd.log
   HostPort mqtt{"0.0.0.0", kDefaultMqttPort};

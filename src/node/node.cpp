@@ -116,7 +116,8 @@ util::Status Node::start() {
   // 9. MQTT broker.
   IMET_TRY(start_mqtt());
 
-  log::info("imetd running", {{"io_threads", static_cast<uint64_t>(ctx_->io_threads.size())}});
+  log::info("imetd running", {{"io_threads", static_cast<uint64_t>(ctx_->io_pool->threads())},
+                              {"io_adaptive", ctx_->config.io_adaptive}});
   return {};
 }
 
@@ -222,16 +223,14 @@ util::Status Node::start_io() {
   unsigned n = ctx_->config.io_threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   ctx_->work.emplace(ctx_->io.get_executor());
-  for (unsigned i = 0; i < n; ++i) {
-    ctx_->io_threads.emplace_back([this] {
-      try {
-        ctx_->io.run();
-      } catch (const std::exception& e) {
-        log::error("unhandled exception in I/O thread", {{"what", e.what()}});
-        request_stop();
-      }
-    });
-  }
+  IoPool::Options o;
+  o.threads = n;
+  o.adaptive = ctx_->config.io_adaptive;
+  ctx_->io_pool = std::make_unique<IoPool>(ctx_->io, o, [this](const std::exception& e) {
+    log::error("unhandled exception in I/O thread", {{"what", e.what()}});
+    request_stop();
+  });
+  ctx_->io_pool->start();
   started_io_ = true;
   return {};
 }
@@ -322,9 +321,8 @@ void Node::stop() {
     if (reload_signals_) reload_signals_->cancel(ec);
     ctx_->work.reset();
     ctx_->io.stop();
-    for (auto& t : ctx_->io_threads)
-      t.join();
-    ctx_->io_threads.clear();
+    ctx_->io_pool->stop();
+    ctx_->io_pool->join();
     started_io_ = false;
   }
   signals_.reset();

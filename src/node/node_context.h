@@ -25,6 +25,7 @@
 #include "node/config.h"
 #include "node/consensus_service.h"
 #include "node/data_dir.h"
+#include "node/io_pool.h"
 #include "store/kv_store.h"
 #include "store/msglog/message_log.h"
 #include "util/clock.h"
@@ -49,7 +50,7 @@ struct NodeContext {
   std::unique_ptr<mqtt::broker::Broker> broker;
   std::unique_ptr<mqtt::broker::MqttServer> mqtt;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
-  std::vector<std::thread> io_threads;
+  std::unique_ptr<IoPool> io_pool;  // step 5
 };
 
 }  // namespace imet::node

@@ -24,6 +24,7 @@ TEST(Config, DefaultsAndFullFile) {
 data_dir = "/tmp/n1"
 dev = true
 io_threads = 3
+io_adaptive = false
 [log]
 level = "debug"
 file = "/tmp/n1.log"
@@ -47,6 +48,8 @@ ban_seconds = 60
   EXPECT_EQ(c->data_dir, "/tmp/n1");
   EXPECT_TRUE(c->dev);
   EXPECT_EQ(c->io_threads, 3u);
+  EXPECT_FALSE(c->io_adaptive);
+  EXPECT_TRUE(def.io_adaptive);
   EXPECT_EQ(c->log_level, util::log::Level::kDebug);
   EXPECT_EQ(c->log_file, "/tmp/n1.log");
   EXPECT_EQ(c->node_key_passphrase_file, "/etc/imet/pass");
@@ -120,6 +123,7 @@ TEST(Config, RejectsBadFilesWithSpecificMessages) {
   expect_error("[mqt]\nlisten = \"x:1\"", "'mqt' is not a known setting");
   expect_error("dev = \"yes\"", "'dev' must be true or false");
   expect_error("io_threads = -1", "'io_threads' must be between 0 and 256");
+  expect_error("io_adaptive = 1", "'io_adaptive' must be true or false");
   expect_error("[mqtt]\nlisten = 1883", "'mqtt.listen' must be a string");
   expect_error("[mqtt]\nlisten = \"nohost\"", "'mqtt.listen' 'nohost' is not HOST:PORT");
   expect_error("[log]\nlevel = \"loud\"", "unknown log level 'loud'");
