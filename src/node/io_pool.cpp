@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <pthread.h>
 
+#include "util/log.h"
+
 namespace imet::node {
 
 namespace {
@@ -114,7 +116,7 @@ double IoPool::cpu_seconds(unsigned index) const {
 }
 
 void IoPool::arm_governor() {
-  timer_->expires_after(options_.tick);
+  timer_->expires_after(idle_ ? options_.idle_tick : options_.tick);
   timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     govern();
@@ -134,6 +136,7 @@ void IoPool::govern() {
     if (i < n) busy_sum += (cpu - last_cpu_[i]) / wall;
     last_cpu_[i] = cpu;
   }
+  idle_ = n == 1 && busy_sum < options_.park_below;
   if (busy_sum / n > options_.unpark_above && n < options_.threads) {
     quiet_ticks_ = 0;
     {
@@ -142,6 +145,8 @@ void IoPool::govern() {
     }
     changes_.fetch_add(1, std::memory_order_relaxed);
     cv_.notify_all();
+    util::log::debug("io pool: a thread joins",
+                     {{"active", static_cast<uint64_t>(n + 1)}, {"busy", busy_sum}});
     return;
   }
   if (n > 1 && busy_sum < options_.park_below) {
@@ -153,6 +158,8 @@ void IoPool::govern() {
       }
       changes_.fetch_add(1, std::memory_order_relaxed);
       boost::asio::post(io_, [this] { park_one(); });
+      util::log::debug("io pool: a thread parks",
+                       {{"active", static_cast<uint64_t>(n - 1)}, {"busy", busy_sum}});
     }
     return;
   }

@@ -40,6 +40,9 @@ class IoPool {
     unsigned threads = 1;
     bool adaptive = true;  // false: every thread runs the io_context all the time
     std::chrono::milliseconds tick{10};
+    // The tick while one thread runs and it was less than `park_below` busy: an idle node then
+    // wakes up 10 times a second for the governor, not 100 (measured: 0.7 % of a core at 10 ms).
+    std::chrono::milliseconds idle_tick{100};
     double unpark_above = 0.6;  // average busy fraction of the active threads
     double park_below = 0.3;    // busy fraction of all active threads together (of one core)
     int park_after = 20;        // ticks in a row below park_below
@@ -87,6 +90,7 @@ class IoPool {
   std::vector<double> last_cpu_;
   std::chrono::steady_clock::time_point last_tick_{};
   int quiet_ticks_ = 0;
+  bool idle_ = true;  // the last tick saw one thread, less than park_below busy
 };
 
 }  // namespace imet::node

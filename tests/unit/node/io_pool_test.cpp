@@ -24,6 +24,7 @@ IoPool::Options fast_governor(unsigned threads) {
   IoPool::Options o;
   o.threads = threads;
   o.tick = milliseconds(5);
+  o.idle_tick = milliseconds(5);
   o.park_after = 10;  // 50 ms quiet
   return o;
 }
