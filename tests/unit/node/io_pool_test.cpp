@@ -48,6 +48,12 @@ void spin_for(milliseconds d) {
   }
 }
 
+void shut_down(boost::asio::io_context& io, IoPool& pool) {
+  io.stop();
+  pool.stop();
+  pool.join();
+}
+
 bool wait_until(const std::function<bool()>& pred, milliseconds timeout) {
   const auto end = Clock::now() + timeout;
   while (!pred()) {
@@ -83,10 +89,7 @@ TEST(IoPool, LowLoadRunsOnOneThreadBusyLoadOnAllThenBackToOne) {
   EXPECT_GE(pool.changes(), 2u);
   std::this_thread::sleep_for(milliseconds(50));  // the park handler has run by now
   EXPECT_EQ(threads_of_paced_handlers(io, 50).size(), 1u);
-  work.reset();
-  io.stop();
-  pool.stop();
-  pool.join();
+  shut_down(io, pool);
 }
 
 TEST(IoPool, NonAdaptivePoolUsesEveryThread) {
@@ -114,10 +117,7 @@ TEST(IoPool, NonAdaptivePoolUsesEveryThread) {
     });
   }
   EXPECT_EQ(all.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  work.reset();
-  io.stop();
-  pool.stop();
-  pool.join();
+  shut_down(io, pool);
 }
 
 TEST(IoPool, StopAndJoinReturnWithThreadsParked) {
@@ -127,9 +127,7 @@ TEST(IoPool, StopAndJoinReturnWithThreadsParked) {
   pool.start();
   EXPECT_EQ(pool.active(), 1u);
   const auto t0 = Clock::now();
-  io.stop();
-  pool.stop();
-  pool.join();
+  shut_down(io, pool);
   EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));
 }
 
@@ -143,9 +141,7 @@ TEST(IoPool, AHandlerThatThrowsIsReported) {
   auto f = what.get_future();
   ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(f.get(), "boom");
-  io.stop();
-  pool.stop();
-  pool.join();
+  shut_down(io, pool);
 }
 
 }  // namespace
