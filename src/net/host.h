@@ -30,6 +30,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -54,6 +55,7 @@
 #include "net/seen_cache.h"
 #include "net/token_bucket.h"
 #include "net/types.h"
+#include "util/log_throttle.h"
 #include "util/result.h"
 
 namespace imet::net {
@@ -229,6 +231,7 @@ class Host final : public LinkOwner, public std::enable_shared_from_this<Host> {
   // Serializes writes of the peers file; taken before mu_, so writes land in snapshot order.
   std::mutex file_mu_;
   std::string last_save_error_;  // guarded by file_mu_: logged once until it changes
+  util::LogThrottle accept_failure_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace imet::net

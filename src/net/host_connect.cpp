@@ -9,6 +9,8 @@
 // Invariants: see host.h (one connection in use per identity, spares never surface as
 // disconnects, outbound + dials <= max_outbound, inbound <= max_inbound).
 #include <algorithm>
+#include <chrono>
+#include <memory>
 
 #include <boost/asio/connect.hpp>
 
@@ -26,6 +28,8 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
+constexpr std::chrono::milliseconds kAcceptRetry(100);
+
 bool is_loopback(const std::string& ip) {
   error_code ec;
   const auto a = asio::ip::make_address(ip, ec);
@@ -40,8 +44,13 @@ void Host::accept() {
         if (self->stopped_) return;
         if (ec) {
           if (ec == asio::error::operation_aborted) return;
-          util::log::warn("p2p accept failed", {{"error", ec.message()}});
-          self->accept();
+          // Out of file descriptors and the like: the pending connection stays in the backlog,
+          // so retrying at once would spin. Retry after a pause, and log once per interval.
+          if (const auto held = self->accept_failure_log_.admit())
+            util::log::warn("p2p accept failed",
+                            {{"error", ec.message()}, {"failures_not_logged", *held}});
+          auto retry = std::make_shared<asio::steady_timer>(self->strand_, kAcceptRetry);
+          retry->async_wait([self, retry](const error_code&) { self->accept(); });
           return;
         }
         error_code rec;

@@ -77,12 +77,10 @@ bool GroupCommitter::enqueue(Commit&& commit) {
       backlogged_.store(true, std::memory_order_relaxed);
       ++stats_.backlogs;
       urgent = true;
-      const SteadyTime now = Clock::now();
-      if (last_backlog_log_ == SteadyTime{} || now - last_backlog_log_ >= std::chrono::minutes(1)) {
-        last_backlog_log_ = now;
+      if (backlog_log_.admit()) {
         util::log::warn("group commit: the message log is behind; producers are held back",
-                        {{"pending_bytes", std::to_string(pending_bytes_)},
-                         {"backlogs_so_far", std::to_string(stats_.backlogs)}});
+                        {{"pending_bytes", static_cast<uint64_t>(pending_bytes_)},
+                         {"backlogs_so_far", stats_.backlogs}});
       }
     }
     for (const msglog::Record& r : own)

@@ -66,6 +66,7 @@
 
 #include "store/kv_store.h"
 #include "store/msglog/message_log.h"
+#include "util/log_throttle.h"
 #include "util/status.h"
 
 namespace imet::store {
@@ -205,8 +206,8 @@ class GroupCommitter {
   bool stopped_ = false;              // guarded by mu_
   std::atomic<bool> backlogged_{false};               // written under mu_
   std::vector<std::function<void()>> drain_waiters_;  // guarded by mu_
-  SteadyTime last_backlog_log_{};                     // guarded by mu_
-  Stats stats_;                                       // guarded by mu_
+  util::LogThrottle backlog_log_{std::chrono::minutes(1)};
+  Stats stats_;  // guarded by mu_
 
   // Committer-thread scratch, reused across rounds.
   Records round_records_;

@@ -3,6 +3,8 @@ and per address, the connect timeout, the client -> broker Receive Maximum, topi
 the session queue's drop rule and its $SYS counters, and a subscriber that never reads. Each limit
 gets the reason code and log line docs/mqtt.md gives for it, and the clients inside the limits
 carry on unaffected."""
+import os
+import re
 import resource
 import socket
 import threading
@@ -119,6 +121,51 @@ def test_low_soft_fd_limit_is_raised_to_the_hard_limit(imetd, tmp_path):
     for c in clients:
         c.close()
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_file_descriptors_neither_spins_nor_floods_the_log(imetd, tmp_path):
+    """With imetd's descriptors used up (its RLIMIT_NOFILE lowered from outside), connections
+    wait in the listen backlogs of the MQTT and P2P listeners: each listener retries accept()
+    after a pause instead of spinning on EMFILE, logs the failure once per interval, and serves
+    the waiting client once descriptors are free again."""
+    b = start_broker(imetd, tmp_path)
+    pid = b.proc.pid
+    p2p_port = int(re.search(r'127\.0\.0\.1:(\d+)"\s*$',
+                             (tmp_path / "imetd.toml").read_text()).group(1))
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    limit = in_use + 30
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
+    clients = []
+    try:
+        for i in range(40):  # the first ~30 are accepted, the rest wait in the backlog
+            clients.append(raw_connect(b.mqtt_port, connect_packet(f"fd{i}")))
+        p2p = socket.create_connection(("127.0.0.1", p2p_port), timeout=5)
+        b.wait_for("mqtt accept failed")
+        b.wait_for("p2p accept failed")
+        cpu0, t0 = cpu_seconds(pid), time.time()
+        time.sleep(3)
+        busy = (cpu_seconds(pid) - cpu0) / (time.time() - t0)
+        assert busy < 0.3, f"imetd used {busy:.0%} of a core while out of descriptors"
+        out = b.output()
+        assert out.count("mqtt accept failed") == 1, out
+        assert out.count("p2p accept failed") == 1, out
+        assert "Too many open files" in out
+    finally:
+        for c in clients[:20]:
+            c.close()
+    # Descriptors are free again: a client still waiting in the backlog gets its CONNACK.
+    first, body = recv_packet(clients[-1])
+    assert first == 0x20 and body[1] == 0
+    p2p.close()
+    for c in clients[20:]:
+        c.close()
+    assert b.proc.poll() is None
 
 
 def test_connect_timeout_closes_silent_and_incomplete_sockets(imetd, tmp_path):

@@ -121,8 +121,11 @@ void MqttServer::accept(const std::shared_ptr<Listener>& l) {
         if (l->stopped) return;
         if (ec) {
           if (ec == asio::error::operation_aborted) return;
-          util::log::warn("mqtt accept failed", {{"error", ec.message()}});
-          // Out of file descriptors and the like: retry later, do not spin.
+          // Out of file descriptors and the like: retry later, do not spin, and log the
+          // failure once per interval, not on every retry.
+          if (const auto held = accept_failure_log_.admit())
+            util::log::warn("mqtt accept failed",
+                            {{"error", ec.message()}, {"failures_not_logged", *held}});
           auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
           t->async_wait([this, l, t](const boost::system::error_code&) { accept(l); });
           return;

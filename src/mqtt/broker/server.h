@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +31,7 @@
 #include "mqtt/net/tcp_transport.h"
 #include "mqtt/net/tls_options.h"
 #include "mqtt/net/transport.h"
+#include "util/log_throttle.h"
 #include "util/result.h"
 
 namespace boost::asio::ssl {
@@ -86,6 +88,7 @@ class MqttServer {
   boost::asio::thread_pool auth_pool_{2};
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // built by the first TLS/WSS listener
   net::TlsOptions tls_options_;                             // what tls_context_ was built from
+  util::LogThrottle accept_failure_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace imet::mqtt::broker
