@@ -232,6 +232,15 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
   if (due_will) publish(due_will, std::move(due_will_batch));
   on_opened(out.session_present);
   out.session->attach(std::move(sink), link);
+  bool replaced;
+  {
+    // Another connection of this client id may have replaced the session between the decision
+    // above and the attach (its CONNECT ran on another I/O thread), and its kick then found no
+    // connection to kick: kick this one now, as any takeover does.
+    std::lock_guard lock(mu_);
+    replaced = !current_locked(*out.session);
+  }
+  if (replaced) out.session->kick(ReasonCode::kSessionTakenOver);
   redistribute(std::move(unacked), nullptr);
   return out;
 }
@@ -303,10 +312,15 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
   bool publish_will_now = false;
   {
     std::lock_guard lock(mu_);
-    const bool current = session->attached_to(sink);
-    if (current) {
+    // `current`: the connection of `sink` is the session's, and the session is still the client
+    // id's (not replaced). Only such a session goes offline: offline_ holds registered sessions.
+    const bool attached = session->attached_to(sink);
+    const bool current = attached && current_locked(*session);
+    if (attached) {
       session->detach(sink);
       unacked = session->take_shared_unacked();
+    }
+    if (current) {
       if (session->expiry_interval() == 0) {
         remove_session_locked(session);
       } else {

@@ -4,6 +4,7 @@
 // broker_routing_test.cpp.
 // Thread-safety: single-threaded tests. Invariants: expected values come from MQTT 3.1.1 / 5.0,
 // SPEC.md section 4 and the documented broker contract, never from the implementation's output.
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -68,6 +69,30 @@ TEST_F(BrokerRoutingTest, TakeoverKicksTheOldConnectionWithSessionTakenOver) {
   EXPECT_EQ(again.sink->kicks(), std::vector<ReasonCode>{ReasonCode::kSessionTakenOver});
   EXPECT_FALSE(third.session_present);
   EXPECT_NE(third.session, again.session);
+}
+
+// The new connection's CONNECT may run on another I/O thread between open_session's decision and
+// the attach of the connection it opened for (in on_opened here). The first connection is then
+// kicked as in any takeover, and its session, replaced and unregistered, never counts as an offline
+// session. Found by broker_hostile_test under ASan: the replaced Session stayed in the offline set
+// after it was freed, and housekeeping read it.
+TEST_F(BrokerRoutingTest, TakeoverBeforeTheFirstConnectionAttachesKicksIt) {
+  auto first_sink = std::make_shared<RecordingSink>();
+  Client second;
+  auto first = broker().open_session("c", true, 3600, first_sink, LinkParams{}, [&](bool) {
+    second = connect("c", /*clean_start=*/true, 3600);
+  });
+  EXPECT_EQ(first_sink->kicks(), std::vector<ReasonCode>{ReasonCode::kSessionTakenOver});
+  EXPECT_NE(first.session, second.session);
+  EXPECT_TRUE(second.session->online());
+  EXPECT_EQ(broker().attached_connection("c"), second.sink);
+  broker().close_session(first.session, first_sink.get(), nullptr, 0);
+  EXPECT_EQ(broker().attached_connection("c"), second.sink);
+  EXPECT_EQ(broker().session_count(), 1u);
+  disconnect(second);
+  EXPECT_EQ(broker().session_count(), 1u);
+  // No client is connected: shutdown has nobody to wait for.
+  EXPECT_EQ(broker().shutdown(std::chrono::milliseconds(0)), 0u);
 }
 
 // What a new connection drains before it takes the session over (Connection::continue_connect).

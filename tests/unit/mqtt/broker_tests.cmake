@@ -19,4 +19,5 @@ list(APPEND MQTT_TEST_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_idle_memory_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_deadlines_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/broker_server_teardown_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/broker_direct_write_test.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/broker_direct_write_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/broker_hostile_test.cpp)

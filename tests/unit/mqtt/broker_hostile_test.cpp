@@ -1,0 +1,726 @@
+// Hostile clients against a real MqttServer: loopback TCP, two I/O threads, Persistence over a
+// RocksStore and a message log, and limits small enough that every one of them is reached.
+// Eight clients, driven by a seeded random generator:
+// - four polite ones mostly stay connected and send valid packets within the limits, so QoS 1/2
+//   flows, retained messages, shared subscriptions and topic aliases run for long;
+// - four hostile ones send packets of every type a client may send, many breaking a rule only the
+//   broker can check (unknown packet ids, topic aliases out of range, receive maximum exceeded,
+//   bad filters, a second CONNECT, AUTH, ...), mutated encodings (bytes changed, inserted or cut,
+//   lengths wrong), random bytes and silent sockets, and close abruptly (FIN or RST);
+// - all of them take over each other's client ids, and some never read.
+// Checked throughout: every packet the broker writes to a client whose CONNECT was well formed
+// decodes, in that client's version, as a client decodes it (the broker never sends a malformed
+// packet); after every 200 steps a sentinel client completes a QoS 1 round trip (the broker still
+// serves). At the end: once every socket is closed, every connection ends (the sockets and
+// clients gauges return to 0); the broker shuts down cleanly; the stored state loads into a new
+// Broker, and the message log reopens with every sealed segment verified. The sanitizer build
+// (which runs this test in CI) turns any memory error, leak or undefined behaviour into a failure.
+// IMET_HOSTILE_STEPS (per seed) and IMET_HOSTILE_SEEDS (count) make it run longer;
+// IMET_HOSTILE_DEBUG=1 logs at DEBUG (every close and its reason).
+// Thread-safety: the test thread drives the clients; the server runs on two io_context threads.
+// Invariants: a run is reproducible from its seeds up to thread timing.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "../store/temp_dir.h"
+#include "mqtt/broker/access.h"
+#include "mqtt/broker/broker.h"
+#include "mqtt/broker/persistence.h"
+#include "mqtt/broker/server.h"
+#include "mqtt/codec/decoder.h"
+#include "mqtt/codec/encoder.h"
+#include "mqtt/codec/framing.h"
+#include "store/msglog/message_log.h"
+#include "store/rocks_store.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+namespace imet::mqtt::broker::hostile_test {
+namespace {
+
+using std::chrono::milliseconds;
+
+size_t env_or(const char* name, size_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+// A PUBACK, PUBREC, PUBREL or PUBCOMP for `packet_id`, reason Success.
+template <class Response>
+Response response(uint16_t packet_id) {
+  Response r;
+  r.packet_id = packet_id;
+  return r;
+}
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : g_(seed) {}
+  size_t below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(g_); }
+  bool chance(int percent) { return below(100) < static_cast<size_t>(percent); }
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[below(v.size())];
+  }
+  util::Bytes bytes(size_t n) {
+    util::Bytes b(n);
+    for (auto& x : b)
+      x = static_cast<uint8_t>(below(256));
+    return b;
+  }
+
+ private:
+  std::mt19937_64 g_;
+};
+
+// Topic names and filters, valid and not: `$` topics, too long (max_topic_length 64) and too deep
+// (max_topic_levels 8), wildcards where they may not be, shared subscriptions good and bad.
+const std::vector<std::string> kTopics = {"a",
+                                          "a/b",
+                                          "a/b/c",
+                                          "t/1",
+                                          "t/2",
+                                          "dev/1/telemetry",
+                                          "$SYS/x",
+                                          "$x/y",
+                                          "sentinel/intruder",
+                                          "1/2/3/4/5/6/7/8/9/10",
+                                          std::string(70, 'L'),
+                                          "",
+                                          "a/+",
+                                          "#",
+                                          "a\xC3",
+                                          "x/\xF0\x9F\x98\x80"};
+const std::vector<std::string> kFilters = {"#",
+                                           "+",
+                                           "a/#",
+                                           "a/+/c",
+                                           "+/+",
+                                           "$SYS/#",
+                                           "t/#",
+                                           "$x/#",
+                                           "$share/g/t/#",
+                                           "$share/g/#",
+                                           "$share/h/+",
+                                           "$share//x",
+                                           "$share/g",
+                                           "a/#/b",
+                                           "a+/b",
+                                           "dev/+/telemetry",
+                                           std::string(70, 'F'),
+                                           "+/+/+/+/+/+/+/+/+/+",
+                                           ""};
+// The first kValidTopics / kValidFilters entries are valid here.
+constexpr size_t kValidTopics = 9;
+constexpr size_t kValidFilters = 11;
+const std::vector<std::string> kClientIds = {"c0", "c1", "c2", "c3", "c4", ""};
+
+// One hostile client: a non-blocking socket, what it has not managed to send yet, and what it
+// received and has not framed yet.
+struct Actor {
+  int fd = -1;
+  Version version = Version::kV5;
+  bool checked = false;  // its first bytes were a well-formed CONNECT: check what comes back
+  bool reads = true;     // false: a client that never reads
+  bool polite = false;   // sends only valid packets within the limits, and stays connected
+  util::Bytes out;
+  util::Bytes in;
+  size_t received_packets = 0;
+};
+
+struct Totals {
+  size_t sent_packets = 0, sent_mutated = 0, received_packets = 0, connects = 0, closes = 0;
+};
+
+class HostileClientsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BrokerConfig cfg;
+    cfg.connect_timeout = milliseconds(400);
+    cfg.max_packet_size = 4096;
+    cfg.max_topic_length = 64;
+    cfg.max_topic_levels = 8;
+    cfg.receive_maximum = 4;
+    cfg.topic_alias_maximum = 4;
+    cfg.max_inflight = 4;
+    cfg.max_queued_messages = 16;
+    cfg.max_queued_bytes = 8192;
+    cfg.max_out_buffer = 16384;
+    cfg.max_session_expiry = 60;
+    cfg.sys_interval = std::chrono::seconds(1);
+    config_ = cfg;
+    store::RocksStore::Options o;
+    o.block_cache_bytes = 1 << 20;
+    o.write_buffer_bytes = 1 << 20;
+    auto kv = store::RocksStore::open(dir_.sub("db"), o);
+    ASSERT_TRUE(kv.ok()) << kv.status().to_string();
+    kv_ = std::move(*kv);
+    store::msglog::Options lo;
+    lo.segment_max_bytes = 64 << 10;  // many segments: sealing runs under the load too
+    auto log = store::msglog::MessageLog::open(dir_.sub("log"), lo);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    log_ = std::move(*log);
+    persist_ = std::make_unique<Persistence>(*kv_, log_.get(), store::GroupCommitter::Options{});
+    broker_ = std::make_unique<Broker>(config_, util::SystemClock::instance());
+    broker_->set_persistence(persist_.get());
+    const util::Status restored = broker_->restore();
+    ASSERT_TRUE(restored.ok()) << restored.to_string();
+    broker_->start(io_);
+    server_ = std::make_unique<MqttServer>(io_, *broker_, access_);
+    auto port = server_->listen_tcp("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.status().message();
+    port_ = *port;
+    for (int i = 0; i < 2; ++i)
+      threads_.emplace_back([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    for (Actor& a : actors_)
+      close_actor(a, false);
+    if (server_) server_->stop();
+    if (broker_) {
+      broker_->shutdown(milliseconds(2000));
+      broker_->stop();
+    }
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_)
+      t.join();
+    server_.reset();
+    broker_.reset();
+    persist_.reset();
+    log_.reset();
+    kv_.reset();
+  }
+
+  int open_socket() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0)
+        << std::strerror(errno);
+    return fd;
+  }
+
+  void close_actor(Actor& a, bool reset) {
+    if (a.fd < 0) return;
+    if (reset) {
+      const linger l{1, 0};  // RST instead of FIN
+      ::setsockopt(a.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ::close(a.fd);
+    const bool polite = a.polite;
+    a = Actor{};
+    a.polite = polite;
+    ++totals_.closes;
+  }
+
+  // Sends what it can without blocking; the rest waits in a.out.
+  void flush(Actor& a) {
+    while (a.fd >= 0 && !a.out.empty()) {
+      const ssize_t n = ::send(a.fd, a.out.data(), a.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        a.out.erase(a.out.begin(), a.out.begin() + n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;
+      } else {
+        close_actor(a, false);  // the broker closed it
+      }
+    }
+  }
+  void send_bytes(Actor& a, const util::Bytes& b) {
+    if (a.out.size() > (256u << 10)) return;  // a client the broker holds back: stop growing
+    a.out.insert(a.out.end(), b.begin(), b.end());
+    flush(a);
+  }
+  void send_packet(Actor& a, const Packet& p, Version v) {
+    auto b = encode_to_bytes(p, v);
+    if (!b.ok()) return;  // the encoder refuses what cannot be put on the wire
+    ++totals_.sent_packets;
+    send_bytes(a, *b);
+  }
+
+  // Reads what has arrived; frames and decodes it when the client's version is known, answering
+  // QoS 1/2 deliveries as a client would (mostly).
+  void pump(Actor& a) {
+    if (a.fd < 0 || !a.reads) return;
+    uint8_t buf[8192];
+    for (;;) {
+      const ssize_t n = ::recv(a.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        a.in.insert(a.in.end(), buf, buf + n);
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      frame_all(a);
+      close_actor(a, false);  // EOF or reset: the broker ended the connection
+      return;
+    }
+    frame_all(a);
+  }
+
+  void frame_all(Actor& a) {
+    if (!a.checked) {
+      a.in.clear();
+      return;
+    }
+    std::vector<Packet> received;
+    size_t at = 0;
+    for (;;) {
+      const util::ByteSpan rest(a.in.data() + at, a.in.size() - at);
+      const FrameProbe f = probe_frame(rest, kMaxPacketSize);
+      if (f.status == FrameStatus::kNeedMore) break;
+      ASSERT_EQ(f.status, FrameStatus::kComplete) << "the broker sent an unframeable stream";
+      DecodeOptions opts;
+      opts.version = a.version;
+      opts.sender = Sender::kServer;
+      auto p = decode_packet(rest.first(f.packet_size), opts);
+      ASSERT_TRUE(p.ok()) << "the broker sent a packet that does not decode (version "
+                          << (a.version == Version::kV5 ? "5.0" : "3.1.1")
+                          << "): " << p.error().message;
+      at += f.packet_size;
+      received.push_back(std::move(*p));
+    }
+    a.in.erase(a.in.begin(), a.in.begin() + static_cast<std::ptrdiff_t>(at));
+    a.received_packets += received.size();
+    totals_.received_packets += received.size();
+    for (const Packet& p : received)
+      answer(a, p);  // may close the actor (a send fails)
+  }
+
+  void answer(Actor& a, const Packet& p) {
+    if (a.fd < 0 || rng_.chance(10)) return;  // sometimes a client forgets
+    if (const auto* pub = std::get_if<Publish>(&p)) {
+      if (pub->qos == 1) send_packet(a, response<Puback>(pub->packet_id), a.version);
+      if (pub->qos == 2) send_packet(a, response<Pubrec>(pub->packet_id), a.version);
+    } else if (const auto* rel = std::get_if<Pubrel>(&p)) {
+      send_packet(a, response<Pubcomp>(rel->packet_id), a.version);
+    }
+  }
+
+  // ---- what the clients send ----
+
+  const std::string& topic(bool polite) {
+    return polite ? kTopics[rng_.below(kValidTopics)] : rng_.pick(kTopics);
+  }
+  const std::string& filter(bool polite) {
+    return polite ? kFilters[rng_.below(kValidFilters)] : rng_.pick(kFilters);
+  }
+
+  Connect random_connect(bool polite) {
+    Connect c;
+    c.version = rng_.chance(30) ? Version::kV311 : Version::kV5;
+    c.client_id = rng_.pick(kClientIds);
+    c.clean_start = rng_.chance(50);
+    c.keep_alive = std::vector<uint16_t>{0, 1, 60, 65535}[rng_.below(4)];
+    if (rng_.chance(30)) {
+      Will w;
+      w.topic = rng_.chance(80) ? topic(polite) : "will/" + c.client_id;
+      if (w.topic.empty()) w.topic = "will";
+      w.payload = SharedBytes::copy_of(util::ByteSpan(rng_.bytes(rng_.below(64))));
+      w.qos = static_cast<uint8_t>(rng_.below(3));
+      w.retain = rng_.chance(30);
+      if (c.version == Version::kV5 && rng_.chance(40))
+        w.properties.will_delay_interval = static_cast<uint32_t>(rng_.below(3));
+      c.will = std::move(w);
+    }
+    if (rng_.chance(10)) {
+      c.username = "user";
+      c.password = util::Bytes{'p', 'w'};
+    }
+    if (c.version == Version::kV5) {
+      if (rng_.chance(60))
+        c.properties.session_expiry_interval =
+            std::vector<uint32_t>{0, 1, 60, 0xFFFFFFFF}[rng_.below(4)];
+      if (rng_.chance(40))
+        c.properties.receive_maximum = std::vector<uint16_t>{1, 2, 65535}[rng_.below(3)];
+      if (rng_.chance(30))  // small: the broker must skip messages too large for this client
+        c.properties.maximum_packet_size = std::vector<uint32_t>{64, 200, 100000}[rng_.below(3)];
+      if (rng_.chance(40))
+        c.properties.topic_alias_maximum = std::vector<uint16_t>{0, 2, 10}[rng_.below(3)];
+      if (rng_.chance(20))
+        c.properties.request_problem_information = static_cast<uint8_t>(rng_.below(2));
+      if (!polite && rng_.chance(5)) c.properties.authentication_method = "SCRAM-SHA-1";
+    } else if (c.client_id.empty() && rng_.chance(70)) {
+      c.clean_start = true;  // mostly valid; sometimes 3.1.1's "identifier rejected"
+    }
+    return c;
+  }
+
+  Publish random_publish(Version v, bool polite) {
+    Publish p;
+    p.topic = topic(polite);
+    p.qos = static_cast<uint8_t>(rng_.below(3));
+    p.retain = rng_.chance(20);
+    if (p.qos > 0) {
+      p.packet_id = static_cast<uint16_t>(1 + rng_.below(6));  // collisions on purpose
+      p.dup = rng_.chance(5);
+    }
+    const size_t size = rng_.chance(5) ? rng_.below(polite ? 2000 : 6000) : rng_.below(80);
+    p.payload = SharedBytes::copy_of(util::ByteSpan(rng_.bytes(size)));
+    if (v == Version::kV5) {
+      Properties& pr = p.properties;
+      if (rng_.chance(25)) {
+        // 0 and > 4 are errors, and so is an alias not set before.
+        pr.topic_alias = static_cast<uint16_t>(polite ? 1 + rng_.below(4) : rng_.below(7));
+        if (!polite && rng_.chance(50)) p.topic.clear();
+      }
+      if (rng_.chance(20)) pr.message_expiry_interval = static_cast<uint32_t>(rng_.below(3));
+      if (rng_.chance(10)) pr.response_topic = rng_.chance(80) ? "reply/x" : "reply/#";
+      if (rng_.chance(10)) pr.correlation_data = rng_.bytes(rng_.below(16));
+      if (rng_.chance(15))
+        (void)pr.user_properties.add("imet-tier",
+                                     std::vector<std::string>{"1", "2", "3", "9"}[rng_.below(4)]);
+      if (!polite && rng_.chance(5)) pr.payload_format_indicator = 1;    // often not UTF-8
+      if (!polite && rng_.chance(3)) pr.subscription_identifiers = {1};  // not a client's
+      if (rng_.chance(5)) pr.content_type = "text/plain";
+    }
+    if (p.topic.empty() && !p.properties.topic_alias) p.topic = "a";
+    return p;
+  }
+
+  Subscribe random_subscribe(Version v, bool polite) {
+    Subscribe s;
+    s.packet_id = static_cast<uint16_t>(1 + rng_.below(6));
+    const size_t n = 1 + rng_.below(3);
+    for (size_t i = 0; i < n; ++i) {
+      Subscription sub;
+      sub.topic_filter = filter(polite);
+      if (sub.topic_filter.empty() && rng_.chance(70)) sub.topic_filter = "t/#";
+      const bool shared = sub.topic_filter.starts_with("$share/");
+      sub.options.qos = static_cast<uint8_t>(rng_.below(3));
+      if (v == Version::kV5) {
+        // On a shared subscription: protocol error.
+        sub.options.no_local = !(polite && shared) && rng_.chance(20);
+        sub.options.retain_as_published = rng_.chance(30);
+        sub.options.retain_handling = static_cast<RetainHandling>(rng_.below(3));
+      }
+      s.subscriptions.push_back(std::move(sub));
+    }
+    if (v == Version::kV5 && rng_.chance(30))
+      s.properties.subscription_identifiers = {
+          std::vector<uint32_t>{1, 2, 3, 268435455}[rng_.below(polite ? 3 : 4)]};
+    return s;
+  }
+
+  Packet random_packet(Version v, bool polite) {
+    const size_t k = rng_.below(polite ? 90 : 100);  // polite: no DISCONNECT, AUTH, CONNECT
+    const auto id = static_cast<uint16_t>(1 + rng_.below(6));
+    if (k < 45) return random_publish(v, polite);
+    if (k < 51) return response<Puback>(id);
+    if (k < 56) return response<Pubrec>(id);
+    if (k < 63) return response<Pubrel>(id);
+    if (k < 66) return response<Pubcomp>(id);
+    if (k < 78) return random_subscribe(v, polite);
+    if (k < 84) {
+      Unsubscribe u;
+      u.packet_id = id;
+      u.topic_filters = {filter(polite)};
+      if (u.topic_filters[0].empty()) u.topic_filters[0] = "t/#";
+      return u;
+    }
+    if (k < 90) return Pingreq{};
+    if (k < 95) {
+      Disconnect d;
+      if (v == Version::kV5) {
+        d.reason_code = rng_.chance(50) ? ReasonCode::kNormalDisconnection
+                                        : ReasonCode::kDisconnectWithWillMessage;
+        if (rng_.chance(30))  // after a CONNECT with expiry 0: protocol error
+          d.properties.session_expiry_interval = static_cast<uint32_t>(rng_.below(100));
+      }
+      return d;
+    }
+    if (k < 97) {
+      Auth a;
+      a.reason_code = ReasonCode::kContinueAuthentication;
+      a.properties.authentication_method = "SCRAM-SHA-1";
+      return a;
+    }
+    return random_connect(false);  // a second CONNECT
+  }
+
+  // An encoding with a few bytes changed, inserted or cut.
+  util::Bytes mutate(util::Bytes b) {
+    const size_t edits = 1 + rng_.below(3);
+    for (size_t e = 0; e < edits && !b.empty(); ++e) {
+      const size_t at = rng_.below(b.size());
+      switch (rng_.below(5)) {
+        case 0:
+          b[at] ^= static_cast<uint8_t>(1u << rng_.below(8));
+          break;
+        case 1:
+          b[at] = static_cast<uint8_t>(rng_.below(256));
+          break;
+        case 2:
+          b.resize(at);  // truncated
+          break;
+        case 3: {
+          const util::Bytes extra = rng_.bytes(1 + rng_.below(8));
+          b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), extra.begin(), extra.end());
+          break;
+        }
+        default:
+          if (b.size() > 1) b[1] = static_cast<uint8_t>(rng_.below(256));  // remaining length
+      }
+    }
+    return b;
+  }
+
+  // (Re)connects actor `a`: a CONNECT (mostly well formed), or a mutated one, or nothing.
+  void reconnect(Actor& a) {
+    close_actor(a, rng_.chance(50));
+    a.fd = open_socket();
+    ::fcntl(a.fd, F_SETFL, ::fcntl(a.fd, F_GETFL) | O_NONBLOCK);
+    const int one = 1;
+    ::setsockopt(a.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    a.reads = !rng_.chance(8);
+    ++totals_.connects;
+    Connect c = random_connect(a.polite);
+    auto b = encode_to_bytes(c, c.version);
+    while (!b.ok()) {  // e.g. a will topic with a wildcard: not encodable
+      c = random_connect(a.polite);
+      b = encode_to_bytes(c, c.version);
+    }
+    a.version = c.version;
+    const size_t k = a.polite ? 0 : rng_.below(100);
+    if (k < 85) {
+      a.checked = true;
+      ++totals_.sent_packets;
+      send_bytes(a, *b);
+    } else if (k < 95) {
+      ++totals_.sent_mutated;
+      send_bytes(a, mutate(*b));
+    }  // else: a silent socket, closed by the connect timeout
+  }
+
+  void step(Actor& a) {
+    if (a.fd < 0 || rng_.chance(a.polite ? 1 : 3)) {
+      reconnect(a);
+    } else {
+      const size_t k = rng_.below(100);
+      if (k < 80) {
+        send_packet(a, random_packet(a.version, a.polite), a.version);
+      } else if (a.polite) {
+        // only read
+      } else if (k < 88) {
+        auto b = encode_to_bytes(random_packet(a.version, false), a.version);
+        if (b.ok()) {
+          ++totals_.sent_mutated;
+          send_bytes(a, mutate(*b));
+        }
+      } else if (k < 90) {
+        ++totals_.sent_mutated;
+        send_bytes(a, rng_.bytes(1 + rng_.below(32)));
+      } else if (k < 92) {
+        close_actor(a, rng_.chance(50));
+        return;
+      }  // else: only read
+    }
+    flush(a);
+    pump(a);
+  }
+
+  // A well-behaved client: subscribes, publishes one QoS 1 message to itself and must get both the
+  // PUBACK and the message within 5 s.
+  void sentinel_round_trip(int n) {
+    const int fd = open_socket();
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    Connect c;
+    c.client_id = "sentinel";
+    c.keep_alive = 60;
+    Subscribe s;
+    s.packet_id = 1;
+    s.subscriptions.push_back(Subscription{"sentinel/round", SubscriptionOptions{1}});
+    Publish p;
+    p.topic = "sentinel/round";
+    p.qos = 1;
+    p.packet_id = 2;
+    const std::string payload = "round " + std::to_string(n);
+    p.payload = SharedBytes::copy_of(std::string_view(payload));
+    util::Bytes out;
+    ASSERT_TRUE(encode_packet(c, Version::kV5, out).ok());
+    ASSERT_TRUE(encode_packet(s, Version::kV5, out).ok());
+    ASSERT_TRUE(::send(fd, out.data(), out.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(out.size()));
+    bool connacked = false, subacked = false, published = false, acked = false, got = false;
+    util::Bytes in;
+    uint8_t buf[4096];
+    while (!(acked && got)) {
+      const ssize_t got_bytes = ::recv(fd, buf, sizeof buf, 0);
+      ASSERT_GT(got_bytes, 0) << "sentinel round " << n << ": the broker stopped serving (connack "
+                              << connacked << ", suback " << subacked << ", puback " << acked
+                              << ", message " << got << ")";
+      in.insert(in.end(), buf, buf + got_bytes);
+      for (;;) {
+        const FrameProbe f = probe_frame(in, kMaxPacketSize);
+        if (f.status != FrameStatus::kComplete) break;
+        DecodeOptions opts;
+        opts.sender = Sender::kServer;
+        auto pkt = decode_packet(util::ByteSpan(in).first(f.packet_size), opts);
+        ASSERT_TRUE(pkt.ok()) << pkt.error().message;
+        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(f.packet_size));
+        if (const auto* ack = std::get_if<Connack>(&*pkt)) {
+          ASSERT_EQ(ack->reason_code, ReasonCode::kSuccess);
+          connacked = true;
+        } else if (std::get_if<Suback>(&*pkt) != nullptr) {
+          subacked = true;
+        } else if (const auto* pa = std::get_if<Puback>(&*pkt)) {
+          acked = pa->packet_id == 2;
+        } else if (const auto* m = std::get_if<Publish>(&*pkt)) {
+          got = got || m->payload.as_string_view() == payload;
+          if (m->qos == 1) {
+            util::Bytes puback;
+            ASSERT_TRUE(encode_packet(response<Puback>(m->packet_id), Version::kV5, puback).ok());
+            ::send(fd, puback.data(), puback.size(), MSG_NOSIGNAL);
+          }
+        }
+        if (subacked && !published) {
+          util::Bytes pub;
+          ASSERT_TRUE(encode_packet(p, Version::kV5, pub).ok());
+          ASSERT_EQ(::send(fd, pub.data(), pub.size(), MSG_NOSIGNAL),
+                    static_cast<ssize_t>(pub.size()));
+          published = true;
+        }
+      }
+    }
+    util::Bytes bye;
+    ASSERT_TRUE(encode_packet(Disconnect{}, Version::kV5, bye).ok());
+    ::send(fd, bye.data(), bye.size(), MSG_NOSIGNAL);
+    ::close(fd);
+  }
+
+  // Runs `steps` random steps over the actors, with a sentinel round trip every 200.
+  void run(uint64_t seed, size_t steps) {
+    rng_ = Rng(seed);
+    actors_.assign(8, Actor{});
+    for (size_t i = 0; i < 4; ++i)
+      actors_[i].polite = true;
+    for (size_t i = 0; i < steps; ++i) {
+      step(actors_[rng_.below(actors_.size())]);
+      if (HasFatalFailure()) return;
+      if (i % 200 == 199) {
+        for (Actor& a : actors_)
+          pump(a);
+        sentinel_round_trip(static_cast<int>(i));
+        if (HasFatalFailure()) return;
+      }
+    }
+    for (Actor& a : actors_)
+      close_actor(a, rng_.chance(50));
+  }
+
+  // Every connection ends once its socket is closed.
+  void expect_all_connections_end() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    BrokerStats& st = broker_->stats();
+    while (std::chrono::steady_clock::now() < deadline &&
+           (st.sockets_open.load() != 0 || st.clients_connected.load() != 0))
+      std::this_thread::sleep_for(milliseconds(20));
+    EXPECT_EQ(st.sockets_open.load(), 0);
+    EXPECT_EQ(st.clients_connected.load(), 0);
+  }
+
+  // Shuts the server down, then loads what it stored into a new Broker and reopens the log with
+  // every sealed segment verified.
+  void expect_state_reloads() {
+    server_->stop();
+    EXPECT_EQ(broker_->shutdown(milliseconds(2000)), 0u);
+    broker_->stop();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_)
+      t.join();
+    threads_.clear();
+    server_.reset();
+    const size_t sessions = broker_->session_count();
+    broker_.reset();
+    {
+      Broker again(config_, util::SystemClock::instance());
+      again.set_persistence(persist_.get());
+      const util::Status restored = again.restore();
+      EXPECT_TRUE(restored.ok()) << restored.to_string();
+      EXPECT_EQ(again.session_count(), sessions);
+    }
+    persist_.reset();
+    log_.reset();
+    store::msglog::Options lo;
+    lo.segment_max_bytes = 64 << 10;
+    lo.verify_sealed_on_open = true;
+    auto log = store::msglog::MessageLog::open(dir_.sub("log"), lo);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    EXPECT_EQ((*log)->recovery().damaged_segments, 0u);
+    for (const auto& seg : (*log)->segments())
+      EXPECT_TRUE(seg.problem.empty()) << seg.path << ": " << seg.problem;
+  }
+
+  store::testing::TempDir dir_;
+  std::unique_ptr<store::KvStore> kv_;
+  std::unique_ptr<store::msglog::MessageLog> log_;
+  BrokerConfig config_;
+  std::unique_ptr<Persistence> persist_;
+  std::unique_ptr<Broker> broker_;
+  AllowAll access_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  std::unique_ptr<MqttServer> server_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  Rng rng_{0};
+  std::vector<Actor> actors_;
+  Totals totals_;
+};
+
+TEST_F(HostileClientsTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
+  if (std::getenv("IMET_HOSTILE_DEBUG") != nullptr) util::log::set_level(util::log::Level::kDebug);
+  const size_t seeds = env_or("IMET_HOSTILE_SEEDS", 3);
+  const size_t steps = env_or("IMET_HOSTILE_STEPS", 3000);
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    run(seed, steps);
+    if (HasFatalFailure()) return;
+  }
+  expect_all_connections_end();
+  // The run reached what it is for: the clients sent and received a lot, and the broker refused
+  // some of it.
+  EXPECT_GT(totals_.sent_packets, seeds * steps / 2);
+  EXPECT_GT(totals_.sent_mutated, seeds * steps / 40);
+  EXPECT_GT(totals_.received_packets, seeds * steps / 4);
+  EXPECT_GT(broker_->stats().messages_received.load(), seeds * steps / 20);
+  std::cout << "hostile clients: " << seeds << " seeds x " << steps
+            << " steps: " << totals_.connects << " connections, " << totals_.sent_packets
+            << " packets and " << totals_.sent_mutated << " mutated ones sent, "
+            << totals_.received_packets << " packets received, " << totals_.closes
+            << " closes; broker: " << broker_->stats().messages_received.load()
+            << " messages accepted, " << broker_->stats().messages_sent.load() << " sent, "
+            << broker_->stats().publish_dropped.load() << " dropped\n";
+  expect_state_reloads();
+}
+
+}  // namespace
+}  // namespace imet::mqtt::broker::hostile_test
