@@ -221,12 +221,11 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
     }
     offline_.erase(out.session.get());
     out.session->username() = std::move(username);
-    const bool was_persistent = out.session->persistent();
     out.session->set_expiry_interval(expiry_interval);
     if (persist_ && expiry_interval > 0) {
       persist_session_locked(*out.session, 0);
-    } else if (persist_ && was_persistent) {
-      forget_session_locked(client_id);
+    } else if (persist_ && out.session->stored()) {
+      forget_session_locked(*out.session);
     }
   }
   if (due_will) publish(due_will, std::move(due_will_batch));
@@ -245,17 +244,19 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
   return out;
 }
 
-void Broker::persist_session_locked(const Session& s, int64_t disconnected_at_ms) {
+void Broker::persist_session_locked(Session& s, int64_t disconnected_at_ms) {
   store::WriteBatch b;
   Persistence::put_session(b, s.client_id(), s.generation(), s.expiry_interval(),
                            disconnected_at_ms);
   persist_->submit(std::move(b), {}, false, nullptr);
+  s.set_stored(true);
 }
 
-void Broker::forget_session_locked(const std::string& client_id) {
+void Broker::forget_session_locked(Session& s) {
   store::WriteBatch b;
-  persist_->del_session(b, client_id);
+  persist_->del_session(b, s.client_id());
   persist_->submit(std::move(b), {}, false, nullptr);
+  s.set_stored(false);
 }
 
 util::Status Broker::restore() {
@@ -294,7 +295,7 @@ util::Status Broker::restore() {
 }
 
 void Broker::remove_session_locked(const std::shared_ptr<Session>& session) {
-  if (persist_ && session->persistent()) forget_session_locked(session->client_id());
+  if (persist_ && session->stored()) forget_session_locked(*session);
   if (const auto* subs = session->subscriptions().get()) {
     for (const auto& [filter, opts] : *subs)
       subs_.erase(filter, session.get());

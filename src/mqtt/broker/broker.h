@@ -177,8 +177,9 @@ class Broker {
   // clears the topic's retained message, also in `extra` with persistence. Requires mu_.
   void retain_locked(const MessagePtr& message, store::WriteBatch& extra);
   void collect_locked(const MessagePtr& message, std::vector<Out>& outs, store::WriteBatch* batch);
-  void persist_session_locked(const Session& s, int64_t disconnected_at_ms);
-  void forget_session_locked(const std::string& client_id);
+  // Write / delete the session's stored record (and mark it stored or not). Require mu_.
+  void persist_session_locked(Session& s, int64_t disconnected_at_ms);
+  void forget_session_locked(Session& s);
   // Hands unacknowledged shared-subscription messages to another online member of their group;
   // with none online they go back to `owner` (if it lives on) to wait for its client.
   void redistribute(std::vector<std::pair<MessagePtr, Delivery>> unacked,

@@ -54,8 +54,19 @@ void Session::forget_locked(uint64_t qid) {
   persist_->submit(std::move(b), {}, false, nullptr);
 }
 
+bool Session::stored() const {
+  std::lock_guard lock(mu_);
+  return stored_;
+}
+
+void Session::set_stored(bool stored) {
+  std::lock_guard lock(mu_);
+  stored_ = stored;
+}
+
 void Session::restore(const StoredSession& stored) {
   std::lock_guard lock(mu_);
+  stored_ = true;
   expiry_interval_ = stored.expiry_interval;
   disconnected_at_ms_ =
       stored.disconnected_at_ms == 0 ? clock_.now_unix_ms() : stored.disconnected_at_ms;

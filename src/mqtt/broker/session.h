@@ -119,6 +119,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void restore(const StoredSession& stored);
   // Whether messages for this session must be stored (durability on and expiry > 0).
   bool persistent() const;
+  // Whether the store holds this session's record: set by the Broker when it writes or deletes
+  // the record, and by restore(). Unlike persistent() it stays set when a DISCONNECT lowers the
+  // expiry to 0, so that the record is deleted when the session ends.
+  bool stored() const;
+  void set_stored(bool stored);
 
   // Acknowledgements from the client (see AckResult). A stray PUBREC is answered here with PUBREL
   // 0x92; on kWrongType nothing is sent and the flow is left as it was (the caller closes).
@@ -202,6 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint16_t next_packet_id_ = 1;
   Lazy<std::unordered_set<uint16_t>> incoming_qos2_;
   uint32_t expiry_interval_ = 0;
+  bool stored_ = false;
   int64_t disconnected_at_ms_ = 0;
   uint64_t dropped_ = 0;  // QoS 1/2 messages dropped for a full queue (log rate limit)
 

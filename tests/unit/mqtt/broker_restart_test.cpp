@@ -179,6 +179,28 @@ TEST_P(BrokerRestartTest, CleanStartAndExpiryDeleteTheStoredSession) {
   EXPECT_TRUE(loaded->sessions[0].deliveries.empty());
 }
 
+// MQTT-3.14.2.2.2: a 5.0 client may set a Session Expiry Interval of 0 in DISCONNECT after
+// connecting with a non-zero one (Connection::handle_disconnect sets it on the session): the
+// session ends with the connection, in the store too, and does not come back after a restart. Found
+// by broker_hostile_test (one more session after the reload than before the shutdown).
+TEST_P(BrokerRestartTest, SessionEndedByExpiryZeroAtDisconnectIsNotRestored) {
+  {
+    Broker& b = start();
+    Opened a = open_client(b, "a", false, 3600);
+    subscribe(b, *a.session, "t", 1);
+    a.session->set_expiry_interval(0);
+    b.close_session(a.session, a.sink.get(), nullptr, 0);
+    EXPECT_EQ(b.session_count(), 0u);
+    publish(b, "t", "nobody is subscribed", 1);
+  }
+  restart();
+  EXPECT_EQ(broker_->session_count(), 0u);
+  EXPECT_EQ(broker_->subscription_count(), 0u);
+  auto loaded = load();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  EXPECT_TRUE(loaded->sessions.empty());
+}
+
 TEST_P(BrokerRestartTest, UnsubscribeDeletesTheStoredSubscription) {
   Broker& b = start();
   Opened a = open_client(b, "a", false, 60);
