@@ -658,6 +658,8 @@ class HostileClientsTest : public ::testing::Test {
     threads_.clear();
     server_.reset();
     const size_t sessions = broker_->session_count();
+    const size_t subscriptions = broker_->subscription_count();
+    const size_t retained = broker_->retained_count();
     broker_.reset();
     {
       Broker again(config_, util::SystemClock::instance());
@@ -665,6 +667,8 @@ class HostileClientsTest : public ::testing::Test {
       const util::Status restored = again.restore();
       EXPECT_TRUE(restored.ok()) << restored.to_string();
       EXPECT_EQ(again.session_count(), sessions);
+      EXPECT_EQ(again.subscription_count(), subscriptions);
+      EXPECT_EQ(again.retained_count(), retained);
     }
     persist_.reset();
     log_.reset();
