@@ -15,7 +15,8 @@
 // clients gauges return to 0); the broker shuts down cleanly; the stored state loads into a new
 // Broker, and the message log reopens with every sealed segment verified. The sanitizer build
 // (which runs this test in CI) turns any memory error, leak or undefined behaviour into a failure.
-// IMET_HOSTILE_STEPS (per seed) and IMET_HOSTILE_SEEDS (count) make it run longer;
+// IMET_HOSTILE_STEPS (per seed), IMET_HOSTILE_SEEDS (count) and IMET_HOSTILE_CLIENTS (8) make it
+// run longer or busier;
 // IMET_HOSTILE_DEBUG=1 logs at DEBUG (every close and its reason).
 // Thread-safety: the test thread drives the clients; the server runs on two io_context threads.
 // Invariants: a run is reproducible from its seeds up to thread timing.
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -44,7 +46,9 @@
 #include <unistd.h>
 
 #include "../store/temp_dir.h"
+#include "mqtt/auth/authenticator.h"
 #include "mqtt/broker/access.h"
+#include "mqtt/broker/auth_access.h"
 #include "mqtt/broker/broker.h"
 #include "mqtt/broker/persistence.h"
 #include "mqtt/broker/server.h"
@@ -187,7 +191,7 @@ class HostileClientsTest : public ::testing::Test {
     const util::Status restored = broker_->restore();
     ASSERT_TRUE(restored.ok()) << restored.to_string();
     broker_->start(io_);
-    server_ = std::make_unique<MqttServer>(io_, *broker_, access_);
+    server_ = std::make_unique<MqttServer>(io_, *broker_, access());
     auto port = server_->listen_tcp("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status().message();
     port_ = *port;
@@ -213,6 +217,9 @@ class HostileClientsTest : public ::testing::Test {
     log_.reset();
     kv_.reset();
   }
+
+  // The broker's access control: everyone may do anything, unless a test fixture says otherwise.
+  virtual AccessControl& access() { return allow_all_; }
 
   int open_socket() {
     sockaddr_in addr{};
@@ -617,8 +624,8 @@ class HostileClientsTest : public ::testing::Test {
   // Runs `steps` random steps over the actors, with a sentinel round trip every 200.
   void run(uint64_t seed, size_t steps) {
     rng_ = Rng(seed);
-    actors_.assign(8, Actor{});
-    for (size_t i = 0; i < 4; ++i)
+    actors_.assign(env_or("IMET_HOSTILE_CLIENTS", 8), Actor{});
+    for (size_t i = 0; i < actors_.size() / 2; ++i)
       actors_[i].polite = true;
     for (size_t i = 0; i < steps; ++i) {
       step(actors_[rng_.below(actors_.size())]);
@@ -682,13 +689,41 @@ class HostileClientsTest : public ::testing::Test {
       EXPECT_TRUE(seg.problem.empty()) << seg.path << ": " << seg.problem;
   }
 
+  // The whole test: `default_seeds` runs of IMET_HOSTILE_STEPS steps, then the end checks.
+  void run_and_check(size_t default_seeds) {
+    if (std::getenv("IMET_HOSTILE_DEBUG") != nullptr)
+      util::log::set_level(util::log::Level::kDebug);
+    const size_t seeds = env_or("IMET_HOSTILE_SEEDS", default_seeds);
+    const size_t steps = env_or("IMET_HOSTILE_STEPS", 3000);
+    for (uint64_t seed = 1; seed <= seeds; ++seed) {
+      SCOPED_TRACE("seed " + std::to_string(seed));
+      run(seed, steps);
+      if (HasFatalFailure()) return;
+    }
+    expect_all_connections_end();
+    // The run reached what it is for: the clients sent and received a lot, and the broker refused
+    // some of it.
+    EXPECT_GT(totals_.sent_packets, seeds * steps / 2);
+    EXPECT_GT(totals_.sent_mutated, seeds * steps / 40);
+    EXPECT_GT(totals_.received_packets, seeds * steps / 4);
+    EXPECT_GT(broker_->stats().messages_received.load(), seeds * steps / 20);
+    std::cout << "hostile clients: " << seeds << " seeds x " << steps
+              << " steps: " << totals_.connects << " connections, " << totals_.sent_packets
+              << " packets and " << totals_.sent_mutated << " mutated ones sent, "
+              << totals_.received_packets << " packets received, " << totals_.closes
+              << " closes; broker: " << broker_->stats().messages_received.load()
+              << " messages accepted, " << broker_->stats().messages_sent.load() << " sent, "
+              << broker_->stats().publish_dropped.load() << " dropped\n";
+    expect_state_reloads();
+  }
+
   store::testing::TempDir dir_;
   std::unique_ptr<store::KvStore> kv_;
   std::unique_ptr<store::msglog::MessageLog> log_;
   BrokerConfig config_;
   std::unique_ptr<Persistence> persist_;
   std::unique_ptr<Broker> broker_;
-  AllowAll access_;
+  AllowAll allow_all_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
       boost::asio::make_work_guard(io_);
@@ -701,29 +736,39 @@ class HostileClientsTest : public ::testing::Test {
 };
 
 TEST_F(HostileClientsTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
-  if (std::getenv("IMET_HOSTILE_DEBUG") != nullptr) util::log::set_level(util::log::Level::kDebug);
-  const size_t seeds = env_or("IMET_HOSTILE_SEEDS", 3);
-  const size_t steps = env_or("IMET_HOSTILE_STEPS", 3000);
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    run(seed, steps);
-    if (HasFatalFailure()) return;
+  run_and_check(3);
+}
+
+// The same with an ACL file (mosquitto's format) and anonymous access: refused subscriptions and
+// publishes (SUBACK / PUBACK 0x87 or 0x80, 3.1.1 drops) and per-delivery read checks run under
+// the same hostile load.
+class HostileClientsAclTest : public HostileClientsTest {
+ protected:
+  AccessControl& access() override {
+    if (!acl_) {
+      const std::string path = dir_.sub("acl");
+      std::ofstream(path) << "topic readwrite sentinel/#\n"
+                             "topic readwrite a/#\n"
+                             "topic read t/#\n"
+                             "topic write t/1\n"
+                             "topic deny $x/#\n"
+                             "pattern readwrite dev/%c/#\n"
+                             "user user\n"
+                             "topic readwrite #\n";
+      auth::AuthConfig config;
+      config.allow_anonymous = true;
+      config.acl_file = path;
+      auto a = auth::Authenticator::create(config, {}, util::SystemClock::instance());
+      EXPECT_TRUE(a.ok()) << a.status().to_string();
+      acl_ = std::make_unique<AuthAccess>(std::move(*a));
+    }
+    return *acl_;
   }
-  expect_all_connections_end();
-  // The run reached what it is for: the clients sent and received a lot, and the broker refused
-  // some of it.
-  EXPECT_GT(totals_.sent_packets, seeds * steps / 2);
-  EXPECT_GT(totals_.sent_mutated, seeds * steps / 40);
-  EXPECT_GT(totals_.received_packets, seeds * steps / 4);
-  EXPECT_GT(broker_->stats().messages_received.load(), seeds * steps / 20);
-  std::cout << "hostile clients: " << seeds << " seeds x " << steps
-            << " steps: " << totals_.connects << " connections, " << totals_.sent_packets
-            << " packets and " << totals_.sent_mutated << " mutated ones sent, "
-            << totals_.received_packets << " packets received, " << totals_.closes
-            << " closes; broker: " << broker_->stats().messages_received.load()
-            << " messages accepted, " << broker_->stats().messages_sent.load() << " sent, "
-            << broker_->stats().publish_dropped.load() << " dropped\n";
-  expect_state_reloads();
+  std::unique_ptr<AuthAccess> acl_;
+};
+
+TEST_F(HostileClientsAclTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
+  run_and_check(2);
 }
 
 }  // namespace
