@@ -8,6 +8,8 @@
 //   bad filters, a second CONNECT, AUTH, ...), mutated encodings (bytes changed, inserted or cut,
 //   lengths wrong), random bytes and silent sockets, and close abruptly (FIN or RST);
 // - all of them take over each other's client ids, and some never read.
+// Three variants: plain TCP; an ACL file with anonymous access; WebSocket, where MQTT packets are
+// also split across messages and fragments and the hostile clients break the framing itself.
 // Checked throughout: every packet the broker writes to a client whose CONNECT was well formed
 // decodes, in that client's version, as a client decodes it (the broker never sends a malformed
 // packet); after every 200 steps a sentinel client completes a QoS 1 round trip (the broker still
@@ -148,8 +150,10 @@ struct Actor {
   bool checked = false;  // its first bytes were a well-formed CONNECT: check what comes back
   bool reads = true;     // false: a client that never reads
   bool polite = false;   // sends only valid packets within the limits, and stays connected
+  bool ws = false;       // MQTT over WebSocket: what it sends is framed, what it reads is unframed
   util::Bytes out;
   util::Bytes in;
+  util::Bytes ws_in;  // WebSocket: received bytes not yet unframed
   size_t received_packets = 0;
 };
 
@@ -195,6 +199,9 @@ class HostileClientsTest : public ::testing::Test {
     auto port = server_->listen_tcp("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status().message();
     port_ = *port;
+    auto ws_port = server_->listen_ws("127.0.0.1", 0, "/mqtt", std::nullopt);
+    ASSERT_TRUE(ws_port.ok()) << ws_port.status().message();
+    ws_port_ = *ws_port;
     for (int i = 0; i < 2; ++i)
       threads_.emplace_back([this] { io_.run(); });
   }
@@ -221,10 +228,13 @@ class HostileClientsTest : public ::testing::Test {
   // The broker's access control: everyone may do anything, unless a test fixture says otherwise.
   virtual AccessControl& access() { return allow_all_; }
 
-  int open_socket() {
+  // Whether the clients (not the sentinel) use the WebSocket listener.
+  virtual bool use_ws() const { return false; }
+
+  int open_socket(uint16_t port = 0) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(port_);
+    addr.sin_port = htons(port != 0 ? port : port_);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     EXPECT_GE(fd, 0);
@@ -243,6 +253,7 @@ class HostileClientsTest : public ::testing::Test {
     const bool polite = a.polite;
     a = Actor{};
     a.polite = polite;
+    a.ws = use_ws();
     ++totals_.closes;
   }
 
@@ -259,10 +270,113 @@ class HostileClientsTest : public ::testing::Test {
       }
     }
   }
-  void send_bytes(Actor& a, const util::Bytes& b) {
+  // Sends bytes as they are (over WebSocket: below the framing).
+  void send_raw(Actor& a, const util::Bytes& b) {
     if (a.out.size() > (256u << 10)) return;  // a client the broker holds back: stop growing
     a.out.insert(a.out.end(), b.begin(), b.end());
     flush(a);
+  }
+  // Sends MQTT bytes: over WebSocket in one binary message (sometimes in two fragments, sometimes
+  // after a ping; from a hostile client sometimes as a text message or unmasked, both fatal).
+  void send_bytes(Actor& a, const util::Bytes& b) {
+    if (!a.ws) return send_raw(a, b);
+    util::Bytes framed;
+    if (rng_.chance(3)) append_ws_frame(framed, 0x9, util::Bytes{'p'}, true, true);
+    const bool text = !a.polite && rng_.chance(1);
+    const bool masked = a.polite || !rng_.chance(1);
+    if (b.size() > 1 && rng_.chance(10)) {
+      const auto half = static_cast<std::ptrdiff_t>(b.size() / 2);
+      append_ws_frame(framed, text ? 0x1 : 0x2, util::Bytes(b.begin(), b.begin() + half), false,
+                      masked);
+      append_ws_frame(framed, 0x0, util::Bytes(b.begin() + half, b.end()), true, masked);
+    } else {
+      append_ws_frame(framed, text ? 0x1 : 0x2, b, true, masked);
+    }
+    send_raw(a, framed);
+  }
+  // RFC 6455 section 5.2: a client's frames are masked.
+  void append_ws_frame(util::Bytes& out, uint8_t opcode, const util::Bytes& payload, bool fin,
+                       bool masked) {
+    out.push_back(static_cast<uint8_t>((fin ? 0x80 : 0x00) | opcode));
+    const uint8_t mask_bit = masked ? 0x80 : 0x00;
+    if (payload.size() < 126) {
+      out.push_back(static_cast<uint8_t>(mask_bit | payload.size()));
+    } else if (payload.size() <= 0xFFFF) {
+      out.push_back(mask_bit | 126);
+      out.push_back(static_cast<uint8_t>(payload.size() >> 8));
+      out.push_back(static_cast<uint8_t>(payload.size()));
+    } else {
+      out.push_back(mask_bit | 127);
+      for (int i = 7; i >= 0; --i)
+        out.push_back(static_cast<uint8_t>(uint64_t{payload.size()} >> (8 * i)));
+    }
+    uint8_t key[4] = {0, 0, 0, 0};
+    if (masked) {
+      for (uint8_t& k : key)
+        k = static_cast<uint8_t>(rng_.below(256));
+      out.insert(out.end(), key, key + 4);
+    }
+    for (size_t i = 0; i < payload.size(); ++i)
+      out.push_back(payload[i] ^ key[i % 4]);
+  }
+  // Moves the payload of the complete server frames in a.ws_in to a.in and answers pings; false
+  // when the server sent a close frame.
+  bool unframe_ws(Actor& a) {
+    size_t at = 0;
+    bool open = true;
+    while (open) {
+      const size_t left = a.ws_in.size() - at;
+      if (left < 2) break;
+      const uint8_t* f = a.ws_in.data() + at;
+      EXPECT_EQ(f[1] & 0x80, 0) << "a server frame is masked";
+      uint64_t len = f[1] & 0x7F;
+      size_t head = 2;
+      if (len == 126) {
+        if (left < 4) break;
+        len = (uint64_t{f[2]} << 8) | f[3];
+        head = 4;
+      } else if (len == 127) {
+        if (left < 10) break;
+        len = 0;
+        for (int i = 0; i < 8; ++i)
+          len = (len << 8) | f[2 + i];
+        head = 10;
+      }
+      if (left < head + len) break;
+      const uint8_t opcode = f[0] & 0x0F;
+      const util::Bytes payload(f + head, f + head + len);
+      if (opcode == 0x0 || opcode == 0x2) {
+        a.in.insert(a.in.end(), payload.begin(), payload.end());
+      } else if (opcode == 0x8) {
+        open = false;
+      } else if (opcode == 0x9) {
+        util::Bytes pong;
+        append_ws_frame(pong, 0xA, payload, true, true);
+        a.out.insert(a.out.end(), pong.begin(), pong.end());
+      } else {
+        EXPECT_EQ(opcode, 0xA) << "unexpected WebSocket opcode from the server";
+      }
+      at += head + len;
+    }
+    a.ws_in.erase(a.ws_in.begin(), a.ws_in.begin() + static_cast<std::ptrdiff_t>(at));
+    return open;
+  }
+  // The HTTP upgrade, blocking (the server sends nothing else before the client's first packet).
+  bool ws_handshake(int fd) {
+    const std::string req =
+        "GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+      return false;
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string resp;
+    char c;
+    while (resp.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1)
+      resp.push_back(c);
+    EXPECT_EQ(resp.rfind("HTTP/1.1 101", 0), 0u) << resp;
+    return resp.rfind("HTTP/1.1 101", 0) == 0;
   }
   void send_packet(Actor& a, const Packet& p, Version v) {
     auto b = encode_to_bytes(p, v);
@@ -279,15 +393,18 @@ class HostileClientsTest : public ::testing::Test {
     for (;;) {
       const ssize_t n = ::recv(a.fd, buf, sizeof buf, MSG_DONTWAIT);
       if (n > 0) {
-        a.in.insert(a.in.end(), buf, buf + n);
+        (a.ws ? a.ws_in : a.in).insert((a.ws ? a.ws_in : a.in).end(), buf, buf + n);
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (a.ws) unframe_ws(a);
       frame_all(a);
       close_actor(a, false);  // EOF or reset: the broker ended the connection
       return;
     }
+    const bool open = !a.ws || unframe_ws(a);
     frame_all(a);
+    if (!open) close_actor(a, false);  // the server's WebSocket close
   }
 
   void frame_all(Actor& a) {
@@ -500,7 +617,8 @@ class HostileClientsTest : public ::testing::Test {
   // (Re)connects actor `a`: a CONNECT (mostly well formed), or a mutated one, or nothing.
   void reconnect(Actor& a) {
     close_actor(a, rng_.chance(50));
-    a.fd = open_socket();
+    a.fd = open_socket(a.ws ? ws_port_ : port_);
+    if (a.ws && !ws_handshake(a.fd)) return close_actor(a, false);
     ::fcntl(a.fd, F_SETFL, ::fcntl(a.fd, F_GETFL) | O_NONBLOCK);
     const int one = 1;
     ::setsockopt(a.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -541,7 +659,11 @@ class HostileClientsTest : public ::testing::Test {
         }
       } else if (k < 90) {
         ++totals_.sent_mutated;
-        send_bytes(a, rng_.bytes(1 + rng_.below(32)));
+        if (a.ws && rng_.chance(30)) {
+          send_raw(a, rng_.bytes(1 + rng_.below(32)));  // below the WebSocket framing
+        } else {
+          send_bytes(a, rng_.bytes(1 + rng_.below(32)));
+        }
       } else if (k < 92) {
         close_actor(a, rng_.chance(50));
         return;
@@ -625,8 +747,10 @@ class HostileClientsTest : public ::testing::Test {
   void run(uint64_t seed, size_t steps) {
     rng_ = Rng(seed);
     actors_.assign(env_or("IMET_HOSTILE_CLIENTS", 8), Actor{});
-    for (size_t i = 0; i < actors_.size() / 2; ++i)
-      actors_[i].polite = true;
+    for (size_t i = 0; i < actors_.size(); ++i) {
+      actors_[i].polite = i < actors_.size() / 2;
+      actors_[i].ws = use_ws();
+    }
     for (size_t i = 0; i < steps; ++i) {
       step(actors_[rng_.below(actors_.size())]);
       if (HasFatalFailure()) return;
@@ -729,7 +853,8 @@ class HostileClientsTest : public ::testing::Test {
       boost::asio::make_work_guard(io_);
   std::unique_ptr<MqttServer> server_;
   std::vector<std::thread> threads_;
-  uint16_t port_ = 0;
+  uint16_t port_ = 0;     // TCP: the sentinel, and the clients unless use_ws()
+  uint16_t ws_port_ = 0;  // WebSocket, path /mqtt
   Rng rng_{0};
   std::vector<Actor> actors_;
   Totals totals_;
@@ -768,6 +893,18 @@ class HostileClientsAclTest : public HostileClientsTest {
 };
 
 TEST_F(HostileClientsAclTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
+  run_and_check(2);
+}
+
+// The same over WebSocket (path /mqtt, subprotocol mqtt): MQTT packets split across messages and
+// fragments, pings, and from the hostile clients text messages, unmasked frames and bytes that
+// break the framing itself.
+class HostileClientsWsTest : public HostileClientsTest {
+ protected:
+  bool use_ws() const override { return true; }
+};
+
+TEST_F(HostileClientsWsTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
   run_and_check(2);
 }
 
