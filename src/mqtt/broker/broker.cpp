@@ -210,6 +210,10 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
         unacked = old->take_shared_unacked();
         remove_session_locked(old);
       } else {
+        // Kicked here, under mu_, not at the attach below: from now on the old connection's end
+        // (close_session) finds it detached and cannot take the session offline while this
+        // connection is attaching to it.
+        old->kick(ReasonCode::kSessionTakenOver);
         out.session = old;
         out.session_present = true;
       }
@@ -230,14 +234,22 @@ Broker::Opened Broker::open_session(const std::string& client_id, bool clean_sta
   }
   if (due_will) publish(due_will, std::move(due_will_batch));
   on_opened(out.session_present);
+  const PacketSink* const attaching = sink.get();
   out.session->attach(std::move(sink), link);
   bool replaced;
   {
-    // Another connection of this client id may have replaced the session between the decision
-    // above and the attach (its CONNECT ran on another I/O thread), and its kick then found no
-    // connection to kick: kick this one now, as any takeover does.
+    // Between the decision above and the attach, another connection of this client id may have
+    // run its CONNECT on another I/O thread:
+    // - it replaced the session, and its kick found no connection to kick: kick this one now, as
+    //   any takeover does;
+    // - or it continued the session and ended again, taking the session offline (perhaps with a
+    //   delayed will): it is online with this connection, and that will is cancelled.
     std::lock_guard lock(mu_);
     replaced = !current_locked(*out.session);
+    if (!replaced && out.session->attached_to(attaching) && offline_.erase(out.session.get()) > 0) {
+      (void)take_will_locked(client_id, nullptr);
+      if (persist_ && out.session->expiry_interval() > 0) persist_session_locked(*out.session, 0);
+    }
   }
   if (replaced) out.session->kick(ReasonCode::kSessionTakenOver);
   redistribute(std::move(unacked), nullptr);
@@ -425,11 +437,23 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
                      std::function<void(util::Status)> done) {
   thread_local std::vector<Out> outs;
   outs.clear();
-  const bool durable = persist_ != nullptr && message->qos > 0;
+  MessagePtr logged;  // appended to the message log by reference, not copied
+  if (persist_ != nullptr && persist_->logging() && !message->topic.starts_with("$SYS/"))
+    logged = message;
+  const bool qos0 = message->qos == 0;  // `done` runs after the deliveries
+  bool queued = false;  // the commit is queued already (a retained change, under mu_)
+  bool wake = false;    // ... and the committer must be woken
   {
     std::lock_guard lock(mu_);
-    retain_locked(message, extra);
+    const bool retained_change = retain_locked(message, extra);
     collect_locked(message, outs, persist_ ? &extra : nullptr);
+    if (retained_change && persist_ != nullptr) {
+      // Queued before mu_ is released: retained changes reach the store in the order they were
+      // made in memory, whichever publisher's thread gets to the committer first.
+      wake = queue_commit(message, std::move(extra), std::move(logged),
+                          qos0 ? nullptr : std::move(done), outs);
+      queued = true;
+    }
   }
   if (persist_ == nullptr) {
     for (Out& o : outs)
@@ -438,57 +462,58 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
     if (done) done({});
     return;
   }
-  MessagePtr logged;  // appended to the message log by reference, not copied
-  if (persist_->logging() && !message->topic.starts_with("$SYS/")) logged = message;
-  if (!durable) {
+  if (!queued)
+    wake = queue_commit(message, std::move(extra), std::move(logged),
+                        qos0 ? nullptr : std::move(done), outs);
+  // QoS 0 and 1 are delivered now (QoS 2 once durable, by the commit's callback). The committer is
+  // woken only after the deliveries: its wake-up (a futex call, and the committer thread it may
+  // schedule on this CPU) does not delay them, and the commit's place in the order was fixed when
+  // it was queued.
+  for (Out& o : outs)
+    o.session->deliver(message, std::move(o.delivery), o.qid);
+  outs.clear();
+  if (wake) persist_->wake();
+  if (qos0 && done) done({});
+}
+
+bool Broker::queue_commit(const MessagePtr& message, store::WriteBatch extra, MessagePtr logged,
+                          std::function<void(util::Status)> done, std::vector<Out>& outs) {
+  if (message->qos == 0) {
     // QoS 0: delivered now; logged (and any retained change written) without waiting for a sync.
-    for (Out& o : outs)
-      o.session->deliver(message, std::move(o.delivery), o.qid);
-    outs.clear();
-    if (logged != nullptr || extra.size() > 0) {
-      persist_->submit(std::move(extra), std::move(logged), false, nullptr);
-    }
-    if (done) done({});
-    return;
+    if (logged == nullptr && extra.size() == 0) return false;
+    return persist_->enqueue(std::move(extra), std::move(logged), false, std::move(done));
   }
   if (message->qos == 1) {
-    // QoS 1 (at least once): delivered now, acknowledged to the publisher once durable. Submitted
+    // QoS 1 (at least once): delivered now, acknowledged to the publisher once durable. Queued
     // before delivering, so a subscriber's acknowledgement (which deletes its persisted copy
     // through the same committer) is always ordered after the copy's write. If the commit fails
     // or the node dies first, the publisher has no PUBACK and sends again: a duplicate, which
-    // QoS 1 allows, never a loss. The committer is woken only after the deliveries: its wake-up
-    // (a futex call, and the committer thread it may schedule on this CPU) does not delay them,
-    // and the commit's place in the order was fixed when it was queued.
-    const bool wake = persist_->enqueue(
-        std::move(extra), std::move(logged), true,
-        [message, done = std::move(done)](util::Status status) {
-          if (!status.ok()) {
-            util::log::error("mqtt message not stored; not acknowledged",
-                             {{"topic", message->topic}, {"error", status.message()}});
-          }
-          if (done) done(status);
-        });
-    for (Out& o : outs)
-      o.session->deliver(message, std::move(o.delivery), o.qid);
-    outs.clear();
-    if (wake) persist_->wake();
-    return;
+    // QoS 1 allows, never a loss.
+    return persist_->enqueue(std::move(extra), std::move(logged), true,
+                             [message, done = std::move(done)](util::Status status) {
+                               if (!status.ok()) {
+                                 util::log::error(
+                                     "mqtt message not stored; not acknowledged",
+                                     {{"topic", message->topic}, {"error", status.message()}});
+                               }
+                               if (done) done(status);
+                             });
   }
   // QoS 2 (exactly once): delivered only once durable, so a publisher's resend after a crash can
-  // never reach a subscriber twice.
-  persist_->submit(
-      std::move(extra), std::move(logged), true,
-      [message, targets = std::move(outs), done = std::move(done)](util::Status status) mutable {
-        if (status.ok()) {
-          for (Out& o : targets)
-            o.session->deliver(message, std::move(o.delivery), o.qid);
-        } else {
-          util::log::error("mqtt message not stored; not acknowledged",
-                           {{"topic", message->topic}, {"error", status.message()}});
-        }
-        if (done) done(status);
-      });
-  outs = {};
+  // never reach a subscriber twice. The deliveries go with the callback.
+  return persist_->enqueue(std::move(extra), std::move(logged), true,
+                           [message, targets = std::exchange(outs, {}),
+                            done = std::move(done)](util::Status status) mutable {
+                             if (status.ok()) {
+                               for (Out& o : targets)
+                                 o.session->deliver(message, std::move(o.delivery), o.qid);
+                             } else {
+                               util::log::error(
+                                   "mqtt message not stored; not acknowledged",
+                                   {{"topic", message->topic}, {"error", status.message()}});
+                             }
+                             if (done) done(status);
+                           });
 }
 
 void Broker::publish_qos0(std::span<const MessagePtr> messages) {
@@ -501,13 +526,23 @@ void Broker::publish_qos0(std::span<const MessagePtr> messages) {
   outs.clear();
   ends.clear();
   store::WriteBatch extra;
+  thread_local std::vector<store::msglog::RecordView> logged;
+  logged.clear();
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
+    bool retained_change = false;
     for (const MessagePtr& message : messages) {
       assert(message->qos == 0);
-      retain_locked(message, extra);
+      retained_change = retain_locked(message, extra) || retained_change;
       collect_locked(message, outs, persist_ ? &extra : nullptr);
       ends.push_back(outs.size());
+    }
+    if (retained_change && persist_ != nullptr) {
+      // As in publish(): retained changes reach the store in the order they were made in memory.
+      log_records(messages, logged);
+      persist_->submit_logged(std::move(extra), logged);
+      queued = true;
     }
   }
   // As publish() does for QoS 0: delivered now, then logged without waiting for a sync.
@@ -517,20 +552,25 @@ void Broker::publish_qos0(std::span<const MessagePtr> messages) {
       outs[o].session->deliver(messages[i], std::move(outs[o].delivery), outs[o].qid);
   }
   outs.clear();
-  if (persist_ == nullptr) return;
-  thread_local std::vector<store::msglog::RecordView> logged;
-  logged.clear();
-  if (persist_->logging()) {
-    for (const MessagePtr& message : messages) {
-      if (!message->topic.starts_with("$SYS/")) logged.push_back(Persistence::log_record(*message));
-    }
+  if (persist_ == nullptr || queued) {
+    logged.clear();
+    return;
   }
+  log_records(messages, logged);
   if (!logged.empty() || extra.size() > 0) persist_->submit_logged(std::move(extra), logged);
   logged.clear();
 }
 
-void Broker::retain_locked(const MessagePtr& message, store::WriteBatch& extra) {
-  if (!message->retain || !config_.retain_available) return;
+void Broker::log_records(std::span<const MessagePtr> messages,
+                         std::vector<store::msglog::RecordView>& out) const {
+  if (!persist_->logging()) return;
+  for (const MessagePtr& message : messages) {
+    if (!message->topic.starts_with("$SYS/")) out.push_back(Persistence::log_record(*message));
+  }
+}
+
+bool Broker::retain_locked(const MessagePtr& message, store::WriteBatch& extra) {
+  if (!message->retain || !config_.retain_available) return false;
   if (message->payload.size() == 0) {
     retained_.erase(message->topic);
     if (persist_) Persistence::del_retained(extra, message->topic);
@@ -538,6 +578,7 @@ void Broker::retain_locked(const MessagePtr& message, store::WriteBatch& extra) 
     retained_.set(message->topic, message);
     if (persist_) Persistence::put_retained(extra, *message);
   }
+  return true;
 }
 
 void Broker::collect_locked(const MessagePtr& message, std::vector<Out>& outs,

@@ -174,9 +174,19 @@ class Broker {
   };
   // Matches subscriptions (mu_ held); adds the stored copies for persistent sessions to `batch`.
   // A retained message (retain flag, retain available) replaces or, with an empty payload,
-  // clears the topic's retained message, also in `extra` with persistence. Requires mu_.
-  void retain_locked(const MessagePtr& message, store::WriteBatch& extra);
+  // clears the topic's retained message, also in `extra` with persistence; returns whether it
+  // did. Requires mu_. The commit with `extra` must then be queued before mu_ is released.
+  bool retain_locked(const MessagePtr& message, store::WriteBatch& extra);
   void collect_locked(const MessagePtr& message, std::vector<Out>& outs, store::WriteBatch* batch);
+  // Queues the commit of a published message (requires persistence): its log record, `extra`,
+  // and by QoS the callback (QoS 1: `done` once durable; QoS 2: the deliveries of `outs`, which
+  // it takes, then `done`; QoS 0: `done` once applied, null from publish()). Returns whether the
+  // committer must be woken.
+  bool queue_commit(const MessagePtr& message, store::WriteBatch extra, MessagePtr logged,
+                    std::function<void(util::Status)> done, std::vector<Out>& outs);
+  // The message log records of `messages` ($SYS topics are not logged), appended to `out`.
+  void log_records(std::span<const MessagePtr> messages,
+                   std::vector<store::msglog::RecordView>& out) const;
   // Write / delete the session's stored record (and mark it stored or not). Require mu_.
   void persist_session_locked(Session& s, int64_t disconnected_at_ms);
   void forget_session_locked(Session& s);

@@ -137,6 +137,7 @@ class Persistence {
   // Backpressure (GroupCommitter::backlogged / when_drained): while the committer is behind,
   // connections issue no further reads; `fn` runs once it has caught up.
   bool backlogged() const { return committer_.backlogged(); }
+  store::GroupCommitter::Stats committer_stats() const { return committer_.stats(); }
   void when_drained(std::function<void()> fn) { committer_.when_drained(std::move(fn)); }
 
   // Message encoding (exposed for tests).

@@ -699,11 +699,25 @@ class HostileClientsTest : public ::testing::Test {
     bool connacked = false, subacked = false, published = false, acked = false, got = false;
     util::Bytes in;
     uint8_t buf[4096];
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string late;  // what was missing after the first 5 s
     while (!(acked && got)) {
       const ssize_t got_bytes = ::recv(fd, buf, sizeof buf, 0);
-      ASSERT_GT(got_bytes, 0) << "sentinel round " << n << ": the broker stopped serving (connack "
-                              << connacked << ", suback " << subacked << ", puback " << acked
-                              << ", message " << got << ")";
+      if (got_bytes <= 0 && late.empty()) {
+        // Diagnose: is it slow or lost? Wait up to a minute more and tell which.
+        const auto st = persist_->committer_stats();
+        late = "after 5 s: connack " + std::to_string(connacked) + ", suback " +
+               std::to_string(subacked) + ", puback " + std::to_string(acked) + ", message " +
+               std::to_string(got) + "; committer backlogged " +
+               std::to_string(persist_->backlogged()) + ", commits " + std::to_string(st.commits) +
+               ", rounds " + std::to_string(st.rounds);
+        timeval longer{60, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &longer, sizeof longer);
+        continue;
+      }
+      ASSERT_GT(got_bytes, 0) << "sentinel round " << n << ": the broker stopped serving; " << late
+                              << "; after 65 s: puback " << acked << ", message " << got
+                              << ", commits " << persist_->committer_stats().commits;
       in.insert(in.end(), buf, buf + got_bytes);
       for (;;) {
         const FrameProbe f = probe_frame(in, kMaxPacketSize);
@@ -737,6 +751,10 @@ class HostileClientsTest : public ::testing::Test {
         }
       }
     }
+    EXPECT_TRUE(late.empty())
+        << "sentinel round " << n << " took "
+        << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count()
+        << " ms; " << late;
     util::Bytes bye;
     ASSERT_TRUE(encode_packet(Disconnect{}, Version::kV5, bye).ok());
     ::send(fd, bye.data(), bye.size(), MSG_NOSIGNAL);

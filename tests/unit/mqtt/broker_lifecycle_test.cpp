@@ -95,6 +95,57 @@ TEST_F(BrokerRoutingTest, TakeoverBeforeTheFirstConnectionAttachesKicksIt) {
   EXPECT_EQ(broker().shutdown(std::chrono::milliseconds(0)), 0u);
 }
 
+// A takeover that continues the session, while the previous connection ends on its own (keep alive,
+// EOF, its DISCONNECT) on another I/O thread before the new one attaches: the session stays
+// online with the new connection, is not expired by housekeeping, keeps its subscriptions, and
+// the old connection's will is not published (the session continues). Found by a review of the
+// same window as the test above.
+TEST_F(BrokerRoutingTest, OldConnectionEndingDuringATakeoverLeavesTheSessionOnline) {
+  Client c0 = connect("c", false, 3600);
+  subscribe(c0, "t", opts(1));
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  Client c1;
+  c1.id = "c";
+  c1.sink = std::make_shared<RecordingSink>();
+  auto opened = broker().open_session("c", false, 3600, c1.sink, LinkParams{}, [&](bool) {
+    disconnect(c0, will_of("c", "old connection's will"));
+  });
+  c1.session = opened.session;
+  EXPECT_TRUE(c1.session->online());
+  EXPECT_EQ(broker().attached_connection("c"), c1.sink);
+  ASSERT_TRUE(housekeeping_after_ms(3'601'000));  // past the expiry, were the session offline
+  EXPECT_EQ(broker().session_count(), 2u);
+  EXPECT_EQ(broker().subscription_count(), 2u);
+  publish("t", "still subscribed", 1);
+  EXPECT_EQ(c1.payloads(), std::vector<std::string>{"still subscribed"});
+  EXPECT_TRUE(watcher.payloads().empty());
+}
+
+// The same window, with another connection of the client id opening and closing in it.
+TEST_F(BrokerRoutingTest, ConnectionOpenedAndClosedDuringATakeoverLeavesTheSessionOnline) {
+  Client c0 = connect("c", false, 3600);
+  disconnect(c0);
+  Client c1;
+  c1.id = "c";
+  c1.sink = std::make_shared<RecordingSink>();
+  auto opened = broker().open_session("c", false, 3600, c1.sink, LinkParams{}, [&](bool) {
+    Client c2 = connect("c", false, 3600);
+    disconnect(c2, will_of("c", "c2's will"), 60);  // delayed: cancelled by c1's connection
+  });
+  c1.session = opened.session;
+  EXPECT_TRUE(c1.session->online());
+  ASSERT_TRUE(housekeeping_after_ms(3'601'000));
+  EXPECT_EQ(broker().session_count(), 1u);
+  EXPECT_EQ(broker().attached_connection("c"), c1.sink);
+  Client watcher = connect("watcher");
+  subscribe(watcher, "will/#", opts(1));
+  ASSERT_TRUE(housekeeping_after_ms(1000));
+  EXPECT_TRUE(watcher.payloads().empty());
+  // One client is connected (and the watcher): shutdown waits for them.
+  EXPECT_EQ(broker().shutdown(std::chrono::milliseconds(0)), 2u);
+}
+
 // What a new connection drains before it takes the session over (Connection::continue_connect).
 TEST_F(BrokerRoutingTest, AttachedConnectionIsTheSessionsCurrentConnection) {
   EXPECT_EQ(broker().attached_connection("c"), nullptr);  // no session

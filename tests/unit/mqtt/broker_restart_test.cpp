@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -199,6 +200,39 @@ TEST_P(BrokerRestartTest, SessionEndedByExpiryZeroAtDisconnectIsNotRestored) {
   auto loaded = load();
   ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
   EXPECT_TRUE(loaded->sessions.empty());
+}
+
+// Two retained messages for one topic published concurrently: the store ends with the one memory
+// ended with, whatever order the two publishers' threads reach the committer in. Here the first
+// publish is held in its delivery (after it changed memory, before it would have queued its
+// commit) while the second runs to the end on another thread. Found by a review of the broker.
+TEST_P(BrokerRestartTest, ConcurrentRetainedMessagesAreStoredInTheOrderTheyWereSet) {
+  {
+    Broker& b = start();
+    // The subscriber publishes the second message itself: with No Local it is not delivered to
+    // it, so the held delivery is the first message's only.
+    Opened sub = open_client(b, "sub", true, 0);
+    std::vector<Broker::Retained> none;
+    SubscriptionOptions no_local;
+    no_local.no_local = true;
+    b.subscribe(*sub.session, {Subscription{"r", no_local}}, 0, Version::kV5, none);
+    bool held = false;
+    sub.sink->on_send([&] {
+      if (held) return;
+      held = true;
+      auto second = std::make_shared<Message>(*make_message("r", "second", 0, true));
+      second->origin_client = "sub";
+      std::thread other([&] { b.publish(second); });
+      other.join();
+    });
+    publish(b, "r", "first", 0, /*retain=*/true);
+    ASSERT_TRUE(held);
+  }
+  restart();
+  auto loaded = load();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  ASSERT_EQ(loaded->retained.size(), 1u);
+  EXPECT_EQ(loaded->retained[0]->payload.as_string_view(), "second");
 }
 
 TEST_P(BrokerRestartTest, UnsubscribeDeletesTheStoredSubscription) {

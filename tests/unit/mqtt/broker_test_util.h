@@ -35,11 +35,16 @@ class RecordingSink final : public PacketSink {
     return pending_;
   }
   void send(util::ByteSpan head, util::ByteSpan tail) override {
-    std::lock_guard lock(mu_);
-    util::Bytes frame(head.size() + tail.size());
-    std::copy(head.begin(), head.end(), frame.begin());
-    std::copy(tail.begin(), tail.end(), frame.begin() + static_cast<std::ptrdiff_t>(head.size()));
-    frames_.push_back(std::move(frame));
+    std::function<void()> then;
+    {
+      std::lock_guard lock(mu_);
+      util::Bytes frame(head.size() + tail.size());
+      std::copy(head.begin(), head.end(), frame.begin());
+      std::copy(tail.begin(), tail.end(), frame.begin() + static_cast<std::ptrdiff_t>(head.size()));
+      frames_.push_back(std::move(frame));
+      then = on_send_;
+    }
+    if (then) then();
   }
   void kick(ReasonCode reason) override {
     std::function<void(ReasonCode)> then;
@@ -54,6 +59,11 @@ class RecordingSink final : public PacketSink {
   void set_pending(size_t n) {
     std::lock_guard lock(mu_);
     pending_ = n;
+  }
+  // Runs after each packet is recorded (on the sending thread, inside the sender's call).
+  void on_send(std::function<void()> f) {
+    std::lock_guard lock(mu_);
+    on_send_ = std::move(f);
   }
   void on_kick(std::function<void(ReasonCode)> f) {
     std::lock_guard lock(mu_);
@@ -105,6 +115,7 @@ class RecordingSink final : public PacketSink {
   std::vector<ReasonCode> kicks_;
   size_t pending_ = 0;
   std::function<void(ReasonCode)> on_kick_;
+  std::function<void()> on_send_;
 };
 
 // A message from client "publisher", created at `created_ms`.
