@@ -319,7 +319,8 @@ void Broker::remove_session_locked(const std::shared_ptr<Session>& session) {
 }
 
 void Broker::close_session(const std::shared_ptr<Session>& session, const PacketSink* sink,
-                           MessagePtr will, uint32_t will_delay) {
+                           MessagePtr will, uint32_t will_delay,
+                           std::optional<uint32_t> new_expiry) {
   closing_.fetch_add(1);
   std::vector<std::pair<MessagePtr, Delivery>> unacked;
   bool publish_will_now = false;
@@ -334,6 +335,7 @@ void Broker::close_session(const std::shared_ptr<Session>& session, const Packet
       unacked = session->take_shared_unacked();
     }
     if (current) {
+      if (new_expiry) session->set_expiry_interval(*new_expiry);
       if (session->expiry_interval() == 0) {
         remove_session_locked(session);
       } else {

@@ -111,9 +111,12 @@ class Broker {
   // reconnects first. A session with expiry 0 ends now. A connection that was taken over has no
   // will when the new connection continues its session; when the session ended (clean start or
   // expiry 0) its will is published at once. Unacknowledged messages received through shared
-  // subscriptions go to another member of their group.
+  // subscriptions go to another member of their group. `new_expiry`: the Session Expiry Interval
+  // of the client's DISCONNECT, applied only if the connection still has the session (a
+  // connection taken over cannot change the session its successor continues).
   void close_session(const std::shared_ptr<Session>& session, const PacketSink* sink,
-                     MessagePtr will, uint32_t will_delay);
+                     MessagePtr will, uint32_t will_delay,
+                     std::optional<uint32_t> new_expiry = std::nullopt);
 
   // Routes an accepted message to every matching subscription and updates the retained store.
   // With persistence, the message goes to the message log, and for QoS 1/2 the retained update,

@@ -67,7 +67,7 @@ void Connection::handle_disconnect(const Disconnect& d) {
     }
     session_expiry_ =
         std::min(*d.properties.session_expiry_interval, env_.broker.config().max_session_expiry);
-    session_->set_expiry_interval(session_expiry_);
+    disconnect_sets_expiry_ = true;  // applied by close_session, if still this session's
   }
   const bool with_will =
       version_ == Version::kV5 && d.reason_code == ReasonCode::kDisconnectWithWillMessage;
@@ -131,7 +131,9 @@ void Connection::finish() {
   if (connected_) {
     env_.broker.stats().clients_connected.fetch_sub(1);
     if (session_) {
-      env_.broker.close_session(session_, this, publish_will_ ? will_ : nullptr, will_delay_);
+      env_.broker.close_session(
+          session_, this, publish_will_ ? will_ : nullptr, will_delay_,
+          disconnect_sets_expiry_ ? std::optional<uint32_t>(session_expiry_) : std::nullopt);
       session_.reset();
     }
   }

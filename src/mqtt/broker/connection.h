@@ -238,6 +238,8 @@ class Connection final : public PacketSink,
   // keep-alive timeout does not count this time: the client may well be sending.
   bool held_for_log_ = false;
   bool assigned_id_ = false;
+  // The DISCONNECT set the Session Expiry Interval (to session_expiry_): close_session applies it.
+  bool disconnect_sets_expiry_ = false;
   // out_mu_ (bit-fields: one memory location of their own, all under out_mu_):
   bool write_scheduled_ : 1 = false;
   bool dead_ : 1 = false;            // no more output accepted

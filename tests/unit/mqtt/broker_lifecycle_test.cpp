@@ -146,6 +146,23 @@ TEST_F(BrokerRoutingTest, ConnectionOpenedAndClosedDuringATakeoverLeavesTheSessi
   EXPECT_EQ(broker().shutdown(std::chrono::milliseconds(0)), 2u);
 }
 
+// A connection taken over may still process a DISCONNECT it read before its kick: the Session
+// Expiry Interval in it is not applied to the session the new connection continues (it would end
+// that session, or stop its messages from being stored). The current connection's DISCONNECT
+// still sets it. Found by a review of the takeover windows.
+TEST_F(BrokerRoutingTest, LateDisconnectOfATakenOverConnectionKeepsTheSessionExpiry) {
+  Client c0 = connect("c", false, 3600);
+  Client c1 = connect("c", false, 3600);
+  broker().close_session(c0.session, c0.sink.get(), nullptr, 0, /*new_expiry=*/0u);
+  EXPECT_EQ(c1.session->expiry_interval(), 3600u);
+  broker().close_session(c1.session, c1.sink.get(), nullptr, 0);
+  EXPECT_EQ(broker().session_count(), 1u);  // offline, kept for an hour
+
+  Client d = connect("d", false, 3600);
+  broker().close_session(d.session, d.sink.get(), nullptr, 0, /*new_expiry=*/0u);
+  EXPECT_EQ(broker().session_count(), 1u);  // "d" ended with its connection
+}
+
 // What a new connection drains before it takes the session over (Connection::continue_connect).
 TEST_F(BrokerRoutingTest, AttachedConnectionIsTheSessionsCurrentConnection) {
   EXPECT_EQ(broker().attached_connection("c"), nullptr);  // no session
