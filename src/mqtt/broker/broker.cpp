@@ -436,7 +436,7 @@ std::optional<uint8_t> Broker::tier_for(std::string_view topic, const Properties
 }
 
 void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
-                     std::function<void(util::Status)> done) {
+                     std::function<void(util::Status)> done, const Session* writer) {
   thread_local std::vector<Out> outs;
   outs.clear();
   MessagePtr logged;  // appended to the message log by reference, not copied
@@ -447,11 +447,16 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
   bool wake = false;    // ... and the committer must be woken
   {
     std::lock_guard lock(mu_);
+    if (writer != nullptr && !current_locked(*writer)) {
+      // Its connection was taken over and still processes input: nothing of it is written.
+      if (done) done(util::failed_precondition("the session was replaced"));
+      return;
+    }
     const bool retained_change = retain_locked(message, extra);
     collect_locked(message, outs, persist_ ? &extra : nullptr);
-    if (retained_change && persist_ != nullptr) {
-      // Queued before mu_ is released: retained changes reach the store in the order they were
-      // made in memory, whichever publisher's thread gets to the committer first.
+    if ((retained_change || writer != nullptr) && persist_ != nullptr) {
+      // Queued before mu_ is released: retained changes (and a session's keys) reach the store
+      // in the order they were made in memory, whichever thread gets to the committer first.
       wake = queue_commit(message, std::move(extra), std::move(logged),
                           qos0 ? nullptr : std::move(done), outs);
       queued = true;
@@ -476,6 +481,12 @@ void Broker::publish(const MessagePtr& message, store::WriteBatch extra,
   outs.clear();
   if (wake) persist_->wake();
   if (qos0 && done) done({});
+}
+
+void Broker::submit_for_session(const Session& session, store::WriteBatch batch) {
+  std::lock_guard lock(mu_);
+  if (persist_ != nullptr && current_locked(session))
+    persist_->submit(std::move(batch), {}, false, nullptr);
 }
 
 bool Broker::queue_commit(const MessagePtr& message, store::WriteBatch extra, MessagePtr logged,

@@ -123,8 +123,15 @@ class Broker {
   // the copies for persistent sessions and `extra` are made durable (group commit) before `done`
   // runs (on the committer thread); a QoS 1 message is delivered at once (a failed commit can only
   // cause a duplicate), a QoS 2 message only once durable. Without, `done` runs at once.
+  // `writer`: the session `extra` writes keys of (a QoS 2 PUBLISH records its packet id); the
+  // message is then refused (`done` with an error, nothing routed) unless that session is still
+  // its client id's, and its commit is queued under mu_, so it precedes every write of a session
+  // that replaces it.
   void publish(const MessagePtr& message, store::WriteBatch extra = {},
-               std::function<void(util::Status)> done = nullptr);
+               std::function<void(util::Status)> done = nullptr, const Session* writer = nullptr);
+  // Submits `batch`, writes of keys of `session`, unless the session was replaced (under mu_, as
+  // publish() does with `writer`).
+  void submit_for_session(const Session& session, store::WriteBatch batch);
   // QoS 0 messages accepted together (the PUBLISH packets of one read of one connection), each
   // routed exactly as publish(message) would, in order, but with one acquisition of mu_ for all
   // (retained updates and matching), deliveries after it in message order, and one commit for

@@ -148,14 +148,17 @@ void Connection::handle_publish(Publish& p) {
   // QoS 1/2: acknowledged once durable (PUBACK / PUBREC from the commit callback).
   ++incoming_unacked_;
   store::WriteBatch extra;
+  const Session* writer = nullptr;
   if (p.qos == 2 && env_.broker.persistence() != nullptr && session_->persistent()) {
     Persistence::put_incoming(extra, client_.client_id, session_->generation(), p.packet_id);
+    writer = session_.get();  // the key is the client id's: not if the session was replaced
   }
   const uint8_t qos = p.qos;
   const uint16_t id = p.packet_id;
-  env_.broker.publish(m, std::move(extra), [self = shared_from_this(), qos, id](util::Status st) {
-    self->on_durable(qos, id, st.ok());
-  });
+  env_.broker.publish(
+      m, std::move(extra),
+      [self = shared_from_this(), qos, id](util::Status st) { self->on_durable(qos, id, st.ok()); },
+      writer);
 }
 
 void Connection::on_durable(uint8_t qos, uint16_t packet_id, bool ok) {
@@ -201,7 +204,7 @@ void Connection::handle_pubrel(const Pubrel& r) {
     if (env_.broker.persistence() != nullptr && session_->persistent()) {
       store::WriteBatch b;
       Persistence::del_incoming(b, client_.client_id, r.packet_id);
-      env_.broker.persistence()->submit(std::move(b), {}, false, nullptr);
+      env_.broker.submit_for_session(*session_, std::move(b));
     }
     send_packet(Pubcomp{r.packet_id, ReasonCode::kSuccess, {}});
   } else {

@@ -7,6 +7,7 @@
 // SPEC.md section 4 (nothing acknowledged is lost), never from the implementation's output.
 #include <algorithm>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -233,6 +234,41 @@ TEST_P(BrokerRestartTest, ConcurrentRetainedMessagesAreStoredInTheOrderTheyWereS
   ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
   ASSERT_EQ(loaded->retained.size(), 1u);
   EXPECT_EQ(loaded->retained[0]->payload.as_string_view(), "second");
+}
+
+// The incoming QoS 2 packet ids of a session are stored under its client id. A connection whose
+// session was replaced by a clean start may still process a PUBREL or a QoS 2 PUBLISH it had read:
+// neither may change the replacing session's record of the same packet id (which a restart would
+// then forget: a retransmitted PUBLISH routed twice). Found by a review of the takeover windows.
+TEST_P(BrokerRestartTest, ReplacedSessionDoesNotTouchItsSuccessorsIncomingQos2Ids) {
+  {
+    Broker& b = start();
+    // What Connection::handle_publish does for a QoS 2 PUBLISH of a persistent session.
+    auto incoming = [&](Opened& o, uint16_t id) {
+      store::WriteBatch extra;
+      Persistence::put_incoming(extra, "c", o.session->generation(), id);
+      std::promise<util::Status> done;
+      b.publish(
+          make_message("q/" + std::to_string(id), "x", 2), std::move(extra),
+          [&](util::Status st) { done.set_value(std::move(st)); }, o.session.get());
+      return done.get_future().get();
+    };
+    Opened old = open_client(b, "c", false, 3600);
+    ASSERT_TRUE(incoming(old, 7).ok());
+    Opened now = open_client(b, "c", /*clean_start=*/true, 3600);
+    ASSERT_TRUE(incoming(now, 7).ok());
+    // The old connection's late PUBREL for 7, then a late QoS 2 PUBLISH with id 7.
+    store::WriteBatch del;
+    Persistence::del_incoming(del, "c", 7);
+    b.submit_for_session(*old.session, std::move(del));
+    EXPECT_FALSE(incoming(old, 7).ok());  // refused: its session was replaced
+    drain(*persist_);
+  }
+  restart();
+  auto loaded = load();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  ASSERT_EQ(loaded->sessions.size(), 1u);
+  EXPECT_EQ(loaded->sessions[0].incoming_qos2, std::vector<uint16_t>{7});
 }
 
 TEST_P(BrokerRestartTest, UnsubscribeDeletesTheStoredSubscription) {
