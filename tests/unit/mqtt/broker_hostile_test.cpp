@@ -13,9 +13,10 @@
 // Checked throughout: every packet the broker writes to a client whose CONNECT was well formed
 // decodes, in that client's version, as a client decodes it (the broker never sends a malformed
 // packet); after every 200 steps a sentinel client completes a QoS 1 round trip (the broker still
-// serves). At the end: once every socket is closed, every connection ends (the sockets and
-// clients gauges return to 0); the broker shuts down cleanly; the stored state loads into a new
-// Broker, and the message log reopens with every sealed segment verified. The sanitizer build
+// serves). After each seed: once every socket is closed, every connection ends (the sockets and
+// clients gauges return to 0); the broker shuts down cleanly and restarts from its store with the
+// same sessions, subscriptions and retained messages, and the message log reopens with every
+// sealed segment verified. The sanitizer build
 // (which runs this test in CI) turns any memory error, leak or undefined behaviour into a failure.
 // IMET_HOSTILE_STEPS (per seed), IMET_HOSTILE_SEEDS (count) and IMET_HOSTILE_CLIENTS (8) make it
 // run longer or busier;
@@ -178,6 +179,17 @@ class HostileClientsTest : public ::testing::Test {
     cfg.max_session_expiry = 60;
     cfg.sys_interval = std::chrono::seconds(1);
     config_ = cfg;
+    open_node(nullptr);
+  }
+
+  // What a restart must bring back.
+  struct Counts {
+    size_t sessions = 0, subscriptions = 0, retained = 0;
+  };
+
+  // Opens the store, the log (every sealed segment verified), the broker (restored; its counts
+  // compared with `expected` before housekeeping can expire anything) and the server.
+  void open_node(const Counts* expected) {
     store::RocksStore::Options o;
     o.block_cache_bytes = 1 << 20;
     o.write_buffer_bytes = 1 << 20;
@@ -186,14 +198,25 @@ class HostileClientsTest : public ::testing::Test {
     kv_ = std::move(*kv);
     store::msglog::Options lo;
     lo.segment_max_bytes = 64 << 10;  // many segments: sealing runs under the load too
+    lo.verify_sealed_on_open = true;
     auto log = store::msglog::MessageLog::open(dir_.sub("log"), lo);
     ASSERT_TRUE(log.ok()) << log.status().to_string();
     log_ = std::move(*log);
+    EXPECT_EQ(log_->recovery().damaged_segments, 0u);
+    for (const auto& seg : log_->segments())
+      EXPECT_TRUE(seg.problem.empty()) << seg.path << ": " << seg.problem;
     persist_ = std::make_unique<Persistence>(*kv_, log_.get(), store::GroupCommitter::Options{});
     broker_ = std::make_unique<Broker>(config_, util::SystemClock::instance());
     broker_->set_persistence(persist_.get());
     const util::Status restored = broker_->restore();
     ASSERT_TRUE(restored.ok()) << restored.to_string();
+    if (expected != nullptr) {
+      EXPECT_EQ(broker_->session_count(), expected->sessions);
+      EXPECT_EQ(broker_->subscription_count(), expected->subscriptions);
+      EXPECT_EQ(broker_->retained_count(), expected->retained);
+    }
+    io_.restart();
+    work_.emplace(boost::asio::make_work_guard(io_));
     broker_->start(io_);
     server_ = std::make_unique<MqttServer>(io_, *broker_, access());
     auto port = server_->listen_tcp("127.0.0.1", 0);
@@ -206,23 +229,45 @@ class HostileClientsTest : public ::testing::Test {
       threads_.emplace_back([this] { io_.run(); });
   }
 
-  void TearDown() override {
-    for (Actor& a : actors_)
-      close_actor(a, false);
+  // Shuts the server and the broker down as imetd does at SIGTERM and closes the store; returns
+  // what the broker held at the end.
+  Counts stop_node() {
+    Counts c;
     if (server_) server_->stop();
     if (broker_) {
-      broker_->shutdown(milliseconds(2000));
+      EXPECT_EQ(broker_->shutdown(milliseconds(2000)), 0u);
       broker_->stop();
     }
     work_.reset();
     io_.stop();
     for (auto& t : threads_)
       t.join();
+    threads_.clear();
     server_.reset();
+    if (broker_) {
+      c = Counts{broker_->session_count(), broker_->subscription_count(),
+                 broker_->retained_count()};
+      earlier_.received += broker_->stats().messages_received.load();
+      earlier_.sent += broker_->stats().messages_sent.load();
+      earlier_.dropped += broker_->stats().publish_dropped.load();
+    }
     broker_.reset();
     persist_.reset();
     log_.reset();
     kv_.reset();
+    return c;
+  }
+
+  // A restart: what the broker held comes back, and the log is intact.
+  void restart_node() {
+    const Counts before = stop_node();
+    open_node(&before);
+  }
+
+  void TearDown() override {
+    for (Actor& a : actors_)
+      close_actor(a, false);
+    stop_node();
   }
 
   // The broker's access control: everyone may do anything, unless a test fixture says otherwise.
@@ -794,43 +839,6 @@ class HostileClientsTest : public ::testing::Test {
     EXPECT_EQ(st.clients_connected.load(), 0);
   }
 
-  // Shuts the server down, then loads what it stored into a new Broker and reopens the log with
-  // every sealed segment verified.
-  void expect_state_reloads() {
-    server_->stop();
-    EXPECT_EQ(broker_->shutdown(milliseconds(2000)), 0u);
-    broker_->stop();
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_)
-      t.join();
-    threads_.clear();
-    server_.reset();
-    const size_t sessions = broker_->session_count();
-    const size_t subscriptions = broker_->subscription_count();
-    const size_t retained = broker_->retained_count();
-    broker_.reset();
-    {
-      Broker again(config_, util::SystemClock::instance());
-      again.set_persistence(persist_.get());
-      const util::Status restored = again.restore();
-      EXPECT_TRUE(restored.ok()) << restored.to_string();
-      EXPECT_EQ(again.session_count(), sessions);
-      EXPECT_EQ(again.subscription_count(), subscriptions);
-      EXPECT_EQ(again.retained_count(), retained);
-    }
-    persist_.reset();
-    log_.reset();
-    store::msglog::Options lo;
-    lo.segment_max_bytes = 64 << 10;
-    lo.verify_sealed_on_open = true;
-    auto log = store::msglog::MessageLog::open(dir_.sub("log"), lo);
-    ASSERT_TRUE(log.ok()) << log.status().to_string();
-    EXPECT_EQ((*log)->recovery().damaged_segments, 0u);
-    for (const auto& seg : (*log)->segments())
-      EXPECT_TRUE(seg.problem.empty()) << seg.path << ": " << seg.problem;
-  }
-
   // The whole test: `default_seeds` runs of IMET_HOSTILE_STEPS steps, then the end checks.
   void run_and_check(size_t default_seeds) {
     if (std::getenv("IMET_HOSTILE_DEBUG") != nullptr)
@@ -841,6 +849,11 @@ class HostileClientsTest : public ::testing::Test {
       SCOPED_TRACE("seed " + std::to_string(seed));
       run(seed, steps);
       if (HasFatalFailure()) return;
+      if (seed < seeds) {  // between seeds, a restart over the state the clients left
+        expect_all_connections_end();
+        restart_node();
+        if (HasFatalFailure()) return;
+      }
     }
     expect_all_connections_end();
     // The run reached what it is for: the clients sent and received a lot, and the broker refused
@@ -848,15 +861,18 @@ class HostileClientsTest : public ::testing::Test {
     EXPECT_GT(totals_.sent_packets, seeds * steps / 2);
     EXPECT_GT(totals_.sent_mutated, seeds * steps / 40);
     EXPECT_GT(totals_.received_packets, seeds * steps / 4);
-    EXPECT_GT(broker_->stats().messages_received.load(), seeds * steps / 20);
+    const BrokerStats& st = broker_->stats();
+    const uint64_t accepted = earlier_.received + st.messages_received.load();
+    EXPECT_GT(accepted, seeds * steps / 20);
     std::cout << "hostile clients: " << seeds << " seeds x " << steps
               << " steps: " << totals_.connects << " connections, " << totals_.sent_packets
               << " packets and " << totals_.sent_mutated << " mutated ones sent, "
               << totals_.received_packets << " packets received, " << totals_.closes
-              << " closes; broker: " << broker_->stats().messages_received.load()
-              << " messages accepted, " << broker_->stats().messages_sent.load() << " sent, "
-              << broker_->stats().publish_dropped.load() << " dropped\n";
-    expect_state_reloads();
+              << " closes; broker: " << accepted << " messages accepted, "
+              << earlier_.sent + st.messages_sent.load() << " sent, "
+              << earlier_.dropped + st.publish_dropped.load() << " dropped; " << seeds - 1
+              << " restarts\n";
+    restart_node();
   }
 
   store::testing::TempDir dir_;
@@ -867,8 +883,7 @@ class HostileClientsTest : public ::testing::Test {
   std::unique_ptr<Broker> broker_;
   AllowAll allow_all_;
   boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
-      boost::asio::make_work_guard(io_);
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<MqttServer> server_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;     // TCP: the sentinel, and the clients unless use_ws()
@@ -876,6 +891,9 @@ class HostileClientsTest : public ::testing::Test {
   Rng rng_{0};
   std::vector<Actor> actors_;
   Totals totals_;
+  struct {
+    uint64_t received = 0, sent = 0, dropped = 0;
+  } earlier_;  // the broker's counters before the last restart
 };
 
 TEST_F(HostileClientsTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
