@@ -897,7 +897,7 @@ class HostileClientsTest : public ::testing::Test {
 };
 
 TEST_F(HostileClientsTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
-  run_and_check(3);
+  run_and_check(5);
 }
 
 // The same with an ACL file (mosquitto's format) and anonymous access: refused subscriptions and
@@ -929,7 +929,7 @@ class HostileClientsAclTest : public HostileClientsTest {
 };
 
 TEST_F(HostileClientsAclTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
-  run_and_check(2);
+  run_and_check(3);
 }
 
 // The same over WebSocket (path /mqtt, subprotocol mqtt): MQTT packets split across messages and
@@ -941,7 +941,7 @@ class HostileClientsWsTest : public HostileClientsTest {
 };
 
 TEST_F(HostileClientsWsTest, BrokerKeepsServingAndSendsOnlyWellFormedPackets) {
-  run_and_check(2);
+  run_and_check(3);
 }
 
 }  // namespace
